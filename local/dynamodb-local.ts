@@ -33,7 +33,8 @@ const JAVA_HINT =
 /** Checks that a usable `java` is on the PATH, throwing {@link DynamoDbLocalError} if not. */
 export function assertJava(): void {
   const probe = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) throw new DynamoDbLocalError(`java was not found. ${JAVA_HINT}`);
+  if (probe.error || probe.status !== 0)
+    throw new DynamoDbLocalError(`java was not found. ${JAVA_HINT}`);
   const match = /version "(\d+)/.exec(`${probe.stderr}${probe.stdout}`);
   const major = match ? Number(match[1]) : 0;
   if (major > 0 && major < 17) {
@@ -63,7 +64,9 @@ export async function freePort(): Promise<number> {
  * // new DynamoDBClient({ endpoint: ddb.endpoint, region: 'local', credentials: LOCAL_CREDENTIALS })
  * await ddb.stop();
  */
-export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(
+  options: StartDynamoDbLocalOptions = {},
+): Promise<DynamoDbLocal> {
   assertJava();
   const port = options.port ?? (await freePort());
   const path = options.dataDir ? resolve(options.dataDir) : null;
@@ -92,7 +95,9 @@ export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}
     if (await answers(endpoint)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new DynamoDbLocalError(`DynamoDB Local did not answer on ${endpoint} within the start timeout.`);
+      throw new DynamoDbLocalError(
+        `DynamoDB Local did not answer on ${endpoint} within the start timeout.`,
+      );
     }
     await sleep(100);
   }

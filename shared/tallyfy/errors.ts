@@ -1,0 +1,244 @@
+/*
+ * The Tallyfy client's errors: one family under TallyfyError, a stable `code` to branch on, and
+ * one property, `kind`, that tells a caller what to do next:
+ * - 'transient': try again later (429, 5xx, timeouts, resets) — `retryable` is true;
+ * - 'auth': the token was rejected (401) — get a fresh token, then try again;
+ * - 'permanent': the same request will fail the same way (403, 404, 422, other 4xx, bad data).
+ * No secret reaches a message: requests carry the token only in a header we never copy, Tallyfy's
+ * own messages and the causes we keep pass through `redact`, and causes are rebuilt as plain
+ * errors (name, code, message, stack) so no undici internals ride along.
+ */
+
+/** What a caller should do about a failure. */
+export type TallyfyErrorKind = 'transient' | 'auth' | 'permanent';
+
+export type TallyfyErrorCode =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'validation_failed'
+  | 'rate_limited'
+  | 'server_error'
+  | 'network_error'
+  | 'request_rejected'
+  | 'bad_response'
+  | 'invalid_date';
+
+export interface TallyfyErrorOptions {
+  /** HTTP status of the answer, when there was one. */
+  status?: number | undefined;
+  /** HTTP method of the request. */
+  method?: string | undefined;
+  /** Path of the request below the base URL, without its query string. */
+  path?: string | undefined;
+  /** Tallyfy's own message (`message`, or OAuth's `error_description`), redacted. */
+  tallyfyMessage?: string | undefined;
+  /** `X-Request-Id` of the answer, to quote to Tallyfy Support. */
+  requestId?: string | undefined;
+  /** Attempts made, retries included. @default 1 */
+  attempts?: number | undefined;
+  cause?: unknown;
+}
+
+/** Base of the family. Branch on `kind` (or `retryable`) and `code`, never on the message. */
+export class TallyfyError extends Error {
+  override name = 'TallyfyError';
+  readonly code: string;
+  readonly kind: TallyfyErrorKind;
+  readonly status: number | undefined;
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+  readonly tallyfyMessage: string | undefined;
+  readonly requestId: string | undefined;
+  readonly attempts: number;
+
+  constructor(
+    code: string,
+    kind: TallyfyErrorKind,
+    message: string,
+    options: TallyfyErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.kind = kind;
+    this.status = options.status;
+    this.method = options.method;
+    this.path = options.path;
+    this.tallyfyMessage = options.tallyfyMessage;
+    this.requestId = options.requestId;
+    this.attempts = options.attempts ?? 1;
+  }
+
+  /** True when the same call may succeed later without any change (`kind === 'transient'`). */
+  get retryable(): boolean {
+    return this.kind === 'transient';
+  }
+
+  /** A log-safe plain object (no cause objects, no headers, no bodies). */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      kind: this.kind,
+      message: this.message,
+      status: this.status,
+      method: this.method,
+      path: this.path,
+      tallyfyMessage: this.tallyfyMessage,
+      requestId: this.requestId,
+      attempts: this.attempts,
+    };
+  }
+}
+
+/** The documented causes of Tallyfy's 401 "Unauthenticated" (its API troubleshooting table). */
+export const UNAUTHORIZED_HINT =
+  'Likely causes: the token expired or was revoked (a personal access token dies when its user ' +
+  'logs out of the web app); the X-Tallyfy-Client: APIClient header is missing; a ' +
+  'client-credentials token was used on a user-scoped endpoint (templates, runs, tasks); the ' +
+  'Authorization header is not exactly "Bearer <token>".';
+
+/** 401: the token was rejected. Get a fresh token and try once more. */
+export class TallyfyAuthError extends TallyfyError {
+  override name = 'TallyfyAuthError';
+  declare readonly code: 'unauthorized';
+  /** The documented likely causes, to show a person. */
+  readonly hint = UNAUTHORIZED_HINT;
+
+  constructor(message: string, options: TallyfyErrorOptions = {}) {
+    super('unauthorized', 'auth', `${message} ${UNAUTHORIZED_HINT}`, options);
+  }
+}
+
+/** 403: the token's user may not do this (e.g. an org-admin-only call, or another org). */
+export class TallyfyForbiddenError extends TallyfyError {
+  override name = 'TallyfyForbiddenError';
+  declare readonly code: 'forbidden';
+  constructor(message: string, options: TallyfyErrorOptions = {}) {
+    super('forbidden', 'permanent', message, options);
+  }
+}
+
+/** 404: no such organisation, template, run, task or watcher (or not visible to this user). */
+export class TallyfyNotFoundError extends TallyfyError {
+  override name = 'TallyfyNotFoundError';
+  declare readonly code: 'not_found';
+  constructor(message: string, options: TallyfyErrorOptions = {}) {
+    super('not_found', 'permanent', message, options);
+  }
+}
+
+/** Field name → Tallyfy's messages for it (Laravel's 422 `errors`). */
+export type FieldErrors = Readonly<Record<string, readonly string[]>>;
+
+/** 422: Tallyfy refused the input; `fieldErrors` says which field and why. */
+export class TallyfyValidationError extends TallyfyError {
+  override name = 'TallyfyValidationError';
+  declare readonly code: 'validation_failed';
+  readonly fieldErrors: FieldErrors;
+  constructor(message: string, fieldErrors: FieldErrors, options: TallyfyErrorOptions = {}) {
+    super('validation_failed', 'permanent', message, options);
+    this.fieldErrors = fieldErrors;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), fieldErrors: this.fieldErrors };
+  }
+}
+
+/** 429, after the client's retries: wait `retryAfterMs` (when Tallyfy said) and try again. */
+export class TallyfyRateLimitError extends TallyfyError {
+  override name = 'TallyfyRateLimitError';
+  declare readonly code: 'rate_limited';
+  /** From `Retry-After` (uncapped), when present. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs: number | undefined, options: TallyfyErrorOptions) {
+    super('rate_limited', 'transient', message, options);
+    this.retryAfterMs = retryAfterMs;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs };
+  }
+}
+
+/** 5xx. Transient; a non-idempotent call (POST) was not retried because it may have happened. */
+export class TallyfyServerError extends TallyfyError {
+  override name = 'TallyfyServerError';
+  declare readonly code: 'server_error';
+  constructor(message: string, options: TallyfyErrorOptions) {
+    super('server_error', 'transient', message, options);
+  }
+}
+
+/** Why a request got no answer. */
+export type NetworkFailure = 'timeout' | 'reset' | 'dns' | 'refused' | 'other';
+
+/** No answer: connect/headers/body timeout, connection reset, DNS failure, refused. */
+export class TallyfyNetworkError extends TallyfyError {
+  override name = 'TallyfyNetworkError';
+  declare readonly code: 'network_error';
+  readonly failure: NetworkFailure;
+  constructor(message: string, failure: NetworkFailure, options: TallyfyErrorOptions) {
+    super('network_error', 'transient', message, options);
+    this.failure = failure;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), failure: this.failure };
+  }
+}
+
+/** Another 4xx (400, 405, 409, 410…): the request itself is wrong. */
+export class TallyfyRequestError extends TallyfyError {
+  override name = 'TallyfyRequestError';
+  declare readonly code: 'request_rejected';
+  constructor(message: string, options: TallyfyErrorOptions) {
+    super('request_rejected', 'permanent', message, options);
+  }
+}
+
+/** A 2xx whose body is not JSON or lacks a field we rely on (cause: the zod error). */
+export class TallyfyResponseError extends TallyfyError {
+  override name = 'TallyfyResponseError';
+  declare readonly code: 'bad_response';
+  constructor(message: string, options: TallyfyErrorOptions) {
+    super('bad_response', 'permanent', message, options);
+  }
+}
+
+/** A date string in neither of Tallyfy's forms (ISO 8601, `d/m/Y h:i A T`). */
+export class TallyfyDateError extends TallyfyError {
+  override name = 'TallyfyDateError';
+  declare readonly code: 'invalid_date';
+  constructor(message: string) {
+    super('invalid_date', 'permanent', message);
+  }
+}
+
+/** Replaces every occurrence of each secret value in `text` with `[redacted]`. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const value of secrets) {
+    if (value.length >= 4 && out.includes(value)) out = out.split(value).join('[redacted]');
+  }
+  return out;
+}
+
+/**
+ * Rebuilds an underlying error (undici's, a socket's) as a plain Error holding only its name,
+ * `code`, redacted message and stack, and the same for its own cause: nothing else it carried
+ * (sockets, headers, bodies) can reach a log through `util.inspect`.
+ */
+export function safeCause(error: unknown, secrets: readonly string[], depth = 0): Error {
+  if (!(error instanceof Error)) return new Error(redact(String(error), secrets));
+  const copy = new Error(redact(error.message, secrets));
+  copy.name = error.name;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') Object.defineProperty(copy, 'code', { value: code });
+  copy.stack = redact(error.stack ?? `${error.name}: ${error.message}`, secrets);
+  if (error.cause !== undefined && depth < 4) {
+    Object.defineProperty(copy, 'cause', {
+      value: safeCause(error.cause, secrets, depth + 1),
+      enumerable: false,
+    });
+  }
+  return copy;
+}

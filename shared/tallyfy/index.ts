@@ -1,0 +1,101 @@
+/**
+ * The Tallyfy API client and OAuth: the only door to `shared/tallyfy`. See docs/tallyfy-client.md.
+ * Names follow the API: templates are `checklists`, processes are `runs`.
+ */
+export { staticToken } from './auth.ts';
+export {
+  closeSharedDispatchers,
+  createTallyfyClient,
+  DEFAULT_BASE_URL,
+  type Query,
+  type RequestOptions,
+  sharedDispatcher,
+  type TallyfyAuth,
+  TallyfyClient,
+  type TallyfyClientOptions,
+  type TallyfyResponse,
+} from './client.ts';
+export {
+  formatRequestDate,
+  parseTallyfyDate,
+  parseTallyfyDateMs,
+  tryParseTallyfyDate,
+  tryParseTallyfyDateMs,
+} from './dates.ts';
+export {
+  type FieldErrors,
+  type NetworkFailure,
+  TallyfyAuthError,
+  TallyfyDateError,
+  TallyfyError,
+  type TallyfyErrorCode,
+  type TallyfyErrorKind,
+  TallyfyForbiddenError,
+  TallyfyNetworkError,
+  TallyfyNotFoundError,
+  TallyfyRateLimitError,
+  TallyfyRequestError,
+  TallyfyResponseError,
+  TallyfyServerError,
+  TallyfyValidationError,
+  UNAUTHORIZED_HINT,
+} from './errors.ts';
+export {
+  type AppUserTokenInput,
+  type ClientCredentialsGrantInput,
+  classifyGrantError,
+  clientCredentialsGrant,
+  type GrantType,
+  mintAppUserToken,
+  OAuthError,
+  type OAuthErrorCode,
+  type OAuthOptions,
+  type PasswordGrantInput,
+  passwordGrant,
+  type RefreshTokenGrantInput,
+  refreshTokenGrant,
+  type TokenSet,
+  tallyfyOAuth,
+  validatePersonalAccessToken,
+} from './oauth.ts';
+export {
+  type LaunchRunInput,
+  type RunFilters,
+  TallyfyApi,
+  type TaskFilters,
+} from './operations.ts';
+export { MAX_PER_PAGE, type PageOptions, Paginated, type TallyfyPage } from './pagination.ts';
+export {
+  backoffDelayMs,
+  type ClientStats,
+  DEFAULT_RETRY_POLICY,
+  isIdempotent,
+  parseRetryAfterMs,
+  type RetryEvent,
+  type RetryPolicy,
+  type RetryReason,
+} from './retry.ts';
+export {
+  checklistSchema,
+  commentSchema,
+  groupSchema,
+  guestSchema,
+  organizationSchema,
+  runSchema,
+  stepSchema,
+  type TallyfyChecklist,
+  type TallyfyComment,
+  type TallyfyGroup,
+  type TallyfyGuest,
+  type TallyfyOrganization,
+  type TallyfyRun,
+  type TallyfyStep,
+  type TallyfyTag,
+  type TallyfyTask,
+  type TallyfyUser,
+  type TallyfyWatcher,
+  tagSchema,
+  taskSchema,
+  userSchema,
+  watcherSchema,
+} from './schemas.ts';

@@ -1,0 +1,641 @@
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import { Secret } from '../secret.ts';
+import { DEFAULT_BASE_URL, networkFailure, sharedDispatcher } from './client.ts';
+import { redact, safeCause, TallyfyError } from './errors.ts';
+import { parseRetryAfterMs } from './retry.ts';
+import { single, type TallyfyUser, userSchema } from './schemas.ts';
+
+/*
+ * Tallyfy's token grants (Laravel Passport): `POST {base}/oauth/token`, form-encoded, never JSON.
+ * Token requests are POSTs that may rotate a refresh token, so a 5xx or a lost connection is
+ * never retried here (a second refresh could spend the token the first one already rotated):
+ * it is reported as transient and the caller (the refresher, under its lease) decides. A 429 is
+ * retried after Retry-After: the server refused it without processing it.
+ */
+
+/** The result of a grant. Lifetimes come from `expires_in`, never from a constant. */
+export interface TokenSet {
+  accessToken: Secret;
+  /** `Bearer`. */
+  tokenType: string;
+  /** Present for the password and refresh grants. Store it first: the old one is now dead. */
+  refreshToken?: Secret;
+  /** ISO 8601: `obtainedAt` + `expires_in`. */
+  expiresAt: string;
+  /** ISO 8601: when the request was sent (so `expiresAt` errs early, never late). */
+  obtainedAt: string;
+  expiresInSeconds: number;
+}
+
+export type GrantType =
+  | 'password'
+  | 'refresh_token'
+  | 'client_credentials'
+  | 'app_user_token'
+  | 'personal_access_token';
+
+export type OAuthErrorCode =
+  | 'invalid_client'
+  | 'invalid_credentials'
+  | 'refresh_token_rejected'
+  | 'token_rejected'
+  | 'user_not_found'
+  | 'forbidden'
+  | 'invalid_request'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'oauth_error'
+  | 'rate_limited'
+  | 'server_error'
+  | 'network_error'
+  | 'bad_response';
+
+/**
+ * A grant or token check failed. `needsReauth`: the credentials are wrong or dead, retrying
+ * without a change cannot help. `transient`: try again later. Neither: a bad answer or a bug.
+ */
+export class OAuthError extends TallyfyError {
+  override name = 'OAuthError';
+  declare readonly code: OAuthErrorCode;
+  readonly grant: GrantType;
+  readonly needsReauth: boolean;
+  readonly transient: boolean;
+  /** OAuth's `error` field as Tallyfy sent it (`invalid_grant`…), when it did. */
+  readonly oauthError: string | undefined;
+  /** From `Retry-After`, on `rate_limited`. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    code: OAuthErrorCode,
+    grant: GrantType,
+    message: string,
+    details: {
+      needsReauth: boolean;
+      transient: boolean;
+      status?: number | undefined;
+      method: string;
+      path: string;
+      oauthError?: string | undefined;
+      tallyfyMessage?: string | undefined;
+      requestId?: string | undefined;
+      retryAfterMs?: number | undefined;
+      attempts?: number | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super(code, details.transient ? 'transient' : 'permanent', message, details);
+    this.grant = grant;
+    this.needsReauth = details.needsReauth;
+    this.transient = details.transient;
+    this.oauthError = details.oauthError;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+
+  /** The refresh token is spent or revoked (either of Passport's two answers). */
+  get refreshTokenRejected(): boolean {
+    return this.code === 'refresh_token_rejected';
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      grant: this.grant,
+      needsReauth: this.needsReauth,
+      transient: this.transient,
+      oauthError: this.oauthError,
+      retryAfterMs: this.retryAfterMs,
+    };
+  }
+}
+
+/** Options shared by the grant functions; all have defaults. */
+export interface OAuthOptions {
+  /** API base URL; the token endpoint is `${baseUrl}/oauth/token`. @default 'https://go.tallyfy.com/api' */
+  baseUrl?: string;
+  /** @default the process-wide keep-alive pool of the origin */
+  dispatcher?: Dispatcher;
+  /** Time to the response headers. @default 15000 */
+  headersTimeoutMs?: number;
+  /** Longest silence while reading the body. @default 15000 */
+  bodyTimeoutMs?: number;
+  /** Epoch ms (`obtainedAt`, `expiresAt`, Retry-After dates). @default Date.now */
+  clock?: () => number;
+  /** Waits after a 429. @default a `setTimeout` promise */
+  sleep?: (ms: number) => Promise<void>;
+  /** Retries after a 429 (only 429: see the file comment). @default 2 */
+  rateLimitRetries?: number;
+  /** Longest Retry-After wait. @default 30000 */
+  retryAfterCapMs?: number;
+}
+
+export interface PasswordGrantInput {
+  clientId: string;
+  clientSecret: Secret;
+  username: string;
+  password: Secret;
+}
+
+export interface RefreshTokenGrantInput {
+  clientId: string;
+  clientSecret: Secret;
+  refreshToken: Secret;
+}
+
+export interface ClientCredentialsGrantInput {
+  clientId: string;
+  clientSecret: Secret;
+}
+
+export interface AppUserTokenInput {
+  /** A client-credentials token of the app. */
+  appToken: Secret;
+  orgId: string;
+  email: string;
+}
+
+const expiresIn = z
+  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+  .pipe(z.number().int().positive());
+
+const tokenResponseSchema = z.looseObject({
+  token_type: z.string().regex(/^bearer$/i, 'token_type must be Bearer'),
+  expires_in: expiresIn,
+  access_token: z.string().min(1),
+  refresh_token: z.string().min(1).optional(),
+});
+
+const errorBodySchema = z.looseObject({
+  error: z.string().optional(),
+  error_description: z.string().optional(),
+  message: z.string().optional(),
+  hint: z.string().optional(),
+});
+
+/**
+ * Password grant: user credentials → access and refresh token.
+ *
+ * @example
+ * const tokens = await passwordGrant({ clientId: '3127', clientSecret, username, password });
+ */
+export function passwordGrant(input: PasswordGrantInput, options: OAuthOptions = {}) {
+  return tokenGrant(
+    'password',
+    {
+      grant_type: 'password',
+      client_id: input.clientId,
+      client_secret: input.clientSecret.reveal(),
+      username: input.username,
+      password: input.password.reveal(),
+    },
+    [input.clientSecret, input.password],
+    options,
+  );
+}
+
+/**
+ * Refresh grant. Tallyfy rotates refresh tokens: the result's `refreshToken` replaces the one
+ * sent, which is dead from now on.
+ *
+ * @example
+ * const next = await refreshTokenGrant({ clientId, clientSecret, refreshToken });
+ */
+export function refreshTokenGrant(input: RefreshTokenGrantInput, options: OAuthOptions = {}) {
+  return tokenGrant(
+    'refresh_token',
+    {
+      grant_type: 'refresh_token',
+      client_id: input.clientId,
+      client_secret: input.clientSecret.reveal(),
+      refresh_token: input.refreshToken.reveal(),
+    },
+    [input.clientSecret, input.refreshToken],
+    options,
+  );
+}
+
+/**
+ * Client-credentials grant (scope `*`): an app token without user context (user-scoped
+ * endpoints answer it 401; use it to mint user tokens).
+ *
+ * @example
+ * const app = await clientCredentialsGrant({ clientId: '3128', clientSecret });
+ */
+export function clientCredentialsGrant(
+  input: ClientCredentialsGrantInput,
+  options: OAuthOptions = {},
+) {
+  return tokenGrant(
+    'client_credentials',
+    {
+      grant_type: 'client_credentials',
+      client_id: input.clientId,
+      client_secret: input.clientSecret.reveal(),
+      scope: '*',
+    },
+    [input.clientSecret],
+    options,
+  );
+}
+
+/**
+ * Mints a user token with an app token: `POST /applications/{orgId}/users/{email}/token`.
+ *
+ * @example
+ * const user = await mintAppUserToken({ appToken: app.accessToken, orgId, email });
+ */
+export async function mintAppUserToken(
+  input: AppUserTokenInput,
+  options: OAuthOptions = {},
+): Promise<TokenSet> {
+  const path = `/applications/${encodeURIComponent(input.orgId)}/users/${encodeURIComponent(input.email)}/token`;
+  const clock = options.clock ?? Date.now;
+  const obtainedMs = clock();
+  const answer = await send(
+    'app_user_token',
+    'POST',
+    path,
+    undefined,
+    input.appToken,
+    [input.appToken],
+    options,
+  );
+  const body =
+    isRecord(answer.body) && answer.body.access_token === undefined && isRecord(answer.body.data)
+      ? answer.body.data
+      : answer.body;
+  return toTokenSet('app_user_token', 'POST', path, body, obtainedMs, answer);
+}
+
+/**
+ * Checks a personal access token with `GET /me`; resolves to the token's user. A rejected
+ * token throws `OAuthError` `token_rejected` (expired, or its user logged out of the web app).
+ *
+ * @example
+ * const me = await validatePersonalAccessToken(new Secret(pat));
+ */
+export async function validatePersonalAccessToken(
+  pat: Secret,
+  options: OAuthOptions = {},
+): Promise<TallyfyUser> {
+  const answer = await send('personal_access_token', 'GET', '/me', undefined, pat, [pat], options);
+  const parsed = single(userSchema).safeParse(answer.body);
+  if (!parsed.success) {
+    throw new OAuthError(
+      'bad_response',
+      'personal_access_token',
+      'Tallyfy accepted the personal access token but its GET /me answer has no user id.',
+      {
+        needsReauth: false,
+        transient: false,
+        method: 'GET',
+        path: '/me',
+        status: answer.status,
+        requestId: answer.requestId,
+        cause: parsed.error,
+      },
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The grants bound to one set of options (what the refresher takes as its `grants` port).
+ *
+ * @example
+ * const oauth = tallyfyOAuth({ baseUrl: config.tallyfyBaseUrl });
+ * const tokens = await oauth.refreshTokenGrant({ clientId, clientSecret, refreshToken });
+ */
+export function tallyfyOAuth(options: OAuthOptions = {}) {
+  return {
+    passwordGrant: (input: PasswordGrantInput) => passwordGrant(input, options),
+    refreshTokenGrant: (input: RefreshTokenGrantInput) => refreshTokenGrant(input, options),
+    clientCredentialsGrant: (input: ClientCredentialsGrantInput) =>
+      clientCredentialsGrant(input, options),
+    mintAppUserToken: (input: AppUserTokenInput) => mintAppUserToken(input, options),
+    validatePersonalAccessToken: (pat: Secret) => validatePersonalAccessToken(pat, options),
+  };
+}
+
+/**
+ * Maps any error of a grant to what the refresher needs to decide; errors that are not
+ * {@link OAuthError}s (a bug, an aborted call) count as transient.
+ */
+export function classifyGrantError(error: unknown): {
+  code: string;
+  message: string;
+  needsReauth: boolean;
+  refreshTokenRejected: boolean;
+} {
+  if (error instanceof OAuthError) {
+    return {
+      code: error.code,
+      message: error.message,
+      needsReauth: error.needsReauth,
+      refreshTokenRejected: error.refreshTokenRejected,
+    };
+  }
+  if (error instanceof TallyfyError) {
+    return {
+      code: error.code,
+      message: error.message,
+      needsReauth: false,
+      refreshTokenRejected: false,
+    };
+  }
+  return {
+    code: 'unexpected_error',
+    message:
+      error instanceof Error
+        ? `${error.name}: unexpected failure during a grant`
+        : 'unexpected failure during a grant',
+    needsReauth: false,
+    refreshTokenRejected: false,
+  };
+}
+
+const TOKEN_PATH = '/oauth/token';
+
+async function tokenGrant(
+  grant: GrantType,
+  form: Record<string, string>,
+  secrets: readonly Secret[],
+  options: OAuthOptions,
+): Promise<TokenSet> {
+  const clock = options.clock ?? Date.now;
+  const obtainedMs = clock();
+  const body = new URLSearchParams(form).toString();
+  const answer = await send(grant, 'POST', TOKEN_PATH, body, undefined, secrets, options);
+  return toTokenSet(grant, 'POST', TOKEN_PATH, answer.body, obtainedMs, answer);
+}
+
+function toTokenSet(
+  grant: GrantType,
+  method: string,
+  path: string,
+  body: unknown,
+  obtainedMs: number,
+  answer: Answer,
+): TokenSet {
+  const parsed = tokenResponseSchema.safeParse(body);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)'))];
+    throw new OAuthError(
+      'bad_response',
+      grant,
+      `Tallyfy's token answer is missing or has malformed fields: ${fields.join(', ')}. Nothing was stored; ${grant === 'refresh_token' ? 'the refresh token may have been rotated already, so the next refresh may need the password grant' : 'try again'}.`,
+      {
+        needsReauth: false,
+        transient: false,
+        method,
+        path,
+        status: answer.status,
+        requestId: answer.requestId,
+        cause: parsed.error,
+      },
+    );
+  }
+  const t = parsed.data;
+  return {
+    accessToken: new Secret(t.access_token),
+    tokenType: t.token_type,
+    ...(t.refresh_token === undefined ? {} : { refreshToken: new Secret(t.refresh_token) }),
+    expiresAt: new Date(obtainedMs + t.expires_in * 1000).toISOString(),
+    obtainedAt: new Date(obtainedMs).toISOString(),
+    expiresInSeconds: t.expires_in,
+  };
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+  requestId: string | undefined;
+  attempts: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One token-endpoint (or /applications, /me) call, retried on 429 only. */
+async function send(
+  grant: GrantType,
+  method: 'GET' | 'POST',
+  path: string,
+  form: string | undefined,
+  bearer: Secret | undefined,
+  secrets: readonly Secret[],
+  options: OAuthOptions,
+): Promise<Answer> {
+  const url = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
+  const basePath = url.pathname.replace(/\/+$/, '');
+  const dispatcher = options.dispatcher ?? sharedDispatcher(url.origin);
+  const clock = options.clock ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const maxRetries = options.rateLimitRetries ?? 2;
+  const capMs = options.retryAfterCapMs ?? 30_000;
+  const hidden = secrets.map((s) => s.reveal());
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    'x-tallyfy-client': 'APIClient',
+  };
+  if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+  if (bearer !== undefined) headers.authorization = `Bearer ${bearer.reveal()}`;
+  for (let attempts = 1; ; attempts++) {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await dispatcher.request({
+        origin: url.origin,
+        path: basePath + path,
+        method,
+        headers,
+        body: form,
+        headersTimeout: options.headersTimeoutMs ?? 15_000,
+        bodyTimeout: options.bodyTimeoutMs ?? 15_000,
+      });
+    } catch (error) {
+      const failure = networkFailure(error);
+      throw new OAuthError(
+        'network_error',
+        grant,
+        `No answer from Tallyfy for ${method} ${path} (${failure}). Not retried here: check network access to ${url.origin}; the caller may try again later.`,
+        {
+          needsReauth: false,
+          transient: true,
+          method,
+          path,
+          attempts,
+          cause: safeCause(error, hidden),
+        },
+      );
+    }
+    const requestId = headerValue(res.headers['x-request-id']);
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (error) {
+      throw new OAuthError(
+        'network_error',
+        grant,
+        `Tallyfy's answer to ${method} ${path} was cut short.`,
+        {
+          needsReauth: false,
+          transient: true,
+          method,
+          path,
+          status: res.statusCode,
+          requestId,
+          attempts,
+          cause: safeCause(error, hidden),
+        },
+      );
+    }
+    let body: unknown;
+    try {
+      body = text.length === 0 ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      return { status: res.statusCode, body, requestId, attempts };
+    }
+    if (res.statusCode === 429) {
+      const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], clock());
+      if (attempts <= maxRetries) {
+        await sleep(Math.min(retryAfterMs ?? 1000, capMs));
+        continue;
+      }
+      throw new OAuthError(
+        'rate_limited',
+        grant,
+        `Tallyfy rate-limited ${method} ${path} (429) ${attempts} time(s); try again ${retryAfterMs === undefined ? 'later' : `in ${Math.ceil(retryAfterMs / 1000)} s`}.`,
+        {
+          needsReauth: false,
+          transient: true,
+          method,
+          path,
+          status: 429,
+          requestId,
+          retryAfterMs,
+          attempts,
+        },
+      );
+    }
+    throw classifyFailure(grant, method, path, res.statusCode, body, requestId, attempts, hidden);
+  }
+}
+
+function classifyFailure(
+  grant: GrantType,
+  method: string,
+  path: string,
+  status: number,
+  body: unknown,
+  requestId: string | undefined,
+  attempts: number,
+  hidden: readonly string[],
+): OAuthError {
+  const parsed = errorBodySchema.safeParse(body);
+  const fields = parsed.success ? parsed.data : {};
+  const oauthError = fields.error;
+  const described = fields.error_description ?? fields.message;
+  const tallyfyMessage =
+    described === undefined ? undefined : redact(described.slice(0, 300), hidden);
+  const common = { method, path, status, requestId, attempts, oauthError, tallyfyMessage };
+  const ref = requestId === undefined ? '' : ` (request id ${requestId})`;
+  const reauth = (code: OAuthErrorCode, message: string) =>
+    new OAuthError(code, grant, `${message}${ref}`, {
+      ...common,
+      needsReauth: true,
+      transient: false,
+    });
+
+  if (status >= 500) {
+    return new OAuthError(
+      'server_error',
+      grant,
+      `Tallyfy failed ${method} ${path} with ${status}${ref}. Not retried here (a repeated token request could spend a rotated refresh token); try again later.`,
+      { ...common, needsReauth: false, transient: true },
+    );
+  }
+  if (grant === 'personal_access_token' || grant === 'app_user_token') {
+    if (status === 401) {
+      return grant === 'personal_access_token'
+        ? reauth(
+            'token_rejected',
+            'Tallyfy rejected the personal access token (401): it expired (they live 6 months) or its user logged out of the web app, which deletes it. Create a new one under Settings › Integrations › REST API and register it again.',
+          )
+        : reauth(
+            'token_rejected',
+            'Tallyfy rejected the app token when minting a user token (401): get a new client-credentials token and check the app client is allowed to issue user tokens for this organisation.',
+          );
+    }
+    if (status === 404) {
+      return reauth(
+        'user_not_found',
+        'Tallyfy knows no such user in this organisation (404): check the email address and organisation id.',
+      );
+    }
+    if (status === 403) {
+      return reauth(
+        'forbidden',
+        `Tallyfy refused ${method} ${path} (403): the token may not act on this organisation.`,
+      );
+    }
+    return reauth(
+      'invalid_request',
+      `Tallyfy rejected ${method} ${path} with ${status}${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}.`,
+    );
+  }
+  if (oauthError === 'invalid_client' || (status === 401 && oauthError === undefined)) {
+    return reauth(
+      'invalid_client',
+      'Tallyfy rejected the OAuth client (invalid_client): check the client id (numeric) and client secret; Tallyfy Support issues and can confirm them.',
+    );
+  }
+  const refreshInvalid =
+    grant === 'refresh_token' &&
+    (oauthError === 'invalid_grant' ||
+      (oauthError === 'invalid_request' &&
+        (status === 401 || /refresh token is invalid/i.test(described ?? ''))));
+  if (refreshInvalid) {
+    return reauth(
+      'refresh_token_rejected',
+      `Tallyfy rejected the refresh token (${oauthError}${status === 401 ? ', 401' : ''}): it was already used (tokens rotate on every refresh), revoked or expired. Use the password grant if credentials are stored, otherwise register the organisation again.`,
+    );
+  }
+  if (oauthError === 'invalid_grant' && grant === 'password') {
+    return reauth(
+      'invalid_credentials',
+      'Tallyfy rejected the username or password (invalid_grant): check them by signing in to Tallyfy; a changed password or a locked account also gives this.',
+    );
+  }
+  if (oauthError === 'invalid_request') {
+    return reauth(
+      'invalid_request',
+      `Tallyfy rejected the token request as incomplete (invalid_request)${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}: every parameter of the grant must be present and the body form-encoded.`,
+    );
+  }
+  if (oauthError === 'unsupported_grant_type' || oauthError === 'unauthorized_client') {
+    return reauth(
+      'unsupported_grant_type',
+      `Tallyfy does not allow this grant (${grant}) for this client (${oauthError}): ask Tallyfy Support to enable it or use another auth mode.`,
+    );
+  }
+  if (oauthError === 'invalid_scope') {
+    return reauth(
+      'invalid_scope',
+      'Tallyfy rejected the requested scope (invalid_scope): client-credentials grants ask for scope *.',
+    );
+  }
+  return reauth(
+    'oauth_error',
+    `Tallyfy rejected the ${grant} grant with ${status}${oauthError === undefined ? '' : ` (${oauthError})`}${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}.`,
+  );
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

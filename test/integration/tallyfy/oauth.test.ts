@@ -1,0 +1,247 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
+import { Secret } from '../../../shared/secret.ts';
+import {
+  classifyGrantError,
+  clientCredentialsGrant,
+  closeSharedDispatchers,
+  mintAppUserToken,
+  OAuthError,
+  type OAuthOptions,
+  passwordGrant,
+  refreshTokenGrant,
+  tallyfyOAuth,
+  validatePersonalAccessToken,
+} from '../../../shared/tallyfy/index.ts';
+
+const NOW = Date.parse('2026-11-22T12:00:00.000Z');
+
+async function failure(promise: Promise<unknown>): Promise<OAuthError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(OAuthError);
+  return err as OAuthError;
+}
+
+describe('Tallyfy OAuth against the sandbox', () => {
+  let sandbox: StartedSandbox;
+  let legacy: StartedSandbox;
+  const sleeps: number[] = [];
+  let opts: OAuthOptions;
+  let client: { clientId: string; clientSecret: Secret };
+  let user: { username: string; password: Secret };
+
+  beforeAll(async () => {
+    sandbox = await startSandbox({ clock: () => NOW, accessTokenLifetimeSeconds: 1234 });
+    legacy = await startSandbox({ clock: () => NOW, refreshTokenReuse: 'invalid_request_401' });
+    opts = {
+      baseUrl: sandbox.url,
+      clock: () => NOW,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    };
+    client = {
+      clientId: sandbox.demo.passwordClient.clientId,
+      clientSecret: new Secret(sandbox.demo.passwordClient.clientSecret),
+    };
+    user = {
+      username: sandbox.demo.admin.email,
+      password: new Secret(sandbox.demo.admin.password),
+    };
+  });
+  beforeEach(() => {
+    sandbox.clearFaults();
+    sleeps.length = 0;
+  });
+  afterAll(async () => {
+    await sandbox.close();
+    await legacy.close();
+    await closeSharedDispatchers();
+  });
+
+  test('password grant returns a validated TokenSet whose expiry comes from expires_in', async () => {
+    const tokens = await passwordGrant({ ...client, ...user }, opts);
+    expect(tokens.tokenType.toLowerCase()).toBe('bearer');
+    expect(tokens.expiresInSeconds).toBe(1234);
+    expect(tokens.obtainedAt).toBe('2026-11-22T12:00:00.000Z');
+    expect(tokens.expiresAt).toBe(new Date(NOW + 1234_000).toISOString());
+    expect(tokens.accessToken).toBeInstanceOf(Secret);
+    expect(tokens.refreshToken).toBeInstanceOf(Secret);
+    expect(JSON.stringify(tokens)).not.toContain(tokens.accessToken.reveal());
+  });
+
+  test('refresh grant rotates: the new refresh token works, the old one is refresh_token_rejected (400 invalid_grant)', async () => {
+    const first = await passwordGrant({ ...client, ...user }, opts);
+    const second = await refreshTokenGrant(
+      { ...client, refreshToken: first.refreshToken as Secret },
+      opts,
+    );
+    expect(second.refreshToken?.equals(first.refreshToken)).toBe(false);
+    const err = await failure(
+      refreshTokenGrant({ ...client, refreshToken: first.refreshToken as Secret }, opts),
+    );
+    expect(err.code).toBe('refresh_token_rejected');
+    expect(err.status).toBe(400);
+    expect(err.oauthError).toBe('invalid_grant');
+    expect(err.needsReauth).toBe(true);
+    expect(err.refreshTokenRejected).toBe(true);
+    expect(err.message).toContain('password grant');
+    expect(classifyGrantError(err)).toMatchObject({
+      code: 'refresh_token_rejected',
+      refreshTokenRejected: true,
+    });
+    await refreshTokenGrant({ ...client, refreshToken: second.refreshToken as Secret }, opts);
+  });
+
+  test("older Passport's 401 invalid_request for a spent refresh token is refresh_token_rejected too", async () => {
+    const o = { ...opts, baseUrl: legacy.url };
+    const c = {
+      clientId: legacy.demo.passwordClient.clientId,
+      clientSecret: new Secret(legacy.demo.passwordClient.clientSecret),
+    };
+    const first = await passwordGrant(
+      { ...c, username: legacy.demo.admin.email, password: new Secret(legacy.demo.admin.password) },
+      o,
+    );
+    await refreshTokenGrant({ ...c, refreshToken: first.refreshToken as Secret }, o);
+    const err = await failure(
+      refreshTokenGrant({ ...c, refreshToken: first.refreshToken as Secret }, o),
+    );
+    expect(err.status).toBe(401);
+    expect(err.oauthError).toBe('invalid_request');
+    expect(err.code).toBe('refresh_token_rejected');
+    expect(err.needsReauth).toBe(true);
+  });
+
+  test('a wrong password is invalid_credentials; a wrong client secret is invalid_client', async () => {
+    const bad = await failure(
+      passwordGrant({ ...client, ...user, password: new Secret('wrong-password-1') }, opts),
+    );
+    expect(bad).toMatchObject({
+      code: 'invalid_credentials',
+      needsReauth: true,
+      transient: false,
+      kind: 'permanent',
+    });
+    expect(bad.message).toContain('username or password');
+    const badClient = await failure(
+      passwordGrant({ ...client, clientSecret: new Secret('wrong-client-secret'), ...user }, opts),
+    );
+    expect(badClient).toMatchObject({ code: 'invalid_client', status: 401, needsReauth: true });
+    expect(badClient.message).toContain('Tallyfy Support');
+  });
+
+  test('client credentials grant (scope *) and an app-minted user token', async () => {
+    const app = await clientCredentialsGrant(
+      {
+        clientId: sandbox.demo.appClient.clientId,
+        clientSecret: new Secret(sandbox.demo.appClient.clientSecret),
+      },
+      opts,
+    );
+    expect(app.refreshToken).toBeUndefined();
+    const minted = await mintAppUserToken(
+      { appToken: app.accessToken, orgId: sandbox.demo.orgId, email: sandbox.demo.buyer.email },
+      opts,
+    );
+    expect(minted.expiresInSeconds).toBeGreaterThan(0);
+    const me = await validatePersonalAccessToken(minted.accessToken, opts);
+    expect(me.id).toBe(sandbox.demo.buyer.id);
+    const unknown = await failure(
+      mintAppUserToken(
+        { appToken: app.accessToken, orgId: sandbox.demo.orgId, email: 'nobody@example.test' },
+        opts,
+      ),
+    );
+    expect(unknown.code).toBe('user_not_found');
+    const rejected = await failure(
+      mintAppUserToken(
+        {
+          appToken: new Secret('bogus-app-token'),
+          orgId: sandbox.demo.orgId,
+          email: sandbox.demo.buyer.email,
+        },
+        opts,
+      ),
+    );
+    expect(rejected.code).toBe('token_rejected');
+  });
+
+  test('a personal access token validates with GET /me and is token_rejected after its user logs out', async () => {
+    const pat = new Secret(sandbox.issuePersonalAccessToken(sandbox.demo.standard.id));
+    const oauth = tallyfyOAuth(opts);
+    expect((await oauth.validatePersonalAccessToken(pat)).id).toBe(sandbox.demo.standard.id);
+    sandbox.revokeUserTokens(sandbox.demo.standard.id);
+    const err = await failure(oauth.validatePersonalAccessToken(pat));
+    expect(err).toMatchObject({ code: 'token_rejected', needsReauth: true, status: 401 });
+    expect(err.message).toContain('logged out of the web app');
+  });
+
+  test('a 5xx from the token endpoint is transient and not retried', async () => {
+    sandbox.injectFault({ path: '/oauth/token', status: 503, times: 1 });
+    const before = sandbox.stats().faultsInjected;
+    const err = await failure(passwordGrant({ ...client, ...user }, opts));
+    expect(err).toMatchObject({
+      code: 'server_error',
+      transient: true,
+      needsReauth: false,
+      retryable: true,
+    });
+    expect(err.attempts).toBe(1);
+    expect(sandbox.stats().faultsInjected - before).toBe(1);
+    expect(classifyGrantError(err).needsReauth).toBe(false);
+  });
+
+  test('a reset connection on the token endpoint is a transient network_error, not retried', async () => {
+    sandbox.injectFault({ path: '/oauth/token', kind: 'reset', times: 1 });
+    const err = await failure(passwordGrant({ ...client, ...user }, opts));
+    expect(err).toMatchObject({ code: 'network_error', transient: true, attempts: 1 });
+  });
+
+  test('a hanging token endpoint times out as a transient network_error', async () => {
+    sandbox.injectFault({ path: '/oauth/token', kind: 'hang', times: 1 });
+    const err = await failure(
+      passwordGrant({ ...client, ...user }, { ...opts, headersTimeoutMs: 100 }),
+    );
+    expect(err).toMatchObject({ code: 'network_error', transient: true });
+  });
+
+  test('a 429 on the token endpoint waits Retry-After and then succeeds', async () => {
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 2, times: 1 });
+    const tokens = await passwordGrant({ ...client, ...user }, opts);
+    expect(tokens.accessToken.reveal().length).toBeGreaterThan(0);
+    expect(sleeps).toEqual([2000]);
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 3 });
+    const err = await failure(
+      passwordGrant({ ...client, ...user }, { ...opts, rateLimitRetries: 1 }),
+    );
+    expect(err).toMatchObject({
+      code: 'rate_limited',
+      transient: true,
+      retryAfterMs: 3000,
+      attempts: 2,
+    });
+  });
+
+  test('a token answer missing a field is bad_response, and the fields are named', async () => {
+    sandbox.injectFault({
+      path: '/oauth/token',
+      status: 200,
+      body: { token_type: 'Bearer', access_token: 'x' },
+      times: 1,
+    });
+    const err = await failure(passwordGrant({ ...client, ...user }, opts));
+    expect(err.code).toBe('bad_response');
+    expect(err.message).toContain('expires_in');
+  });
+
+  test('errors that are not OAuthErrors classify as transient', () => {
+    expect(classifyGrantError(new Error('boom'))).toMatchObject({
+      needsReauth: false,
+      refreshTokenRejected: false,
+    });
+  });
+});

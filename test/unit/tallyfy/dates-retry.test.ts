@@ -1,0 +1,92 @@
+import { describe, expect, test } from 'vitest';
+import {
+  backoffDelayMs,
+  DEFAULT_RETRY_POLICY,
+  formatRequestDate,
+  isIdempotent,
+  parseRetryAfterMs,
+  parseTallyfyDate,
+  parseTallyfyDateMs,
+  TallyfyDateError,
+  tryParseTallyfyDate,
+} from '../../../shared/tallyfy/index.ts';
+
+describe('Tallyfy dates', () => {
+  test.each([
+    ['2025-10-02T14:30:00.000Z', '2025-10-02T14:30:00.000Z'],
+    ['2026-11-19T10:42:13Z', '2026-11-19T10:42:13.000Z'],
+    ['2026-11-19T10:42:13+02:00', '2026-11-19T08:42:13.000Z'],
+    ['2026-11-19 10:42:13', '2026-11-19T10:42:13.000Z'],
+    ['2025-10-15', '2025-10-15T00:00:00.000Z'],
+    ['21/11/2026 03:10 PM UTC', '2026-11-21T15:10:00.000Z'],
+    ['15/10/2025 09:00 AM UTC', '2025-10-15T09:00:00.000Z'],
+    ['21/11/2026 12:05 AM UTC', '2026-11-21T00:05:00.000Z'],
+    ['21/11/2026 12:05 PM GMT', '2026-11-21T12:05:00.000Z'],
+    ['21/11/2026 03:10 PM EST', '2026-11-21T20:10:00.000Z'],
+    ['21/07/2026 03:10 PM CEST', '2026-07-21T13:10:00.000Z'],
+    ['21/11/2026 03:10 PM +0530', '2026-11-21T09:40:00.000Z'],
+    ['21/11/2026 03:10 PM UTC+2', '2026-11-21T13:10:00.000Z'],
+  ])('parses %s', (text, iso) => {
+    expect(parseTallyfyDate(text)).toBe(iso);
+    expect(parseTallyfyDateMs(text)).toBe(Date.parse(iso));
+  });
+
+  test.each([
+    'next tuesday',
+    '31/02/2026 03:10 PM UTC',
+    '21/11/2026 13:10 PM UTC',
+    '21/11/2026 03:10 PM IST',
+    '21/11/2026 03:10 PM XYZ',
+    '2026-13-01',
+  ])('refuses %s with a clear TallyfyDateError (or undefined from the try form)', (text) => {
+    expect(tryParseTallyfyDate(text)).toBeUndefined();
+    const err = (() => {
+      try {
+        parseTallyfyDate(text);
+      } catch (e) {
+        return e;
+      }
+    })() as TallyfyDateError;
+    expect(err).toBeInstanceOf(TallyfyDateError);
+    expect(err.code).toBe('invalid_date');
+    expect(err.message).toContain('d/m/Y h:i A T');
+  });
+
+  test('formatRequestDate writes YYYY-DD-MM HH:MM:SS in UTC, as Tallyfy documents', () => {
+    expect(formatRequestDate('2026-11-21T15:10:05Z')).toBe('2026-21-11 15:10:05');
+    expect(formatRequestDate(Date.UTC(2026, 0, 2, 3, 4, 5))).toBe('2026-02-01 03:04:05');
+    expect(formatRequestDate(new Date('2026-03-09T23:59:59.999+01:00'))).toBe(
+      '2026-09-03 22:59:59',
+    );
+    expect(() => formatRequestDate('nonsense')).toThrow(TallyfyDateError);
+  });
+});
+
+describe('retry policy', () => {
+  test('backoff doubles from 0.5 s to a cap of 8 s, with ±20% jitter', () => {
+    const mid = () => 0.5;
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(n, DEFAULT_RETRY_POLICY, mid))).toEqual([
+      500, 1000, 2000, 4000, 8000, 8000,
+    ]);
+    expect(backoffDelayMs(1, DEFAULT_RETRY_POLICY, () => 0)).toBe(400);
+    expect(backoffDelayMs(1, DEFAULT_RETRY_POLICY, () => 0.999999)).toBe(600);
+    expect(DEFAULT_RETRY_POLICY.maxRetries).toBe(4);
+    expect(DEFAULT_RETRY_POLICY.retryAfterCapMs).toBe(30_000);
+  });
+
+  test('Retry-After reads delta-seconds and HTTP dates, and ignores garbage', () => {
+    const now = Date.parse('2026-10-21T07:27:50Z');
+    expect(parseRetryAfterMs('7', now)).toBe(7000);
+    expect(parseRetryAfterMs(['12'], now)).toBe(12_000);
+    expect(parseRetryAfterMs('Wed, 21 Oct 2026 07:28:00 GMT', now)).toBe(10_000);
+    expect(parseRetryAfterMs('Wed, 21 Oct 2026 07:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfterMs('soon', now)).toBeUndefined();
+    expect(parseRetryAfterMs(undefined, now)).toBeUndefined();
+  });
+
+  test('only GET, HEAD, PUT, DELETE and OPTIONS are idempotent', () => {
+    expect(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'].every(isIdempotent)).toBe(true);
+    expect(isIdempotent('POST')).toBe(false);
+    expect(isIdempotent('PATCH')).toBe(false);
+  });
+});

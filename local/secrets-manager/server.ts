@@ -1,0 +1,274 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MUTATING, SecretsEngine, SecretsManagerFault } from './engine.ts';
+import { loadState, saveState } from './file-state.ts';
+
+/** Options of {@link startLocalSecretsManager}. */
+export interface LocalSecretsManagerOptions {
+  /** Port on 127.0.0.1. @default 0 (a free port) */
+  port?: number;
+  /** Persist every change to this JSON file (atomic writes, mode 0600). @default in memory only */
+  dataFile?: string;
+  /** Delay added before every answer, to make latency visible in benches. @default 0 */
+  latencyMs?: number;
+  /** Epoch ms; drives dates and recovery windows. @default Date.now */
+  clock?: () => number;
+  /** @default 'us-east-1' */
+  region?: string;
+  /** @default '000000000000' */
+  accountId?: string;
+  /**
+   * Called once per request with what is safe to log (operation, status, error type): never a
+   * secret id's value, never a request body. @default nothing is logged
+   */
+  onRequest?: (entry: RequestLogEntry) => void;
+}
+
+export interface RequestLogEntry {
+  operation: string;
+  statusCode: number;
+  errorType?: string | undefined;
+  durationMs: number;
+}
+
+/** A failure the server answers instead of running the next matching calls. */
+export interface FaultSpec {
+  /**
+   * `ThrottlingException` (400, the SDK retries it as throttling), `InternalServiceError`
+   * (500, retried as transient), `reset` (the connection is destroyed without an answer).
+   * @default 'ThrottlingException'
+   */
+  kind?: 'ThrottlingException' | 'InternalServiceError' | 'reset';
+  /** How many calls fail. @default 1 */
+  count?: number;
+  /** Only these operations fail (others pass and do not use up the count). @default all */
+  operations?: readonly string[];
+}
+
+export interface LocalSecretsManagerStats {
+  /** Every request received, including those answered with an injected fault. */
+  requests: number;
+  /** Requests by operation name (`GetSecretValue`…), including injected faults. */
+  byOperation: Record<string, number>;
+  /** Requests answered with an injected fault. */
+  faults: number;
+}
+
+export interface LocalSecretsManager {
+  /** `http://127.0.0.1:<port>`, for the SDK client's `endpoint`. */
+  readonly endpoint: string;
+  readonly port: number;
+  close(): Promise<void>;
+  stats(): LocalSecretsManagerStats;
+  resetStats(): void;
+  injectFault(fault?: FaultSpec): void;
+  /** Drops every pending injected fault. */
+  clearFaults(): void;
+}
+
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const TARGET_PREFIX = 'secretsmanager.';
+const MAX_BODY_BYTES = 1024 * 1024;
+
+interface PendingFault {
+  kind: NonNullable<FaultSpec['kind']>;
+  remaining: number;
+  operations?: ReadonlySet<string> | undefined;
+}
+
+/**
+ * Starts a Secrets Manager endpoint on loopback that speaks the AWS JSON 1.1 protocol, so the
+ * real `@aws-sdk/client-secrets-manager` client works against it with `endpoint`. It keeps
+ * AWS's semantics for versions, staging labels, `ClientRequestToken` idempotency and deletion
+ * (see docs/tokens.md for the operations and what is simplified).
+ *
+ * @example
+ * const sm = await startLocalSecretsManager({ dataFile: '.data/secrets.json' });
+ * const client = new SecretsManagerClient({
+ *   endpoint: sm.endpoint,
+ *   region: 'us-east-1',
+ *   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+ * });
+ * await client.send(new CreateSecretCommand({ Name: 'app/db', SecretString: '{}' }));
+ * sm.stats().byOperation.CreateSecret; // 1
+ * await sm.close();
+ */
+export async function startLocalSecretsManager(
+  options: LocalSecretsManagerOptions = {},
+): Promise<LocalSecretsManager> {
+  const { dataFile, latencyMs = 0, onRequest } = options;
+  const state = dataFile ? await loadState(dataFile) : undefined;
+  const engine = new SecretsEngine(
+    {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.accountId ? { accountId: options.accountId } : {}),
+    },
+    state,
+  );
+  let stats: LocalSecretsManagerStats = { requests: 0, byOperation: {}, faults: 0 };
+  let faults: PendingFault[] = [];
+  // Saves run one after another, in the order the changes were made.
+  let saving: Promise<void> = Promise.resolve();
+
+  const takeFault = (operation: string): PendingFault | undefined => {
+    const fault = faults.find((f) => !f.operations || f.operations.has(operation));
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
+    return fault;
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const started = performance.now();
+    const target = request.headers['x-amz-target'];
+    const operation =
+      typeof target === 'string' && target.startsWith(TARGET_PREFIX)
+        ? target.slice(TARGET_PREFIX.length)
+        : '';
+    const finish = (statusCode: number, body: unknown, errorType?: string): void => {
+      const payload = JSON.stringify(body);
+      response.writeHead(statusCode, {
+        'content-type': CONTENT_TYPE,
+        'content-length': Buffer.byteLength(payload),
+        'x-amzn-requestid': randomUUID(),
+        ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+      });
+      response.end(payload);
+      onRequest?.({
+        operation: operation || '(none)',
+        statusCode,
+        errorType,
+        durationMs: performance.now() - started,
+      });
+    };
+    const fail = (fault: SecretsManagerFault): void =>
+      finish(fault.statusCode, { __type: fault.type, message: fault.message }, fault.type);
+
+    let body: Buffer;
+    try {
+      body = await readBody(request);
+    } catch (error) {
+      if (error instanceof SecretsManagerFault) return fail(error);
+      throw error;
+    }
+    stats.requests += 1;
+    stats.byOperation[operation || '(none)'] = (stats.byOperation[operation || '(none)'] ?? 0) + 1;
+    if (latencyMs > 0) await sleep(latencyMs);
+
+    if (request.method !== 'POST' || !operation) {
+      return fail(
+        new SecretsManagerFault(
+          'UnknownOperationException',
+          'Expected a POST with an X-Amz-Target header of the form secretsmanager.<Operation>.',
+        ),
+      );
+    }
+    const fault = takeFault(operation);
+    if (fault) {
+      stats.faults += 1;
+      if (fault.kind === 'reset') {
+        request.socket.destroy();
+        return;
+      }
+      return fail(
+        fault.kind === 'ThrottlingException'
+          ? new SecretsManagerFault('ThrottlingException', 'Rate exceeded')
+          : new SecretsManagerFault(
+              'InternalServiceError',
+              'An error occurred on the server side.',
+              500,
+            ),
+      );
+    }
+    let input: Record<string, unknown>;
+    try {
+      const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
+      input = parsed as Record<string, unknown>;
+    } catch {
+      return fail(
+        new SecretsManagerFault('SerializationException', 'The request body is not a JSON object.'),
+      );
+    }
+    let output: Record<string, unknown>;
+    try {
+      output = engine.handle(operation, input);
+    } catch (error) {
+      if (error instanceof SecretsManagerFault) return fail(error);
+      throw error;
+    }
+    if (dataFile && MUTATING.has(operation)) {
+      const snapshot = engine.snapshot();
+      saving = saving.then(() => saveState(dataFile, snapshot));
+      await saving;
+    }
+    finish(200, output);
+  };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      // An engine bug or a failed save: answer 500 (the SDK retries it) and keep serving.
+      // The error names no secret value: the engine never puts one in a message.
+      const message = error instanceof Error ? error.message : 'unexpected failure';
+      if (!response.headersSent) {
+        response.writeHead(500, { 'content-type': CONTENT_TYPE });
+        response.end(JSON.stringify({ __type: 'InternalServiceError', message }));
+      }
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    async close() {
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      await saving;
+    },
+    stats: () => structuredClone(stats),
+    resetStats() {
+      stats = { requests: 0, byOperation: {}, faults: 0 };
+    },
+    injectFault(fault = {}) {
+      const count = fault.count ?? 1;
+      if (!Number.isInteger(count) || count < 1) {
+        throw new RangeError(`injectFault: count must be a positive integer, got ${count}`);
+      }
+      faults.push({
+        kind: fault.kind ?? 'ThrottlingException',
+        remaining: count,
+        operations: fault.operations ? new Set(fault.operations) : undefined,
+      });
+    },
+    clearFaults() {
+      faults = [];
+    },
+  };
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      throw new SecretsManagerFault('ValidationException', 'The request body is too large.');
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

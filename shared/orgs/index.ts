@@ -1,0 +1,58 @@
+/**
+ * The org registry (ARCHITECTURE.md "Organisations"): the orgs table definition, the registry
+ * over it, its schemas and errors. See docs/data-model.md.
+ */
+export { createOrgsDynamoClients, type OrgsClientOptions } from './client.ts';
+export {
+  ActionStateError,
+  EventNotFoundError,
+  InvalidInputError,
+  ItemInvalidError,
+  LeaseLostError,
+  OrgAlreadyExistsError,
+  OrgNotFoundError,
+  OrgsError,
+  type OrgsErrorCode,
+  StoreError,
+  VersionConflictError,
+  WatermarkConflictError,
+} from './errors.ts';
+export {
+  type BeginActionResult,
+  DEFAULT_ACTION_LEASE_MS,
+  MIN_DEDUPE_TTL_SECONDS,
+} from './events.ts';
+export { type ActionKey, actionMarker, refreshShardOf, refreshShards } from './keys.ts';
+export type { AcquiredLease, DueOrgs, LeaseClaim } from './leases.ts';
+export type { ListOrgsOptions, OrgsPage } from './orgs.ts';
+export { createOrgRegistry, type OrgRegistry, type OrgRegistryOptions } from './registry.ts';
+export {
+  type ActionRecord,
+  ActionRecordSchema,
+  type AuthMode,
+  AuthModeSchema,
+  type CreateOrgInput,
+  CreateOrgInputSchema,
+  type DueOrg,
+  type EventOrigin,
+  type EventRecord,
+  EventRecordSchema,
+  type EventStatus,
+  type JsonObject,
+  type LastError,
+  type Lease,
+  type Org,
+  type OrgPatch,
+  OrgPatchSchema,
+  OrgSchema,
+  type OrgSettings,
+  type OrgStatus,
+  OrgStatusSchema,
+  type Rule,
+  type RuleInput,
+  RuleSchema,
+  type Watermark,
+  type WebhookAuthRecord,
+} from './schemas.ts';
+export { type CreateOrgsTableResult, createOrgsTable, ORGS_TABLE_SCHEMA } from './table.ts';
+export type { AdvanceResult } from './watermarks.ts';

@@ -1,0 +1,42 @@
+/**
+ * The webhook receiver's library: payload schemas and classification, URL-secret auth, the
+ * receive use case and the archive key layout. See docs/webhooks.md.
+ */
+export { webhookArchiveKey } from './archive-key.ts';
+export {
+  cachedWebhookAuthLookup,
+  hashWebhookSecret,
+  verifyWebhookSecret,
+  type WebhookAuth,
+  type WebhookAuthCacheOptions,
+  type WebhookAuthLookup,
+} from './auth.ts';
+export { parseWebhookDate } from './dates.ts';
+export {
+  DEFAULT_MAX_BODY_BYTES,
+  isJsonContentType,
+  type ReceiveDeps,
+  type ReceiveErrorBody,
+  type ReceiveErrorCode,
+  type ReceiveLimits,
+  type ReceiveRequest,
+  type ReceiveResponse,
+  type ReceiverMetrics,
+  receiveWebhook,
+} from './receive.ts';
+export {
+  type ClassifyResult,
+  classifyWebhook,
+  type ProcessWebhook,
+  processWebhookSchema,
+  type TaskWebhook,
+  tallyfyIdSchema,
+  taskWebhookSchema,
+  thisTaskSchema,
+  type WatcherWebhook,
+  type WebhookClassification,
+  type WebhookIssue,
+  type WebhookShape,
+  watcherWebhookSchema,
+  webhookDateSchema,
+} from './schemas.ts';

@@ -1,0 +1,258 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { createWebhookReceiverHandler } from '../../../functions/webhook-receiver/handler.ts';
+import { dynamoWebhookAuthLookup } from '../../../functions/webhook-receiver/org-auth.ts';
+import {
+  ArchiveError,
+  createEnvelope,
+  createFileArchive,
+  createS3Archive,
+  createSqsEventQueue,
+  MessageTooLargeError,
+  parseEnvelope,
+  QueueSendError,
+} from '../../../shared/events/index.ts';
+import { createLogger, memorySink } from '../../../shared/observability/index.ts';
+import { Secret } from '../../../shared/secret.ts';
+import { cachedWebhookAuthLookup, hashWebhookSecret } from '../../../shared/webhooks/index.ts';
+import { fixtureText, NOW_MS, ORG_ID, SECRET_TEXT } from '../../unit/webhooks/support.ts';
+import { type FakeAws, startFakeAws } from './aws-fakes.ts';
+
+const local = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+};
+const TABLE = `orgs-webhooks-${process.pid}`;
+const QUEUE_URL = 'http://127.0.0.1/000000000000/events';
+const BUCKET = 'archive-bucket';
+
+let aws: FakeAws;
+let sqs: SQSClient;
+let s3: S3Client;
+
+beforeAll(async () => {
+  aws = await startFakeAws();
+  sqs = new SQSClient({ ...local, endpoint: aws.endpoint, maxAttempts: 1 });
+  s3 = new S3Client({ ...local, endpoint: aws.endpoint, forcePathStyle: true, maxAttempts: 1 });
+});
+
+afterAll(async () => {
+  sqs?.destroy();
+  s3?.destroy();
+  await aws?.close();
+});
+
+const envelope = (subjectId: string, data: unknown = { this_task: { id: subjectId } }) =>
+  createEnvelope({
+    orgId: ORG_ID,
+    type: 'task.completed',
+    subjectId,
+    occurredAt: '2026-11-19T10:42:13Z',
+    receivedAtMs: NOW_MS,
+    origin: 'webhook',
+    data,
+  });
+
+describe('SQS event queue (real SDK client, SQS JSON protocol on loopback)', () => {
+  test('sends the envelope as the body with orgId and type attributes', async () => {
+    const queue = createSqsEventQueue({ client: sqs, queueUrl: QUEUE_URL });
+    const before = aws.sqsMessages.length;
+    await queue.send(envelope('t-send'));
+    const [message] = aws.sqsMessages.slice(before);
+    expect(parseEnvelope(message?.body ?? '')).toEqual(envelope('t-send'));
+    expect(message?.attributes).toEqual({ orgId: ORG_ID, type: 'task.completed' });
+  });
+
+  test('a failed send rejects with QueueSendError carrying the cause', async () => {
+    const queue = createSqsEventQueue({ client: sqs, queueUrl: QUEUE_URL });
+    aws.failSqs(1);
+    const error = await queue.send(envelope('t-fail')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueSendError);
+    expect((error as QueueSendError).failedIds).toEqual([envelope('t-fail').id]);
+    expect((error as QueueSendError).cause).toBeDefined();
+  });
+
+  test('an envelope over the limit is refused before any call', async () => {
+    const queue = createSqsEventQueue({ client: sqs, queueUrl: QUEUE_URL, maxMessageBytes: 512 });
+    const before = aws.sqsMessages.length;
+    await expect(queue.send(envelope('t-big', { pad: 'x'.repeat(600) }))).rejects.toThrow(
+      MessageTooLargeError,
+    );
+    expect(aws.sqsMessages.length).toBe(before);
+  });
+
+  test('a batch of 23 goes in chunks of 10 and reports exactly the entries SQS refused', async () => {
+    const queue = createSqsEventQueue({ client: sqs, queueUrl: QUEUE_URL });
+    const envelopes = Array.from({ length: 23 }, (_, i) => envelope(`t-batch-${i}`));
+    const before = aws.sqsMessages.length;
+    await queue.sendBatch?.(envelopes);
+    expect(aws.sqsMessages.length - before).toBe(23);
+    aws.failBatchEntries(['3']);
+    const error = await queue.sendBatch?.(envelopes.slice(0, 5)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(QueueSendError);
+    expect((error as QueueSendError).failedIds).toEqual([envelopes[3]?.id]);
+  });
+});
+
+describe('raw archives', () => {
+  test('S3: stores the bytes with JSON content type and metadata, reads them back', async () => {
+    const archive = createS3Archive({ client: s3, bucket: BUCKET });
+    const body = Buffer.from(fixtureText('task-completed.json'));
+    const meta = { orgId: ORG_ID, eventId: 'e1', type: 'task.completed', receivedAt: 'now' };
+    await archive.put('webhooks/org/2026/11/22/a.json', body, meta);
+    const stored = aws.s3Objects.get(`${BUCKET}/webhooks/org/2026/11/22/a.json`);
+    expect(stored?.body.equals(body)).toBe(true);
+    expect(stored?.headers['content-type']).toBe('application/json');
+    expect(stored?.headers['x-amz-meta-org-id']).toBe(ORG_ID);
+    expect(
+      Buffer.from((await archive.get('webhooks/org/2026/11/22/a.json')) ?? []).equals(body),
+    ).toBe(true);
+    expect(await archive.get('webhooks/missing.json')).toBeUndefined();
+  });
+
+  test('files: stores body and meta under the base dir and refuses keys that leave it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'archive-'));
+    try {
+      const archive = createFileArchive({ baseDir: dir });
+      const meta = { orgId: ORG_ID, eventId: 'e1', type: 'unknown', receivedAt: 'now' };
+      await archive.put('webhooks/o/1.json', Buffer.from('{"a":1}'), meta);
+      expect(await readFile(join(dir, 'webhooks/o/1.json'), 'utf8')).toBe('{"a":1}');
+      expect(JSON.parse(await readFile(join(dir, 'webhooks/o/1.json.meta.json'), 'utf8'))).toEqual(
+        meta,
+      );
+      expect(Buffer.from((await archive.get('webhooks/o/1.json')) ?? []).toString()).toBe(
+        '{"a":1}',
+      );
+      expect(await archive.get('webhooks/o/2.json')).toBeUndefined();
+      await expect(archive.put('../escape.json', Buffer.from('{}'), meta)).rejects.toThrow(
+        ArchiveError,
+      );
+      await expect(archive.get('/etc/passwd')).rejects.toThrow(ArchiveError);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the receiver wired as in Lambda (DynamoDB Local org item, SQS and S3 over loopback)', () => {
+  const dynamo = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...local, endpoint: inject('dynamoEndpoint') }),
+  );
+
+  beforeAll(async () => {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: TABLE,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    await dynamo.send(
+      new PutCommand({
+        TableName: TABLE,
+        Item: {
+          pk: `ORG#${ORG_ID}`,
+          sk: 'META',
+          orgId: ORG_ID,
+          status: 'active',
+          webhookSecretHash: hashWebhookSecret(new Secret(SECRET_TEXT)),
+        },
+      }),
+    );
+  });
+
+  function handler() {
+    const captured = memorySink();
+    const clock = () => NOW_MS;
+    const logger = createLogger({
+      serviceName: 'webhook-receiver',
+      level: 'DEBUG',
+      sink: captured.sink,
+    });
+    const auth = cachedWebhookAuthLookup(
+      dynamoWebhookAuthLookup({ client: dynamo, tableName: TABLE, clock }),
+      { clock },
+    );
+    const handle = createWebhookReceiverHandler({
+      auth,
+      queue: createSqsEventQueue({ client: sqs, queueUrl: QUEUE_URL }),
+      archive: createS3Archive({ client: s3, bucket: BUCKET }),
+      clock,
+      logger,
+    });
+    return { handle, captured };
+  }
+
+  const event = (body: string, secret = SECRET_TEXT): APIGatewayProxyEventV2 => ({
+    version: '2.0',
+    routeKey: 'POST /hooks/{orgId}/{secret}',
+    rawPath: `/hooks/${ORG_ID}/${secret}`,
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json', 'x-tallyfy-orgid': ORG_ID },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'api',
+      domainName: 'api.example',
+      domainPrefix: 'api',
+      http: {
+        method: 'POST',
+        path: `/hooks/${ORG_ID}/${secret}`,
+        protocol: 'HTTP/1.1',
+        sourceIp: '203.0.113.7',
+        userAgent: 'Tallyfy',
+      },
+      requestId: 'req-1',
+      routeKey: 'POST /hooks/{orgId}/{secret}',
+      stage: '$default',
+      time: '22/Nov/2026:09:30:00 +0000',
+      timeEpoch: NOW_MS,
+    },
+    pathParameters: { orgId: ORG_ID, secret },
+    body,
+    isBase64Encoded: false,
+  });
+
+  test('a fixture is archived in S3, queued in SQS and answered 202', async () => {
+    const { handle } = handler();
+    const sqsBefore = aws.sqsMessages.length;
+    const result = await handle(event(fixtureText('watcher-task-completed.json')));
+    expect(result.statusCode).toBe(202);
+    const [message] = aws.sqsMessages.slice(sqsBefore);
+    const queued = parseEnvelope(message?.body ?? '');
+    expect(queued.id).toBe(
+      'task.completed:t7c1f0a9b2e34d5c8a6b1e2f3a4b5c6d:2026-11-19T10:42:13.000Z',
+    );
+    const archived = [...aws.s3Objects.keys()].filter((k) =>
+      k.startsWith(`${BUCKET}/webhooks/${ORG_ID}/`),
+    );
+    expect(archived.length).toBeGreaterThan(0);
+  });
+
+  test('a wrong secret is 401 and an SQS outage is 503, neither leaving a queued message', async () => {
+    const { handle, captured } = handler();
+    const sqsBefore = aws.sqsMessages.length;
+    expect((await handle(event('{}', 'wrong-secret-wrong-secret'))).statusCode).toBe(401);
+    aws.failSqs(1);
+    const outage = await handle(event(fixtureText('task-completed.json')));
+    expect(outage.statusCode).toBe(503);
+    expect(JSON.parse(outage.body ?? '')).toEqual({
+      error: { code: 'unavailable', message: expect.any(String) },
+    });
+    expect(aws.sqsMessages.length).toBe(sqsBefore);
+    for (const line of captured.lines) expect(line).not.toContain(SECRET_TEXT);
+  });
+});

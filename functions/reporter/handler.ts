@@ -1,0 +1,32 @@
+import {
+  parseReportEvent,
+  type ReportDeps,
+  type ReportRunResult,
+  runReports,
+} from '../../shared/reports/index.ts';
+
+/**
+ * The reporter's handler over its dependencies: parse the event (scheduled or on demand),
+ * run the reports, log the outcome. Kept apart from `index.ts` (which builds the AWS
+ * dependencies at module scope) so tests run it against local adapters.
+ *
+ * A bad event throws `ReportInputError` (the caller sees why); a failed org does not throw:
+ * it is in the result, the log and the `ReportsFailed` metric, and the other orgs are written.
+ */
+export function createReporterHandler(
+  deps: ReportDeps,
+): (event: unknown) => Promise<ReportRunResult> {
+  return async (event) => {
+    const request = parseReportEvent(event);
+    const result = await runReports(deps, request);
+    const failed = result.orgs.filter((org) => !org.ok).map((org) => org.orgId);
+    deps.log?.info('reports finished', {
+      kind: request.kind,
+      since: result.period.since,
+      until: result.period.until,
+      orgs: result.orgs.length,
+      failed,
+    });
+    return result;
+  };
+}

@@ -1,0 +1,252 @@
+import { ReportAggregator } from './aggregator.ts';
+import { renderReport } from './document.ts';
+import { ReportOrgNotFoundError, ReportSinkError } from './errors.ts';
+import { datedPrefix, latestPrefix } from './keys.ts';
+import { periodKeyDay, scheduledPeriod, startOfUtcDay } from './period.ts';
+import type {
+  EventFigures,
+  OrgLister,
+  ReportLog,
+  ReportMetrics,
+  ReportSink,
+  ReportSource,
+  TaskQuery,
+} from './ports.ts';
+import { isValidTimeZone } from './timezone.ts';
+import type { EventCounts, Period, ReportOrg } from './types.ts';
+
+/** What the reporter needs, as ports (tests pass real local adapters). */
+export interface ReportDeps {
+  readonly source: ReportSource;
+  readonly sink: ReportSink;
+  readonly orgs: OrgLister;
+  /** Our own webhook figures. @default none: the report says "not available" (`null`). */
+  readonly events?: EventFigures | undefined;
+  readonly metrics?: ReportMetrics | undefined;
+  readonly log?: ReportLog | undefined;
+  /** Epoch ms. */
+  readonly clock: () => number;
+  /** Orgs reported at once. @default 4 */
+  readonly concurrency?: number | undefined;
+  /** Whole UTC days a scheduled run covers (the days before the schedule fired). @default 1 */
+  readonly periodDays?: number | undefined;
+}
+
+/** A run the handler asks for: every active org on a schedule, or one org on demand. */
+export type ReportRequest =
+  | { readonly kind: 'scheduled'; readonly firedAtMs: number }
+  | { readonly kind: 'on-demand'; readonly orgId: string; readonly period: Period };
+
+export type OrgReportResult =
+  | {
+      readonly orgId: string;
+      readonly ok: true;
+      /** Every key written, dated ones first. */
+      readonly keys: readonly string[];
+      readonly pagesFetched: number;
+      readonly apiCalls: number;
+      readonly retries: number;
+      readonly durationMs: number;
+    }
+  | { readonly orgId: string; readonly ok: false; readonly code: string; readonly message: string };
+
+export interface ReportRunResult {
+  readonly period: { readonly since: string; readonly until: string };
+  readonly orgs: readonly OrgReportResult[];
+}
+
+/**
+ * Task fetches of one report. One pass over the org-wide task list (`GET …/tasks`, 100 a page)
+ * costs ⌈tasks/100⌉ calls; per-process task lists would cost one call per process at least.
+ */
+const TASK_QUERIES: readonly TaskQuery[] = [{}];
+
+/**
+ * Runs a report: for a schedule, every active org (at most `concurrency` at once) over the
+ * days before the schedule fired; on demand, one org over the period asked. One org's failure
+ * is recorded in its result and in metrics and does not stop the others.
+ *
+ * @example
+ * const result = await runReports(deps, { kind: 'scheduled', firedAtMs: Date.parse(event.time) });
+ * for (const org of result.orgs) if (!org.ok) log.error('report failed', org);
+ */
+export async function runReports(
+  deps: ReportDeps,
+  request: ReportRequest,
+): Promise<ReportRunResult> {
+  const nowMs = deps.clock();
+  let orgs: readonly ReportOrg[];
+  let period: Period;
+  if (request.kind === 'scheduled') {
+    period = scheduledPeriod(request.firedAtMs, deps.periodDays ?? 1);
+    orgs = await deps.orgs.activeOrgs();
+  } else {
+    period = request.period;
+    const org = await deps.orgs.getOrg(request.orgId);
+    if (org === undefined) throw new ReportOrgNotFoundError(request.orgId);
+    orgs = [org];
+  }
+  // `latest/` follows the newest period only: a backfill of an old period must not replace it
+  const writeLatest = period.untilMs >= startOfUtcDay(nowMs);
+  const results = await mapBounded(orgs, deps.concurrency ?? 4, (org) =>
+    reportOrg(deps, org, period, { writeLatest }),
+  );
+  return {
+    period: {
+      since: new Date(period.sinceMs).toISOString(),
+      until: new Date(period.untilMs).toISOString(),
+    },
+    orgs: results,
+  };
+}
+
+/**
+ * One org's report: streams processes then tasks into the aggregator, renders the CSV files
+ * and `report.json`, writes them under `reports/<orgId>/<day>/` (and `latest/`). Never throws:
+ * a failure becomes `{ ok: false, code, message }` and a failed-org metric.
+ */
+export async function reportOrg(
+  deps: ReportDeps,
+  org: ReportOrg,
+  period: Period,
+  options: { writeLatest: boolean },
+): Promise<OrgReportResult> {
+  const startedAtMs = deps.clock();
+  const cost = { pages: 0, apiCalls: 0 };
+  const finish = (ok: boolean): number => {
+    const durationMs = deps.clock() - startedAtMs;
+    deps.metrics?.orgFinished({
+      orgId: org.orgId,
+      ok,
+      durationMs,
+      apiCalls: cost.apiCalls,
+      retries: cost.apiCalls - cost.pages,
+      pages: cost.pages,
+    });
+    return durationMs;
+  };
+  try {
+    const aggregator = new ReportAggregator(period, startedAtMs);
+    for await (const page of deps.source.processes(org.orgId)) {
+      cost.pages++;
+      cost.apiCalls += page.calls;
+      for (const process of page.items) aggregator.addProcess(process);
+    }
+    for (const query of TASK_QUERIES) {
+      for await (const page of deps.source.tasks(org.orgId, query)) {
+        cost.pages++;
+        cost.apiCalls += page.calls;
+        for (const task of page.items) aggregator.addTask(task);
+      }
+    }
+    const events = await eventCounts(deps, org.orgId, period);
+    const durationMs = deps.clock() - startedAtMs;
+    const timezone =
+      org.timezone !== undefined && isValidTimeZone(org.timezone) ? org.timezone : null;
+    const { files } = renderReport({
+      org,
+      timezone,
+      period,
+      figures: aggregator.figures(),
+      events,
+      run: {
+        generatedAtMs: startedAtMs,
+        pagesFetched: cost.pages,
+        apiCalls: cost.apiCalls,
+        retries: cost.apiCalls - cost.pages,
+        durationMs,
+      },
+    });
+    const prefixes = [datedPrefix(org.orgId, periodKeyDay(period))];
+    if (options.writeLatest) prefixes.push(latestPrefix(org.orgId));
+    const keys: string[] = [];
+    for (const prefix of prefixes) keys.push(...(await writeFiles(deps.sink, prefix, files)));
+    finish(true);
+    deps.log?.info('report written', {
+      orgId: org.orgId,
+      pages: cost.pages,
+      apiCalls: cost.apiCalls,
+      durationMs,
+    });
+    return {
+      orgId: org.orgId,
+      ok: true,
+      keys,
+      pagesFetched: cost.pages,
+      apiCalls: cost.apiCalls,
+      retries: cost.apiCalls - cost.pages,
+      durationMs,
+    };
+  } catch (error) {
+    finish(false);
+    const code = errorCode(error);
+    const message = error instanceof Error ? error.message : String(error);
+    deps.log?.error('report failed', { orgId: org.orgId, code, error });
+    return { orgId: org.orgId, ok: false, code, message };
+  }
+}
+
+async function eventCounts(
+  deps: ReportDeps,
+  orgId: string,
+  period: Period,
+): Promise<EventCounts | null> {
+  if (deps.events === undefined) return null;
+  try {
+    return await deps.events.counts(orgId, period);
+  } catch (error) {
+    // the Tallyfy figures are still worth writing; the event figures then say "not available"
+    deps.log?.error('event figures unavailable', { orgId, code: errorCode(error), error });
+    return null;
+  }
+}
+
+/** CSVs first, `report.json` last: its presence means the folder is complete. */
+async function writeFiles(
+  sink: ReportSink,
+  prefix: string,
+  files: ReadonlyMap<string, { body: string; contentType: string }>,
+): Promise<string[]> {
+  const put = async (name: string, file: { body: string; contentType: string }) => {
+    const key = `${prefix}${name}`;
+    try {
+      await sink.put(key, file.body, file.contentType);
+    } catch (error) {
+      throw error instanceof ReportSinkError ? error : new ReportSinkError(key, { cause: error });
+    }
+    return key;
+  };
+  const entries = [...files.entries()];
+  const keys = await Promise.all(
+    entries.filter(([name]) => name !== 'report.json').map(([name, file]) => put(name, file)),
+  );
+  const json = files.get('report.json');
+  if (json !== undefined) keys.push(await put('report.json', json));
+  return keys;
+}
+
+function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const { code } = error as { code: unknown };
+    if (typeof code === 'string') return code;
+  }
+  return 'UNEXPECTED';
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}

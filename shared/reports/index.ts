@@ -1,0 +1,87 @@
+/**
+ * Scheduled per-org reporting: streams Tallyfy processes and tasks page by page, aggregates
+ * while streaming, writes CSV tables and one JSON document per org and period. See
+ * docs/reports.md.
+ */
+export {
+  DUE_SOON_MS,
+  hours,
+  type OverdueFigures,
+  ReportAggregator,
+  type ReportFigures,
+  type TemplateRef,
+} from './aggregator.ts';
+export { type CsvCell, toCsv } from './csv.ts';
+export {
+  REPORT_SCHEMA_VERSION,
+  type ReportDocument,
+  type ReportFiles,
+  type ReportTable,
+  type RunFigures,
+  renderReport,
+  reportTables,
+} from './document.ts';
+export {
+  ReportError,
+  type ReportErrorCode,
+  ReportInputError,
+  ReportOrgNotFoundError,
+  ReportSinkError,
+} from './errors.ts';
+export {
+  type OrgReportResult,
+  type ReportDeps,
+  type ReportRequest,
+  type ReportRunResult,
+  reportOrg,
+  runReports,
+} from './generate.ts';
+export {
+  MAX_PERIOD_DAYS,
+  type OnDemandRequest,
+  OnDemandRequestSchema,
+  parseReportEvent,
+  ScheduledEventSchema,
+} from './input.ts';
+export { datedPrefix, latestPrefix, ORG_ID_PATTERN } from './keys.ts';
+export { powertoolsReportMetrics, REPORT_METRICS } from './metrics.ts';
+export { DAY_MS, periodKeyDay, scheduledPeriod, startOfUtcDay, utcDay } from './period.ts';
+export type {
+  EventFigures,
+  OrgLister,
+  OrgRunFigures,
+  ReportLog,
+  ReportMetrics,
+  ReportSink,
+  ReportSource,
+  TaskQuery,
+} from './ports.ts';
+export { quantileOfSorted } from './quantile.ts';
+export { fileReportSink } from './sinks/file-sink.ts';
+export { s3ReportSink } from './sinks/s3-sink.ts';
+export {
+  type TallyfyDateParser,
+  type TallyfyRun,
+  TallyfyRunSchema,
+  type TallyfyTask,
+  TallyfyTaskSchema,
+  toReportProcess,
+  toReportTask,
+} from './tallyfy-mapping.ts';
+export {
+  type TallyfyListPage,
+  type TallyfyLists,
+  type TallyfyReportSourceOptions,
+  tallyfyReportSource,
+} from './tallyfy-source.ts';
+export { formatInTimeZone, isValidTimeZone } from './timezone.ts';
+export type {
+  EventCounts,
+  Page,
+  Period,
+  ProcessPage,
+  ReportOrg,
+  ReportProcess,
+  ReportTask,
+  TaskPage,
+} from './types.ts';

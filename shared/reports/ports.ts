@@ -1,0 +1,61 @@
+import type { EventCounts, Period, ProcessPage, ReportOrg, TaskPage } from './types.ts';
+
+/**
+ * Which items a fetch asks for. Filters only save API calls: the aggregator re-checks every
+ * condition itself, so a source that ignores a filter gives the same report, just slower.
+ */
+export interface TaskQuery {
+  /** `open`: not completed; `completed`: completed ones; omitted: all. */
+  readonly status?: 'open' | 'completed';
+}
+
+/** Where processes and tasks come from (the Tallyfy API in production), page by page. */
+export interface ReportSource {
+  /** Every process of the org, page by page (pages of up to 100). */
+  processes(orgId: string): AsyncIterable<ProcessPage>;
+  /** The org's tasks, page by page (pages of up to 100). */
+  tasks(orgId: string, query: TaskQuery): AsyncIterable<TaskPage>;
+}
+
+/** Where report files go: S3 in AWS, `./reports/` locally. */
+export interface ReportSink {
+  /** Writes (or overwrites) one object. */
+  put(key: string, body: string, contentType: string): Promise<void>;
+}
+
+/** The orgs to report on. */
+export interface OrgLister {
+  /** Every org whose status is `active`. */
+  activeOrgs(): Promise<readonly ReportOrg[]>;
+  /** One org by id, whatever its status; `undefined` when unknown. */
+  getOrg(orgId: string): Promise<ReportOrg | undefined>;
+}
+
+/**
+ * Our own webhook and reconciliation counts (events received, recovered by the reconciler,
+ * dead-lettered). `null` means "not available": the report says so rather than printing zeros.
+ */
+export interface EventFigures {
+  counts(orgId: string, period: Period): Promise<EventCounts | null>;
+}
+
+/** What one org's report run cost and how it ended, for metrics. */
+export interface OrgRunFigures {
+  readonly orgId: string;
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly apiCalls: number;
+  readonly retries: number;
+  readonly pages: number;
+}
+
+/** Metrics sink: report duration, API calls and failures per org. */
+export interface ReportMetrics {
+  orgFinished(figures: OrgRunFigures): void;
+}
+
+/** The few log calls the reporter makes (Powertools' Logger fits this shape). */
+export interface ReportLog {
+  info(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
+}

@@ -1,0 +1,70 @@
+import type { ReportSource, TaskQuery } from './ports.ts';
+import {
+  type TallyfyDateParser,
+  TallyfyRunSchema,
+  TallyfyTaskSchema,
+  toReportProcess,
+  toReportTask,
+} from './tallyfy-mapping.ts';
+
+/** One page of a Tallyfy list, with the HTTP calls it took (1 + retries). */
+export interface TallyfyListPage {
+  readonly data: readonly unknown[];
+  readonly calls: number;
+}
+
+/**
+ * The one thing the report needs from the Tallyfy client: a list endpoint, page by page
+ * (`page`, `per_page`, following `meta.pagination` to the last page), authenticated for the
+ * org in the path, retrying 429/5xx as the client's policy says.
+ */
+export interface TallyfyLists {
+  pages(path: string, query: Readonly<Record<string, string>>): AsyncIterable<TallyfyListPage>;
+}
+
+export interface TallyfyReportSourceOptions {
+  /** `per_page` (Tallyfy's maximum is 100). @default 100 */
+  readonly pageSize?: number;
+  /** Reads Tallyfy's two date formats (ISO 8601, `d/m/Y h:i A T`). */
+  readonly parseDate: TallyfyDateParser;
+}
+
+/**
+ * {@link ReportSource} over the Tallyfy API: processes from `GET /organizations/{org}/runs`,
+ * tasks from the org-wide `GET /organizations/{org}/tasks` (⌈tasks/100⌉ calls, where
+ * per-process lists would need one call per process at least). Every item is validated; an
+ * item that does not fit fails the org's report with the schema's message rather than being
+ * skipped silently.
+ *
+ * @example
+ * const source = tallyfyReportSource(lists, { parseDate: parseTallyfyDate });
+ */
+export function tallyfyReportSource(
+  lists: TallyfyLists,
+  options: TallyfyReportSourceOptions,
+): ReportSource {
+  const perPage = String(options.pageSize ?? 100);
+  const { parseDate } = options;
+  return {
+    async *processes(orgId) {
+      const path = `/organizations/${encodeURIComponent(orgId)}/runs`;
+      for await (const page of lists.pages(path, { per_page: perPage })) {
+        yield {
+          items: page.data.map((raw) => toReportProcess(TallyfyRunSchema.parse(raw), parseDate)),
+          calls: page.calls,
+        };
+      }
+    },
+    // TaskQuery is a hint; one unfiltered pass is what the report asks for, and guessing
+    // Tallyfy's status filter values could drop `not-started` tasks from "open"
+    async *tasks(orgId, _query: TaskQuery) {
+      const path = `/organizations/${encodeURIComponent(orgId)}/tasks`;
+      for await (const page of lists.pages(path, { per_page: perPage })) {
+        yield {
+          items: page.data.map((raw) => toReportTask(TallyfyTaskSchema.parse(raw), parseDate)),
+          calls: page.calls,
+        };
+      }
+    },
+  };
+}

@@ -1,14 +1,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
 import { createWebhookReceiverHandler } from '../../../functions/webhook-receiver/handler.ts';
-import { dynamoWebhookAuthLookup } from '../../../functions/webhook-receiver/org-auth.ts';
 import {
   ArchiveError,
   createEnvelope,
@@ -20,6 +17,11 @@ import {
   QueueSendError,
 } from '../../../shared/events/index.ts';
 import { createLogger, memorySink } from '../../../shared/observability/index.ts';
+import {
+  createOrgRegistry,
+  createOrgsDynamoClients,
+  createOrgsTable,
+} from '../../../shared/orgs/index.ts';
 import { Secret } from '../../../shared/secret.ts';
 import { cachedWebhookAuthLookup, hashWebhookSecret } from '../../../shared/webhooks/index.ts';
 import { fixtureText, NOW_MS, ORG_ID, SECRET_TEXT } from '../../unit/webhooks/support.ts';
@@ -142,37 +144,23 @@ describe('raw archives', () => {
 });
 
 describe('the receiver wired as in Lambda (DynamoDB Local org item, SQS and S3 over loopback)', () => {
-  const dynamo = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...local, endpoint: inject('dynamoEndpoint') }),
-  );
+  const clients = createOrgsDynamoClients({ ...local, endpoint: inject('dynamoEndpoint') });
+  const registry = createOrgRegistry({
+    client: clients.document,
+    tableName: TABLE,
+    clock: () => NOW_MS,
+  });
 
   beforeAll(async () => {
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: TABLE,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-      }),
-    );
-    await dynamo.send(
-      new PutCommand({
-        TableName: TABLE,
-        Item: {
-          pk: `ORG#${ORG_ID}`,
-          sk: 'META',
-          orgId: ORG_ID,
-          status: 'active',
-          webhookSecretHash: hashWebhookSecret(new Secret(SECRET_TEXT)),
-        },
-      }),
-    );
+    await createOrgsTable(clients.client, TABLE);
+    await registry.createOrg({
+      orgId: ORG_ID,
+      name: 'Webhook test org',
+      authMode: 'client_credentials',
+      credentialsSecretId: `tallyfy/orgs/${ORG_ID}/credentials`,
+      tokenSecretId: `tallyfy/orgs/${ORG_ID}/token`,
+      webhookSecretHash: hashWebhookSecret(new Secret(SECRET_TEXT)),
+    });
   });
 
   function handler() {
@@ -183,10 +171,7 @@ describe('the receiver wired as in Lambda (DynamoDB Local org item, SQS and S3 o
       level: 'DEBUG',
       sink: captured.sink,
     });
-    const auth = cachedWebhookAuthLookup(
-      dynamoWebhookAuthLookup({ client: dynamo, tableName: TABLE, clock }),
-      { clock },
-    );
+    const auth = cachedWebhookAuthLookup(registry, { clock });
     const handle = createWebhookReceiverHandler({
       auth,
       queue: createSqsEventQueue({ client: sqs, queueUrl: QUEUE_URL }),

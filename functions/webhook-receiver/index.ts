@@ -8,10 +8,11 @@ import { loadConfig } from '../../shared/config.ts';
 import { createS3Archive, createSqsEventQueue } from '../../shared/events/index.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
 import { createOrgRegistry, createOrgsDynamoClients } from '../../shared/orgs/index.ts';
+import { createDynamoSeenEvents, markSeenAfterSend } from '../../shared/reconcile/index.ts';
 import { cachedWebhookAuthLookup } from '../../shared/webhooks/index.ts';
 import { createWebhookReceiverHandler } from './handler.ts';
 
-const config = loadConfig(['orgs', 'queue', 'archive', 'webhook']);
+const config = loadConfig(['orgs', 'queue', 'archive', 'webhook', 'dedupe']);
 const { region } = config.aws;
 const logger = createLogger({ serviceName: 'webhook-receiver', level: config.log.logLevel });
 const metrics = createMetrics({
@@ -32,7 +33,20 @@ const s3 = new S3Client({
 
 export const handler = createWebhookReceiverHandler({
   auth: cachedWebhookAuthLookup(registry, { ttlMs: config.orgs.cacheTtlSeconds * 1000, clock }),
-  queue: createSqsEventQueue({ client: sqs, queueUrl: config.queue.eventsQueueUrl }),
+  // the seen marker tells the reconciler this event arrived (written only after SQS stored it)
+  queue: markSeenAfterSend(
+    createSqsEventQueue({ client: sqs, queueUrl: config.queue.eventsQueueUrl }),
+    createDynamoSeenEvents({
+      client: document,
+      tableName: config.orgs.tableName,
+      clock,
+      ttlSeconds: config.dedupe.ttlDays * 86_400,
+    }),
+    {
+      onMarkError: (error, eventIds) =>
+        logger.error('seen marker not written', { error, eventIds }),
+    },
+  ),
   archive: createS3Archive({ client: s3, bucket: config.archive.bucket }),
   clock,
   logger,

@@ -16,6 +16,8 @@ export const METRICS = {
   LeaseContended: MetricUnit.Count,
   SecretWrites: MetricUnit.Count,
   KeepAliveChecks: MetricUnit.Count,
+  /** After a scheduled run: seconds until the earliest `tokenExpiresAt` of an active org (infra alarms on it). */
+  SoonestTokenExpiry: MetricUnit.Seconds,
   // webhook receiver
   WebhookAccepted: MetricUnit.Count,
   WebhookRejected: MetricUnit.Count,
@@ -27,8 +29,18 @@ export const METRICS = {
   ActionsFailed: MetricUnit.Count,
   TokenRereads: MetricUnit.Count,
   RefreshRequestsSent: MetricUnit.Count,
+  /** Transient failures sent back to the queue with a backoff. */
+  EventsRetried: MetricUnit.Count,
+  /** Permanent failures the worker sent to the DLQ itself (with failureReason). */
+  EventsDeadLettered: MetricUnit.Count,
+  /** Actions whose earlier attempt died mid-way: recovered by lookup, or skipped (at most once). */
+  ActionsInDoubt: MetricUnit.Count,
   // reconciler
   EventsReconciled: MetricUnit.Count,
+  /** Events the reconciler found through the API that never came by webhook: lost webhooks. */
+  EventsRecovered: MetricUnit.Count,
+  /** Orgs whose reconciliation failed in a run. */
+  ReconcileFailures: MetricUnit.Count,
   // reporter
   ReportsWritten: MetricUnit.Count,
   ReportRows: MetricUnit.Count,

@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+
+/** One event as the local bus stores it: the shape EventBridge delivers to targets. */
+export interface LocalBusEvent {
+  version: '0';
+  id: string;
+  'detail-type': string;
+  source: string;
+  account: string;
+  /** ISO 8601 (the entry's `Time`, else when it was put). */
+  time: string;
+  region: string;
+  resources: string[];
+  /** The bus name (or ARN) the entry named; `default` when none. */
+  eventBusName: string;
+  detail: unknown;
+}
+
+/** Options of {@link startLocalEventBridge}. */
+export interface LocalEventBridgeOptions {
+  /** Port on 127.0.0.1. @default 0 (a free port) */
+  port?: number;
+  /** Append every event as one JSON line; events already in it are loaded at start. @default memory only */
+  dataFile?: string;
+  /** Buses that exist; an entry for another bus fails with `ResourceNotFoundException`. @default any bus */
+  buses?: readonly string[];
+  /** Epoch ms. @default Date.now */
+  clock?: () => number;
+  /** @default 'us-east-1' */
+  region?: string;
+  /** @default '000000000000' */
+  accountId?: string;
+}
+
+export interface LocalEventBridge {
+  /** `http://127.0.0.1:<port>`, for the SDK client's `endpoint`. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Every event put (and loaded from `dataFile`), oldest first. */
+  readonly events: readonly LocalBusEvent[];
+  /** Calls `listener` for each event put from now on; returns the unsubscribe function. */
+  subscribe(listener: (event: LocalBusEvent) => void): () => void;
+  /** The next `count` PutEvents calls answer 500 (the SDK retries them). @default 1 */
+  injectFault(count?: number): void;
+  close(): Promise<void>;
+}
+
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const MAX_ENTRIES = 10;
+const MAX_REQUEST_BYTES = 262_144;
+
+/**
+ * Starts an EventBridge endpoint on loopback that speaks `AWSEvents.PutEvents` (AWS JSON 1.1),
+ * so `createEventBridgeBus` runs unchanged in tests and local mode. Checks what EventBridge
+ * checks per entry (Source, DetailType, Detail as a JSON object, 256 KiB per request) and
+ * answers per-entry errors the way EventBridge does (`FailedEntryCount` + `ErrorCode`).
+ *
+ * @example
+ * const bus = await startLocalEventBridge({ dataFile: '.data/events.jsonl' });
+ * const stop = bus.subscribe((event) => console.log(event['detail-type']));
+ */
+export async function startLocalEventBridge(
+  options: LocalEventBridgeOptions = {},
+): Promise<LocalEventBridge> {
+  const clock = options.clock ?? Date.now;
+  const region = options.region ?? 'us-east-1';
+  const account = options.accountId ?? '000000000000';
+  const buses = options.buses === undefined ? undefined : new Set(options.buses);
+  const events: LocalBusEvent[] = options.dataFile ? await loadEvents(options.dataFile) : [];
+  const listeners = new Set<(event: LocalBusEvent) => void>();
+  let faults = 0;
+  let writing: Promise<void> = Promise.resolve();
+  if (options.dataFile) await mkdir(dirname(options.dataFile), { recursive: true });
+
+  const busNameOf = (value: unknown): string => {
+    if (typeof value !== 'string' || value === '') return 'default';
+    return value.startsWith('arn:') ? (value.split('/').at(-1) ?? value) : value;
+  };
+
+  const putEvents = (input: Record<string, unknown>) => {
+    const entries = input.Entries;
+    if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ENTRIES) {
+      throw fault('ValidationException', `Entries must hold 1 to ${MAX_ENTRIES} entries.`);
+    }
+    const accepted: LocalBusEvent[] = [];
+    const results = entries.map((raw: Record<string, unknown>) => {
+      const bus = busNameOf(raw?.EventBusName);
+      if (buses !== undefined && !buses.has(bus)) {
+        return { ErrorCode: 'NotFoundException', ErrorMessage: `Event bus ${bus} does not exist.` };
+      }
+      if (typeof raw?.Source !== 'string' || raw.Source === '') {
+        return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Source is not valid.' };
+      }
+      if (typeof raw.DetailType !== 'string' || raw.DetailType === '') {
+        return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter DetailType is not valid.' };
+      }
+      let detail: unknown;
+      try {
+        detail = JSON.parse(String(raw.Detail));
+      } catch {
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+      }
+      if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+      }
+      // the JSON protocols send timestamps as epoch seconds
+      const time = typeof raw.Time === 'number' ? new Date(raw.Time * 1000) : new Date(clock());
+      const event: LocalBusEvent = {
+        version: '0',
+        id: randomUUID(),
+        'detail-type': raw.DetailType,
+        source: raw.Source,
+        account,
+        time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region,
+        resources: Array.isArray(raw.Resources) ? raw.Resources.map(String) : [],
+        eventBusName: bus,
+        detail,
+      };
+      accepted.push(event);
+      return { EventId: event.id };
+    });
+    return {
+      accepted,
+      output: {
+        FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length,
+        Entries: results,
+      },
+    };
+  };
+
+  const server = createServer(async (request, response) => {
+    const reply = (status: number, body: unknown, type?: string) => {
+      const payload = JSON.stringify(body);
+      response.writeHead(status, {
+        'content-type': CONTENT_TYPE,
+        'content-length': Buffer.byteLength(payload),
+        'x-amzn-requestid': randomUUID(),
+        ...(type ? { 'x-amzn-errortype': type } : {}),
+      });
+      response.end(payload);
+    };
+    try {
+      const body = await readBody(request);
+      if (request.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
+        const error = fault('UnknownOperationException', 'Only AWSEvents.PutEvents is served.');
+        return reply(400, { __type: error.type, message: error.message }, error.type);
+      }
+      if (faults > 0) {
+        faults -= 1;
+        return reply(500, { __type: 'InternalException', message: 'Injected fault.' });
+      }
+      if (body === undefined) {
+        const error = fault('ValidationException', 'Total size of the entries exceeds 256 KiB.');
+        return reply(400, { __type: error.type, message: error.message }, error.type);
+      }
+      const { accepted, output } = putEvents(JSON.parse(body.toString('utf8')));
+      events.push(...accepted);
+      if (options.dataFile && accepted.length > 0) {
+        const lines = accepted.map((e) => `${JSON.stringify(e)}\n`).join('');
+        const file = options.dataFile;
+        writing = writing.then(() => appendFile(file, lines, 'utf8'));
+        await writing;
+      }
+      for (const event of accepted) for (const listener of listeners) listener(event);
+      reply(200, output);
+    } catch (error) {
+      const known = error as { type?: string; message?: string };
+      if (known.type !== undefined) {
+        return reply(400, { __type: known.type, message: known.message }, known.type);
+      }
+      reply(500, { __type: 'InternalException', message: 'unexpected failure' });
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    port,
+    events,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    injectFault(count = 1) {
+      faults += count;
+    },
+    async close() {
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+      await writing;
+    },
+  };
+}
+
+function fault(type: string, message: string): Error & { type: string } {
+  return Object.assign(new Error(message), { type });
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    chunks.push(chunk as Buffer);
+  }
+  // the request JSON wraps entries in some overhead: allow for it above the entries' own limit
+  return size > MAX_REQUEST_BYTES * 2 ? undefined : Buffer.concat(chunks);
+}
+
+async function loadEvents(file: string): Promise<LocalBusEvent[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const events: LocalBusEvent[] = [];
+  for (const [index, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    try {
+      events.push(JSON.parse(line) as LocalBusEvent);
+    } catch {
+      throw new Error(
+        `${file}:${index + 1} is not a JSON event; move the file aside to start empty.`,
+      );
+    }
+  }
+  return events;
+}

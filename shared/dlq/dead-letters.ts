@@ -1,0 +1,289 @@
+/**
+ * Dead-letter inspection and redrive over the SQS API (the CLI's `dlq list` / `dlq replay`).
+ * Listing receives letters with a visibility timeout and hands them back (visibility 0) when
+ * done; replay re-sends the original envelope with `origin: "replay"` to the events queue and
+ * deletes the letter only after that send succeeded.
+ */
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  type EventEnvelope,
+  envelopeMessageAttributes,
+  parseEnvelope,
+  serializeEnvelope,
+} from '../events/index.ts';
+import { DEAD_LETTER_ATTRIBUTES, MAX_RECEIVES_EXCEEDED } from './contract.ts';
+
+/** One letter as listed. */
+export interface DeadLetter {
+  /** The message id in the DLQ (what `replay` takes). */
+  messageId: string;
+  /** The envelope id (dedupe key) when the body is an envelope. */
+  eventId?: string | undefined;
+  orgId?: string | undefined;
+  type?: string | undefined;
+  /** The envelope's origin as it failed (`webhook`, `reconciler`, `replay`). */
+  origin?: string | undefined;
+  /** `worker`: a permanent failure the worker sent; `redrive`: SQS moved it after maxReceiveCount. */
+  kind: 'worker' | 'redrive';
+  /** `failureCode`, or `MAX_RECEIVES_EXCEEDED` for redrive letters. */
+  code: string;
+  reason: string;
+  /**
+   * Receives on the events queue (worker's `receiveCount`), else SQS's ApproximateReceiveCount
+   * (for redrive letters it also counts inspections of the DLQ).
+   */
+  receiveCount: number;
+  /** ISO: when the letter was sent (SentTimestamp). */
+  sentAt?: string | undefined;
+  failedAt?: string | undefined;
+  /** `false` when the body is not an event envelope: such a letter cannot be replayed. */
+  replayable: boolean;
+  /** Why the body is not an envelope (the schema checks, never the payload). */
+  invalidBody?: string | undefined;
+}
+
+/** Options shared by listing and replay. */
+export interface DeadLetterOptions {
+  /** A client created once per process. */
+  client: SQSClient;
+  /** The dead-letter queue (stack output `DeadLetterQueueUrl`, `EVENTS_DLQ_URL`). */
+  deadLetterQueueUrl: string;
+  /** Most letters looked at in one call. @default 1000 */
+  max?: number;
+  /**
+   * How long letters stay hidden from others while this call looks at them; they are handed
+   * back (visibility 0) at the end. Longer than the call takes. @default 60
+   */
+  visibilityTimeoutSeconds?: number;
+  /**
+   * Long-poll wait of each receive: SQS short polls sample a subset of servers and may answer
+   * empty while letters exist; a wait of 1 s or more asks every server. @default 1
+   */
+  waitTimeSeconds?: number;
+}
+
+interface Held {
+  message: Message;
+  letter: DeadLetter;
+  envelope?: EventEnvelope;
+}
+
+/**
+ * Lists the letters with their reasons, oldest first as SQS hands them out. Nothing is
+ * deleted; every letter is visible again when this resolves.
+ *
+ * @example
+ * const letters = await listDeadLetters({ client: sqs, deadLetterQueueUrl });
+ * // [{ messageId, eventId: 'task.completed:t1:…', kind: 'worker', code: 'TALLYFY_NOT_FOUND', reason: '…' }]
+ */
+export async function listDeadLetters(options: DeadLetterOptions): Promise<DeadLetter[]> {
+  const held = await receiveAll(options);
+  await release(options, held);
+  return held.map((h) => h.letter);
+}
+
+/** What {@link replayDeadLetters} did. */
+export interface ReplayResult {
+  /** Re-sent to the events queue (origin `replay`) and deleted from the DLQ. */
+  replayed: { messageId: string; eventId: string }[];
+  /**
+   * Re-sent but the delete failed: the letter is still in the DLQ and a later replay sends it
+   * again (the worker's dedupe and action records keep that harmless).
+   */
+  notDeleted: { messageId: string; eventId: string; error: string }[];
+  /** The send failed: the letter stays in the DLQ, untouched. */
+  failed: { messageId: string; error: string }[];
+  /** Not replayable (the body is not an envelope): left in the DLQ. */
+  skipped: { messageId: string; reason: string }[];
+  /** Ids asked for that were not found among the letters. */
+  notFound: string[];
+}
+
+/** Options of {@link replayDeadLetters}. */
+export interface ReplayOptions extends DeadLetterOptions {
+  /** The events queue (`EVENTS_QUEUE_URL`, stack output `EventsQueueUrl`). */
+  eventsQueueUrl: string;
+  /** `'all'`, or letter ids: DLQ message ids or envelope ids (event ids). */
+  ids: 'all' | readonly string[];
+}
+
+/**
+ * Replays letters: for each, the original envelope with `origin: "replay"` (same id, so the
+ * worker's dedupe and action records still keep each side effect single) is sent to the events
+ * queue, and only when that send succeeded is the letter deleted. Letters not replayed are
+ * handed back to the DLQ untouched.
+ *
+ * @example
+ * const result = await replayDeadLetters({ client: sqs, deadLetterQueueUrl, eventsQueueUrl, ids: ['0b7c…'] });
+ * result.replayed; // [{ messageId: '0b7c…', eventId: 'task.completed:t1:…' }]
+ */
+export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayResult> {
+  const { client } = options;
+  const wanted = options.ids === 'all' ? undefined : new Set(options.ids);
+  const held = await receiveAll(options);
+  const result: ReplayResult = {
+    replayed: [],
+    notDeleted: [],
+    failed: [],
+    skipped: [],
+    notFound: [],
+  };
+  const keep: Held[] = [];
+  const matched = new Set<string>();
+  for (const item of held) {
+    const { letter, envelope } = item;
+    const hit =
+      wanted === undefined ||
+      wanted.has(letter.messageId) ||
+      (letter.eventId !== undefined && wanted.has(letter.eventId));
+    if (!hit) {
+      keep.push(item);
+      continue;
+    }
+    matched.add(letter.messageId);
+    if (letter.eventId !== undefined) matched.add(letter.eventId);
+    if (envelope === undefined) {
+      result.skipped.push({
+        messageId: letter.messageId,
+        reason: `not an event envelope: ${letter.invalidBody ?? 'unreadable body'}`,
+      });
+      keep.push(item);
+      continue;
+    }
+    const replay: EventEnvelope = { ...envelope, origin: 'replay' };
+    try {
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl: options.eventsQueueUrl,
+          MessageBody: serializeEnvelope(replay),
+          MessageAttributes: {
+            ...envelopeMessageAttributes(replay),
+            replayOf: { DataType: 'String', StringValue: letter.messageId },
+          },
+        }),
+      );
+    } catch (error) {
+      result.failed.push({ messageId: letter.messageId, error: describe(error) });
+      keep.push(item);
+      continue;
+    }
+    // the copy is in the events queue: only now may the letter go
+    try {
+      await client.send(
+        new DeleteMessageCommand({
+          QueueUrl: options.deadLetterQueueUrl,
+          ReceiptHandle: item.message.ReceiptHandle,
+        }),
+      );
+      result.replayed.push({ messageId: letter.messageId, eventId: replay.id });
+    } catch (error) {
+      result.notDeleted.push({
+        messageId: letter.messageId,
+        eventId: replay.id,
+        error: describe(error),
+      });
+      keep.push(item);
+    }
+  }
+  if (wanted !== undefined) result.notFound = [...wanted].filter((id) => !matched.has(id));
+  await release(options, keep);
+  return result;
+}
+
+/** Receives letters until the DLQ answers empty or `max` is reached. */
+async function receiveAll(options: DeadLetterOptions): Promise<Held[]> {
+  const max = options.max ?? 1000;
+  const held: Held[] = [];
+  const seen = new Set<string>();
+  while (held.length < max) {
+    const out = await options.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.deadLetterQueueUrl,
+        MaxNumberOfMessages: Math.min(10, max - held.length),
+        VisibilityTimeout: options.visibilityTimeoutSeconds ?? 60,
+        WaitTimeSeconds: options.waitTimeSeconds ?? 1,
+        MessageAttributeNames: ['All'],
+        MessageSystemAttributeNames: ['All'],
+      }),
+    );
+    const messages = (out.Messages ?? []).filter((m) => !seen.has(m.MessageId ?? ''));
+    if (messages.length === 0) break;
+    for (const message of messages) {
+      seen.add(message.MessageId ?? '');
+      held.push(readLetter(message));
+    }
+  }
+  return held;
+}
+
+/** Makes letters visible again at once (best effort: otherwise they reappear after the timeout). */
+async function release(options: DeadLetterOptions, held: readonly Held[]): Promise<void> {
+  for (let i = 0; i < held.length; i += 10) {
+    const chunk = held.slice(i, i + 10);
+    await options.client
+      .send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: options.deadLetterQueueUrl,
+          Entries: chunk.map((h, index) => ({
+            Id: String(index),
+            ReceiptHandle: h.message.ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
+      )
+      .catch(() => undefined);
+  }
+}
+
+function readLetter(message: Message): Held {
+  const attrs = message.MessageAttributes ?? {};
+  const text = (name: string) => attrs[name]?.StringValue;
+  const system = message.Attributes ?? {};
+  const workerCode = text(DEAD_LETTER_ATTRIBUTES.failureCode);
+  const workerReason = text(DEAD_LETTER_ATTRIBUTES.failureReason);
+  const kind = workerCode !== undefined || workerReason !== undefined ? 'worker' : 'redrive';
+  const approximate = Number(system.ApproximateReceiveCount ?? 0);
+  const recorded = Number(text(DEAD_LETTER_ATTRIBUTES.receiveCount));
+  const receiveCount = Number.isFinite(recorded) && recorded > 0 ? recorded : approximate;
+  const sentMs = Number(system.SentTimestamp);
+  let envelope: EventEnvelope | undefined;
+  let invalidBody: string | undefined;
+  try {
+    envelope = parseEnvelope(message.Body ?? '');
+  } catch (error) {
+    invalidBody = error instanceof Error ? error.message : String(error);
+  }
+  const letter: DeadLetter = {
+    messageId: message.MessageId ?? '',
+    eventId: envelope?.id,
+    orgId: envelope?.orgId ?? text('orgId'),
+    type: envelope?.type ?? text('type'),
+    origin: envelope?.origin,
+    kind,
+    code: kind === 'worker' ? (workerCode ?? 'UNKNOWN') : MAX_RECEIVES_EXCEEDED,
+    reason:
+      kind === 'worker'
+        ? (workerReason ?? 'no reason recorded')
+        : `not processed after ${receiveCount} receives (redrive policy maxReceiveCount)${
+            system.DeadLetterQueueSourceArn ? ` from ${system.DeadLetterQueueSourceArn}` : ''
+          }`,
+    receiveCount,
+    sentAt: Number.isFinite(sentMs) && sentMs > 0 ? new Date(sentMs).toISOString() : undefined,
+    failedAt: text(DEAD_LETTER_ATTRIBUTES.failedAt),
+    replayable: envelope !== undefined,
+    invalidBody,
+  };
+  return envelope === undefined ? { message, letter } : { message, letter, envelope };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,19 @@
+/**
+ * Dead letters: the message contract of the DLQ and the inspection / replay tools the CLI
+ * drives. See docs/dead-letters.md.
+ */
+export {
+  DEAD_LETTER_ATTRIBUTES,
+  type DeadLetterFailure,
+  deadLetterAttributes,
+  MAX_FAILURE_REASON_LENGTH,
+  MAX_RECEIVES_EXCEEDED,
+} from './contract.ts';
+export {
+  type DeadLetter,
+  type DeadLetterOptions,
+  listDeadLetters,
+  type ReplayOptions,
+  type ReplayResult,
+  replayDeadLetters,
+} from './dead-letters.ts';

@@ -1,0 +1,37 @@
+/**
+ * The reconciler (finds events whose webhooks never arrived) and the seen markers that tell it
+ * which events already reached the queue. See docs/reconciler.md.
+ */
+export {
+  ReconcileError,
+  type ReconcileErrorCode,
+  ReconcileInputError,
+  ReconcileOrgNotFoundError,
+  ReconcileStoreError,
+} from './errors.ts';
+export { parseReconcileEvent, type ReconcileRequest } from './input.ts';
+export { type EventKeys, eventKeys, type WebhookDateFormat, webhookDateFormatOf } from './keys.ts';
+export {
+  type OrgResult,
+  RECONCILE_STREAMS,
+  type ReconcileDeps,
+  type ReconcileResult,
+  type ReconcilerMetrics,
+  type ReconcilerOptions,
+  type ReconcileStream,
+  reconcile,
+  reconcileOrg,
+  type StreamResult,
+  watermarkStreamOf,
+} from './reconcile.ts';
+export {
+  createDynamoSeenEvents,
+  type DynamoSeenEventsOptions,
+  type MarkSeenAfterSendOptions,
+  markSeenAfterSend,
+  memorySeenEvents,
+  SEEN_SK,
+  type SeenEvents,
+  type SeenMark,
+} from './seen.ts';
+export { type TallyfyApiPerOrgOptions, tallyfyApiPerOrg } from './tallyfy-for.ts';

@@ -1,0 +1,220 @@
+/**
+ * "Seen" markers: which events have reached our queue, by dedupe key. The worker's dedupe claim
+ * (`EVENT#<key>` / `EVENT`) is written only when a worker picks the message up, so an event
+ * that the receiver queued a moment ago, or that waits behind a backlog, has no claim yet. The
+ * receiver (through {@link markSeenAfterSend}) and the reconciler write a marker as soon as the
+ * queue has stored the event; the reconciler treats an event with a marker or a claim as
+ * delivered, so it neither enqueues nor counts it again.
+ *
+ * Items live in the orgs table beside the dedupe record: `pk = EVENT#<dedupeKey>`,
+ * `sk = SEEN`, with `orgId`, `origin`, `seenAt` and the TTL attribute `expiresAt` (epoch s).
+ */
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { EventEnvelope, EventOrigin, EventQueue } from '../events/index.ts';
+import { QueueSendError } from '../events/index.ts';
+import { ReconcileStoreError } from './errors.ts';
+
+/** One marker to write. */
+export interface SeenMark {
+  dedupeKey: string;
+  orgId: string;
+  origin: EventOrigin;
+}
+
+/** The seen-marker port. */
+export interface SeenEvents {
+  /** Records that these events are in the queue (idempotent). @throws ReconcileStoreError */
+  markSeen(marks: readonly SeenMark[]): Promise<void>;
+  /** The keys among `dedupeKeys` that have a live marker. @throws ReconcileStoreError */
+  findSeen(dedupeKeys: readonly string[]): Promise<Set<string>>;
+}
+
+/** Options of {@link createDynamoSeenEvents}. */
+export interface DynamoSeenEventsOptions {
+  client: DynamoDBDocumentClient;
+  /** The orgs table (ORGS_TABLE). */
+  tableName: string;
+  /** Epoch ms. */
+  clock: () => number;
+  /** How long a marker lives; at least as long as the reconciler looks back. @default 7 days */
+  ttlSeconds?: number;
+  /** Rounds of retrying unprocessed batch items before failing. @default 5 */
+  maxBatchRetries?: number;
+}
+
+export const SEEN_SK = 'SEEN';
+const EVENT_PREFIX = 'EVENT#';
+const BATCH_GET_MAX = 100;
+const BATCH_WRITE_MAX = 25;
+
+const seenKey = (dedupeKey: string) => ({ pk: `${EVENT_PREFIX}${dedupeKey}`, sk: SEEN_SK });
+
+/**
+ * Seen markers on DynamoDB (the orgs table). Writes are one PutItem for one marker and
+ * BatchWriteItem otherwise; reads are strongly consistent BatchGetItem, 100 keys per call.
+ *
+ * @example
+ * const seen = createDynamoSeenEvents({ client: document, tableName, clock: Date.now });
+ * await seen.markSeen([{ dedupeKey: envelope.id, orgId, origin: 'webhook' }]);
+ * (await seen.findSeen([envelope.id])).has(envelope.id); // true
+ */
+export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEvents {
+  const { client, tableName, clock } = options;
+  const ttlSeconds = options.ttlSeconds ?? 7 * 86_400;
+  const maxRetries = options.maxBatchRetries ?? 5;
+  const nowSeconds = () => Math.floor(clock() / 1000);
+
+  const item = (mark: SeenMark) => ({
+    ...seenKey(mark.dedupeKey),
+    dedupeKey: mark.dedupeKey,
+    orgId: mark.orgId,
+    origin: mark.origin,
+    seenAt: new Date(clock()).toISOString(),
+    expiresAt: nowSeconds() + ttlSeconds,
+  });
+
+  return {
+    async markSeen(marks) {
+      if (marks.length === 0) return;
+      try {
+        if (marks.length === 1) {
+          await client.send(
+            new PutCommand({ TableName: tableName, Item: item(marks[0] as SeenMark) }),
+          );
+          return;
+        }
+        // one marker per key: a batch may not name one item twice
+        const unique = [...new Map(marks.map((m) => [m.dedupeKey, m])).values()];
+        for (let i = 0; i < unique.length; i += BATCH_WRITE_MAX) {
+          let requests: Record<string, unknown>[] | undefined = unique
+            .slice(i, i + BATCH_WRITE_MAX)
+            .map((mark) => ({ PutRequest: { Item: item(mark) } }));
+          for (let round = 0; requests !== undefined && requests.length > 0; round++) {
+            if (round > maxRetries) throw new Error(`${requests.length} markers left unprocessed`);
+            const out = await client.send(
+              new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
+            );
+            requests = out.UnprocessedItems?.[tableName] as Record<string, unknown>[] | undefined;
+          }
+        }
+      } catch (error) {
+        throw new ReconcileStoreError('markSeen', error);
+      }
+    },
+
+    async findSeen(dedupeKeys) {
+      const found = new Set<string>();
+      const unique = [...new Set(dedupeKeys)];
+      try {
+        for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
+          let keys: Record<string, unknown>[] | undefined = unique
+            .slice(i, i + BATCH_GET_MAX)
+            .map(seenKey);
+          for (let round = 0; keys !== undefined && keys.length > 0; round++) {
+            if (round > maxRetries) throw new Error(`${keys.length} keys left unprocessed`);
+            const out = await client.send(
+              new BatchGetCommand({
+                RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } },
+              }),
+            );
+            // DynamoDB deletes expired items lazily: an expired marker counts as absent
+            for (const row of out.Responses?.[tableName] ?? []) {
+              if (typeof row.expiresAt === 'number' && row.expiresAt >= nowSeconds()) {
+                found.add(String(row.dedupeKey));
+              }
+            }
+            keys = out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
+          }
+        }
+      } catch (error) {
+        throw new ReconcileStoreError('findSeen', error);
+      }
+      return found;
+    },
+  };
+}
+
+/** An in-memory {@link SeenEvents} (tests, benches, local experiments). */
+export function memorySeenEvents(): SeenEvents & { readonly marks: ReadonlyMap<string, SeenMark> } {
+  const marks = new Map<string, SeenMark>();
+  return {
+    marks,
+    async markSeen(list) {
+      for (const mark of list) marks.set(mark.dedupeKey, { ...mark });
+    },
+    async findSeen(keys) {
+      return new Set(keys.filter((key) => marks.has(key)));
+    },
+  };
+}
+
+/** Options of {@link markSeenAfterSend}. */
+export interface MarkSeenAfterSendOptions {
+  /**
+   * Called when the queue stored the event but the marker could not be written. The event is
+   * queued (the send still resolves); the reconciler may enqueue it once more (the worker's
+   * dedupe drops it) and count it as recovered. Log it.
+   */
+  onMarkError?: (error: unknown, eventIds: readonly string[]) => void;
+}
+
+/**
+ * Wraps an {@link EventQueue} so that every envelope the queue stored gets a seen marker right
+ * after, with the envelope's origin. The marker is written only after the send succeeded: a
+ * marker for an event that never reached the queue would hide a lost event from the reconciler.
+ * This is how the receiver records what it queued (wrap its queue in `index.ts`).
+ *
+ * @example
+ * const queue = markSeenAfterSend(createSqsEventQueue({ client: sqs, queueUrl }), seen, {
+ *   onMarkError: (error, ids) => logger.error('seen marker not written', { error, ids }),
+ * });
+ */
+export function markSeenAfterSend(
+  queue: EventQueue,
+  seen: Pick<SeenEvents, 'markSeen'>,
+  options: MarkSeenAfterSendOptions = {},
+): EventQueue & { sendBatch(envelopes: readonly EventEnvelope[]): Promise<void> } {
+  const mark = async (envelopes: readonly EventEnvelope[]) => {
+    if (envelopes.length === 0) return;
+    try {
+      await seen.markSeen(
+        envelopes.map((e) => ({ dedupeKey: e.id, orgId: e.orgId, origin: e.origin })),
+      );
+    } catch (error) {
+      options.onMarkError?.(
+        error,
+        envelopes.map((e) => e.id),
+      );
+    }
+  };
+  return {
+    async send(envelope) {
+      await queue.send(envelope);
+      await mark([envelope]);
+    },
+    async sendBatch(envelopes) {
+      if (queue.sendBatch === undefined) {
+        for (const envelope of envelopes) {
+          await queue.send(envelope);
+          await mark([envelope]);
+        }
+        return;
+      }
+      try {
+        await queue.sendBatch(envelopes);
+      } catch (error) {
+        if (error instanceof QueueSendError) {
+          const failed = new Set(error.failedIds);
+          await mark(envelopes.filter((e) => !failed.has(e.id)));
+        }
+        throw error;
+      }
+      await mark(envelopes);
+    },
+  };
+}

@@ -273,6 +273,49 @@ export const SECTIONS = {
       defaultsTo('7'),
     ),
   },
+  worker: {
+    deadLetterQueueUrl: variable(
+      'EVENTS_DLQ_URL',
+      httpUrl(),
+      'an SQS queue URL (http(s))',
+      'Dead-letter queue of the events queue; the worker sends permanent failures there with their reason',
+    ),
+    orgConcurrency: variable(
+      'WORKER_ORG_CONCURRENCY',
+      integer(1, 50),
+      'an integer from 1 to 50',
+      'Events of one org a worker processes at once (bounds its calls to Tallyfy)',
+      defaultsTo('2'),
+    ),
+    concurrency: variable(
+      'WORKER_CONCURRENCY',
+      integer(1, 100),
+      'an integer from 1 to 100',
+      'Events a worker processes at once across orgs (at most the batch size matters)',
+      defaultsTo('10'),
+    ),
+    retryBaseSeconds: variable(
+      'WORKER_RETRY_BASE_SECONDS',
+      integer(1, 3600),
+      'an integer from 1 to 3600',
+      'Visibility backoff after the first transient failure (doubles per receive, +-20% jitter)',
+      defaultsTo('10'),
+    ),
+    retryMaxSeconds: variable(
+      'WORKER_RETRY_MAX_SECONDS',
+      integer(1, 43_200),
+      'an integer from 1 to 43200',
+      'Longest visibility backoff between receives of a failing event',
+      defaultsTo('900'),
+    ),
+    actionLeaseSeconds: variable(
+      'ACTION_LEASE_SECONDS',
+      integer(10, 900),
+      'an integer from 10 to 900',
+      'How long an action attempt is presumed alive before a redelivery treats it as in doubt',
+      defaultsTo('120'),
+    ),
+  },
   reconciler: {
     overlapMinutes: variable(
       'RECONCILER_OVERLAP_MINUTES',

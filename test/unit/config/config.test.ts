@@ -17,6 +17,7 @@ const VALID_ENV: EnvRecord = {
   ARCHIVE_BUCKET: 'tallyfy-archive-123',
   REPORTS_BUCKET: 'tallyfy-reports-123',
   REFRESH_REQUESTS: 'token-refresher',
+  EVENTS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/events-dlq',
 };
 
 /** One malformed text per variable, each violating what that variable expects. */
@@ -56,6 +57,12 @@ const MALFORMED: Record<string, string> = {
   ARCHIVE_BUCKET: 'Archive_Bucket',
   WEBHOOK_MAX_BODY_BYTES: '256KiB',
   DEDUPE_TTL_DAYS: '6',
+  EVENTS_DLQ_URL: 'dlq',
+  WORKER_ORG_CONCURRENCY: '0',
+  WORKER_CONCURRENCY: '101',
+  WORKER_RETRY_BASE_SECONDS: '0.5',
+  WORKER_RETRY_MAX_SECONDS: '43201',
+  ACTION_LEASE_SECONDS: '9',
   RECONCILER_OVERLAP_MINUTES: '1441',
   REPORTS_BUCKET: 'ab',
   REPORT_WINDOW_DAYS: '0',

@@ -1,0 +1,97 @@
+/**
+ * How an action failure is handled: retry the message or dead-letter it, and whether the side
+ * effect certainly did not happen (then the attempt is withdrawn with `abandonAction`, so the
+ * retry runs as a first attempt instead of an attempt in doubt).
+ */
+import { TallyfyError, TallyfyNetworkError, TallyfyRateLimitError } from '../tallyfy/index.ts';
+import { AutomationError } from './errors.ts';
+
+/** What a failed attempt means. */
+export interface FailureClass {
+  /** A stable short code for logs, metrics and the DLQ `failureCode` attribute. */
+  code: string;
+  /** The message may succeed on a later receive. */
+  retryable: boolean;
+  /** The request was refused before anything happened (no side effect to look for). */
+  notDone: boolean;
+  /** `Retry-After` when the service sent one. */
+  retryAfterMs?: number | undefined;
+}
+
+/** An `http_post` answered with a status (or not at all). */
+export class HttpPostError extends Error {
+  readonly status: number | undefined;
+  readonly failure: 'status' | 'refused' | 'timeout' | 'network';
+  readonly retryAfterMs: number | undefined;
+  constructor(
+    message: string,
+    options: {
+      status?: number;
+      failure: 'status' | 'refused' | 'timeout' | 'network';
+      retryAfterMs?: number | undefined;
+      cause?: unknown;
+    },
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HttpPostError';
+    this.status = options.status;
+    this.failure = options.failure;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * 429 and 503 are refusals before processing (rate limiter, maintenance mode, no healthy
+ * upstream); other 4xx are refusals of the request itself. 500, 502, 504, timeouts and resets
+ * may come after the work was done: the outcome is unknown.
+ */
+const refusedStatus = (status: number | undefined): boolean =>
+  status !== undefined && ((status >= 400 && status < 500 && status !== 408) || status === 503);
+
+/**
+ * Classifies any error thrown while running an action.
+ *
+ * @example classifyFailure(new TallyfyNotFoundError('…')) // { code: 'not_found', retryable: false, notDone: true }
+ */
+export function classifyFailure(error: unknown): FailureClass {
+  if (error instanceof TallyfyError) {
+    const retryAfterMs = error instanceof TallyfyRateLimitError ? error.retryAfterMs : undefined;
+    const connectFailed =
+      error instanceof TallyfyNetworkError &&
+      (error.failure === 'refused' || error.failure === 'dns');
+    return {
+      code: error.code,
+      // 401 after the provider's re-read and refresh request: the token may be replaced soon;
+      // an org whose credentials are dead turns needs_reauth and is dead-lettered then
+      retryable: error.kind !== 'permanent',
+      notDone: connectFailed || refusedStatus(error.status),
+      retryAfterMs,
+    };
+  }
+  if (error instanceof HttpPostError) {
+    const status = error.status;
+    const retryable =
+      error.failure !== 'status' ||
+      status === undefined ||
+      status >= 500 ||
+      status === 408 ||
+      status === 429;
+    return {
+      code: status === undefined ? `http_${error.failure}` : `http_${status}`,
+      retryable,
+      notDone: error.failure === 'refused' || refusedStatus(status),
+      retryAfterMs: error.retryAfterMs,
+    };
+  }
+  if (error instanceof AutomationError) {
+    return {
+      code: error.code,
+      retryable: error.retryable,
+      notDone: true,
+      retryAfterMs: error.retryAfterMs,
+    };
+  }
+  // anything else (a DynamoDB or SDK failure, a bug): retry, and presume the effect may exist
+  const name = error instanceof Error ? error.name : 'unknown';
+  return { code: `error_${name}`.slice(0, 64), retryable: true, notDone: false };
+}

@@ -1,0 +1,145 @@
+/**
+ * The rules format (docs/automations.md): what a `RULE#` item's `body` holds. The registry
+ * stores bodies opaquely; this schema is the engine's contract, used by the worker when it reads
+ * rules and by the CLI before it writes one.
+ */
+import { z } from 'zod';
+import { eventTypeSchema } from '../events/index.ts';
+import { RuleInvalidError } from './errors.ts';
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+
+/** A form-field condition: a scalar (equality) or an operator object (all given must hold). */
+export const fieldConditionSchema = z.union([
+  scalar,
+  z
+    .strictObject({
+      equals: scalar.optional(),
+      notEquals: scalar.optional(),
+      in: z.array(scalar).min(1).optional(),
+      contains: z.string().min(1).optional(),
+      exists: z.boolean().optional(),
+      gt: z.number().optional(),
+      gte: z.number().optional(),
+      lt: z.number().optional(),
+      lte: z.number().optional(),
+    })
+    .refine((c) => Object.keys(c).length > 0, 'a condition needs at least one operator'),
+]);
+export type FieldCondition = z.infer<typeof fieldConditionSchema>;
+
+/** When a rule applies. Every given part must hold; text comparisons ignore case. */
+export const whenSchema = z.strictObject({
+  /** One event type or a list (`task.completed`, `process.launched`…). */
+  event: z.union([eventTypeSchema, z.array(eventTypeSchema).min(1)]),
+  /** The template (checklist) by id and/or name (title). */
+  template: z
+    .strictObject({ id: z.string().min(1).optional(), name: z.string().min(1).optional() })
+    .optional(),
+  /** The step (task) by alias and/or title. */
+  step: z
+    .strictObject({ alias: z.string().min(1).optional(), title: z.string().min(1).optional() })
+    .optional(),
+  /** Form values by field alias. */
+  fields: z.record(z.string().min(1), fieldConditionSchema).optional(),
+});
+export type When = z.infer<typeof whenSchema>;
+
+/** What to do when an earlier attempt began and its outcome is unknown (the worker died). */
+const onDoubt = z.enum(['skip', 'retry']);
+
+const template = z.string().min(1).max(4000);
+
+export const launchProcessSchema = z.strictObject({
+  type: z.literal('launch_process'),
+  /** Template (checklist) id to launch; may be templated. */
+  template: template,
+  /** Process name (templated). */
+  name: template,
+  /** Process summary (templated); the action's marker is appended to it. */
+  summary: z.string().max(4000).optional(),
+  /** Kick-off field values by alias or id (templated values). */
+  kickoff: z.record(z.string().min(1), z.unknown()).optional(),
+});
+
+export const commentOnTaskSchema = z.strictObject({
+  type: z.literal('comment_on_task'),
+  /** Task id. @default '{{task.id}}' (the event's task) */
+  task: template.optional(),
+  /** Comment text (templated). */
+  content: template,
+  /** Tallyfy cannot be asked whether a comment exists: an attempt in doubt is skipped. @default 'skip' */
+  onDoubt: onDoubt.optional(),
+});
+
+export const completeTaskSchema = z.strictObject({
+  type: z.literal('complete_task'),
+  /** Task id (templated), e.g. `{{data.next_task.id}}`. */
+  task: template,
+  /** Process (run) id. @default '{{process.id}}' */
+  process: template.optional(),
+});
+
+export const httpPostSchema = z.strictObject({
+  type: z.literal('http_post'),
+  /** https URL (http only to loopback hosts, for local mode and tests). Not templated. */
+  url: z.url({ protocol: /^https?$/ }),
+  /**
+   * Signing secret: `{name}` reads `<SECRET_PREFIX>/automations/<name>` from Secrets Manager
+   * (recommended); `{value}` is kept in the rule item itself (DynamoDB, encrypted at rest).
+   */
+  secret: z.union([
+    z.strictObject({ name: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,200}$/) }),
+    z.strictObject({ value: z.string().min(16).max(1024) }),
+  ]),
+  /** JSON body (templated values). @default the event view: {event, task, process, template, fields} */
+  body: z.unknown().optional(),
+  /** Extra headers (templated values). */
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), z.string().max(2000)).optional(),
+  /** Per attempt. @default 10000 */
+  timeoutMs: z.number().int().min(100).max(60_000).optional(),
+  /** The receiver can dedupe by `webhook-id`, so an attempt in doubt is resent. @default 'retry' */
+  onDoubt: onDoubt.optional(),
+});
+
+export const publishSchema = z.strictObject({
+  type: z.literal('publish'),
+  /** EventBridge detail-type of the custom event (source `tallyfy.automations`). */
+  detailType: z.string().min(1).max(128),
+  /** Detail (templated values). @default {event, task, process, template, fields} */
+  detail: z.unknown().optional(),
+  /** @default 'retry' (EventBridge consumers dedupe by `detail.markerId`) */
+  onDoubt: onDoubt.optional(),
+});
+
+export const actionSchema = z.discriminatedUnion('type', [
+  launchProcessSchema,
+  commentOnTaskSchema,
+  completeTaskSchema,
+  httpPostSchema,
+  publishSchema,
+]);
+export type Action = z.infer<typeof actionSchema>;
+export type ActionType = Action['type'];
+
+/** A rule body: `when` → ordered `then` actions. */
+export const ruleBodySchema = z.strictObject({
+  description: z.string().max(500).optional(),
+  when: whenSchema,
+  // biome-ignore lint/suspicious/noThenProperty: the rules format names its actions `then`
+  then: z.array(actionSchema).min(1).max(20),
+});
+export type RuleBody = z.infer<typeof ruleBodySchema>;
+
+/**
+ * Parses a rule body (the worker on read, the CLI before write).
+ *
+ * @throws RuleInvalidError naming each failed check (path and message, never a value)
+ * @example parseRuleBody('po-approved', rule.body).then[0]?.type // 'launch_process'
+ */
+export function parseRuleBody(ruleId: string, body: unknown): RuleBody {
+  const parsed = ruleBodySchema.safeParse(body);
+  if (parsed.success) return parsed.data;
+  const checks = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+  throw new RuleInvalidError(ruleId, checks.join('; '), { cause: parsed.error });
+}

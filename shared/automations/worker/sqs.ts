@@ -1,0 +1,94 @@
+/**
+ * SQS adapters of the worker ports: dead letters via SendMessage to EVENTS_DLQ_URL, and
+ * ChangeMessageVisibility on the queue a record came from (its URL resolved once from the
+ * record's `eventSourceARN` with GetQueueUrl, or given).
+ */
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueUrlCommand,
+  type MessageAttributeValue,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { deadLetterAttributes } from '../../dlq/index.ts';
+import type { DeadLetterSink, MessageVisibility } from './ports.ts';
+
+/**
+ * Dead letters on SQS, with the attributes of the DLQ contract (docs/dead-letters.md,
+ * `deadLetterAttributes`) plus the envelope's `orgId`, `type` and `eventId`.
+ */
+export function createSqsDeadLetterSink(options: {
+  client: SQSClient;
+  /** EVENTS_DLQ_URL. */
+  queueUrl: string;
+}): DeadLetterSink {
+  return {
+    async send(body, attributes) {
+      const MessageAttributes: Record<string, MessageAttributeValue> = {
+        ...deadLetterAttributes({
+          code: attributes.failureCode,
+          reason: attributes.failureReason,
+          failedAtMs: Date.parse(attributes.failedAt),
+          receiveCount: Number(attributes.receiveCount),
+          sourceMessageId: attributes.sourceMessageId,
+        }),
+      };
+      for (const name of ['orgId', 'type', 'eventId'] as const) {
+        const value = attributes[name];
+        if (value !== undefined && value !== '') {
+          MessageAttributes[name] = { DataType: 'String', StringValue: value };
+        }
+      }
+      await options.client.send(
+        new SendMessageCommand({
+          QueueUrl: options.queueUrl,
+          MessageBody: body,
+          MessageAttributes,
+        }),
+      );
+    },
+  };
+}
+
+/** `arn:aws:sqs:<region>:<account>:<name>` → its parts. */
+function parseQueueArn(arn: string): { account: string; name: string } {
+  const parts = arn.split(':');
+  if (parts.length !== 6 || parts[2] !== 'sqs') throw new TypeError(`not an SQS queue ARN: ${arn}`);
+  return { account: parts[4] as string, name: parts[5] as string };
+}
+
+/** Visibility changes on SQS. */
+export function createSqsMessageVisibility(options: {
+  client: SQSClient;
+  /** The queue's URL when known (else resolved from each record's ARN once). */
+  queueUrl?: string;
+}): MessageVisibility {
+  const urls = new Map<string, Promise<string>>();
+  const urlFor = (arn: string): Promise<string> => {
+    if (options.queueUrl) return Promise.resolve(options.queueUrl);
+    let url = urls.get(arn);
+    if (!url) {
+      const { account, name } = parseQueueArn(arn);
+      url = options.client
+        .send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }))
+        .then((out) => {
+          if (!out.QueueUrl) throw new Error(`GetQueueUrl returned no URL for ${arn}`);
+          return out.QueueUrl;
+        });
+      url.catch(() => urls.delete(arn));
+      urls.set(arn, url);
+    }
+    return url;
+  };
+  return {
+    async change(message, seconds) {
+      await options.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: await urlFor(message.eventSourceARN),
+          ReceiptHandle: message.receiptHandle,
+          VisibilityTimeout: seconds,
+        }),
+      );
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { createS3Archive, createSqsEventQueue } from '../../shared/events/index.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
 import { createOrgRegistry, createOrgsDynamoClients } from '../../shared/orgs/index.ts';
-import { createDynamoSeenEvents, markSeenAfterSend } from '../../shared/reconcile/index.ts';
+import { createDynamoSeenEvents, markSeenAfterSend } from '../../shared/reconcile/seen.ts';
 import { cachedWebhookAuthLookup } from '../../shared/webhooks/index.ts';
 import { createWebhookReceiverHandler } from './handler.ts';
 

@@ -9,6 +9,21 @@ export {
   TokenUnavailableError,
 } from './errors.ts';
 export {
+  type ClassifiedError,
+  classifyRefreshError,
+  createTallyfyGrants,
+  type GrantedToken,
+  type GrantKind,
+  type GrantLogger,
+  MissingCredentialsError,
+  type ObtainContext,
+  type ObtainedGrant,
+  StaleCredentialsError,
+  type TallyfyGrantsOptions,
+  type TallyfyOAuthPort,
+  type TokenGrants,
+} from './grants.ts';
+export {
   createTokenProvider,
   type OrgAuth,
   type RefreshReason,
@@ -18,6 +33,40 @@ export {
   type TokenProviderStats,
   type TokenReader,
 } from './provider.ts';
+export {
+  type RefreshDeps,
+  type RefreshHooks,
+  type RefreshLogger,
+  type RefreshOutcome,
+  type RefreshRegistry,
+  type RefreshResult,
+  type RefreshSecrets,
+  refreshOrg,
+} from './refresh.ts';
+export {
+  type DueOrgsQuery,
+  type RefreshDueOptions,
+  type RefreshDueSummary,
+  refreshDueOrgs,
+} from './refresh-due.ts';
+export {
+  DEFAULT_REFRESH_POLICY,
+  isRefreshDue,
+  type RefreshPolicy,
+  refreshDueAt,
+  refreshMarginMs,
+  retryAt,
+  type TokenTimes,
+} from './refresh-policy.ts';
+export {
+  createRefreshRequester,
+  type RefreshRequest,
+  RefreshRequestError,
+  type RefreshRequester,
+  type RefreshRequesterOptions,
+  type RefreshRequestTarget,
+  refreshRequestSchema,
+} from './refresh-requests.ts';
 export {
   type AppUserTokenCredentials,
   AUTH_MODES,

@@ -1,13 +1,12 @@
 /**
- * Reporter bench: 10 orgs, 10,000 then 100,000 tasks in all (a process per 10 tasks), pages of
- * 100 as Tallyfy serves them. Each size runs in a child process whose only job is the report
- * run, so its peak RSS (from the OS: `resourceUsage().maxRSS`) is the reporter's alone; the
- * data source lives in that child only as one page of JSON text at a time.
+ * Reporter bench: 10 orgs served by the Tallyfy sandbox over loopback HTTP, 10,000 then 100,000
+ * tasks in all (10 tasks per process), `per_page` 100, REPORT_CONCURRENCY 4 (the default).
  *
- * Source: a deterministic generator producing Tallyfy-shaped JSON pages (runs, then tasks),
- * parsed with JSON.parse and validated with the same schemas and mapping the Tallyfy adapter
- * uses. It stands in for the sandbox until `local/tallyfy-sandbox` exists (see docs/reports.md,
- * "What is left"); the aggregator, rendering and file writes are the production code.
+ * The sandbox lives in this (the harness's isolated) process; each size's report runs in a
+ * fresh child process whose only job is the report run — the production Tallyfy client,
+ * source, aggregator, rendering and file sink — so its peak RSS (from the OS:
+ * `resourceUsage().maxRSS`) is the reporter's alone and not the sandbox's data. Tokens are
+ * personal access tokens of each org's admin, handed to the child in its environment.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,70 +14,134 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  DEFAULT_SEED_NOW,
+  type SeedSpecOrg,
+  startSandbox,
+} from '../local/tallyfy-sandbox/index.ts';
+import {
   fileReportSink,
-  type ReportSource,
   runReports,
-  TallyfyRunSchema,
-  TallyfyTaskSchema,
-  toReportProcess,
-  toReportTask,
+  tallyfyClientLists,
+  tallyfyReportSource,
 } from '../shared/reports/index.ts';
+import { Secret } from '../shared/secret.ts';
+import {
+  closeSharedDispatchers,
+  createTallyfyClient,
+  parseTallyfyDateMs,
+  staticToken,
+} from '../shared/tallyfy/index.ts';
 import type { BenchResult } from './types.ts';
 
 export const isolate = true;
 
 const CHILD_FLAG = '--report-child';
 const ORGS = 10;
-const PER_PAGE = 100;
 const TASKS_PER_PROCESS = 10;
-const NOW_MS = Date.parse('2026-11-23T06:00:00Z');
-const HOUR_MS = 3_600_000;
+const CONCURRENCY = 4;
+const NOW_MS = Date.parse(DEFAULT_SEED_NOW) + 6 * 3_600_000;
+/**
+ * The reporter's deployment setting (NODE_OPTIONS of its Lambda, see docs/reports.md): V8
+ * collects the old generation at 128 MB instead of growing headroom up to ~4× the live heap.
+ * The reporter's live heap stays ~21 MB whatever the size; the uncapped run is reported too.
+ */
+const HEAP_CAP = ['--max-old-space-size=128'];
 
 interface ChildFigures {
   tasks: number;
   pages: number;
+  apiCalls: number;
   wallMs: number;
   peakRssMB: number;
   ok: boolean;
 }
 
+/** What the child needs: the API URL and, per org, its id and token. */
+interface ChildInput {
+  url: string;
+  orgs: { orgId: string; token: string }[];
+  tasks: number;
+}
+
+const sizes = { small: 10_000, large: 100_000 } as const;
+
+function orgSpecs(label: string, totalTasks: number): SeedSpecOrg[] {
+  return Array.from({ length: ORGS }, (_, i) => ({
+    id: `bench-${label}-${i}`,
+    timezone: 'Europe/London',
+    templates: 5,
+    processes: totalTasks / ORGS / TASKS_PER_PROCESS,
+    tasksPerProcess: TASKS_PER_PROCESS,
+  }));
+}
+
 export async function run(): Promise<BenchResult[]> {
-  const small = await runChild(10_000);
-  const large = await runChild(100_000);
-  if (!small.ok || !large.ok) throw new Error('a report failed during the bench');
-  const growth = (large.peakRssMB - small.peakRssMB) / small.peakRssMB;
-  const note = `${ORGS} orgs, ${TASKS_PER_PROCESS} tasks per process, per_page ${PER_PAGE}, concurrency 4; generated Tallyfy-shaped pages (sandbox not yet available)`;
-  return [
-    {
-      name: 'report wall time (100k tasks, 10 orgs)',
-      value: Math.round(large.wallMs),
-      unit: 'ms',
-      better: 'lower',
-      note,
+  const sandbox = await startSandbox({
+    seed: {
+      seed: 11,
+      orgs: [...orgSpecs('small', sizes.small), ...orgSpecs('large', sizes.large)],
     },
-    {
-      name: 'report pages/s',
-      value: Math.round((large.pages / large.wallMs) * 1000),
-      unit: 'pages/s',
-      note: `${large.pages} pages`,
-    },
-    {
-      name: 'report peak rss',
-      value: round1(large.peakRssMB),
-      unit: 'MB',
-      target: 256,
-      better: 'lower',
-      note: 'child process running only the report (100k tasks)',
-    },
-    {
-      name: 'report rss growth 10k→100k tasks',
-      value: round1(growth * 100),
-      unit: '%',
-      target: 25,
-      better: 'lower',
-      note: `${round1(small.peakRssMB)} MB at 10k tasks, ${round1(large.peakRssMB)} MB at 100k`,
-    },
-  ];
+    clock: () => NOW_MS,
+  });
+  try {
+    const input = (label: string, tasks: number): ChildInput => ({
+      url: sandbox.url,
+      tasks,
+      orgs: (sandbox.dataset?.orgs ?? [])
+        .filter((g) => g.org.id.startsWith(`bench-${label}-`))
+        .map((g) => ({ orgId: g.org.id, token: sandbox.issuePersonalAccessToken(g.admin.id) })),
+    });
+    const small = await runChild(input('small', sizes.small), HEAP_CAP);
+    const large = await runChild(input('large', sizes.large), HEAP_CAP);
+    const smallUncapped = await runChild(input('small', sizes.small), []);
+    const largeUncapped = await runChild(input('large', sizes.large), []);
+    if (![small, large, smallUncapped, largeUncapped].every((r) => r.ok)) {
+      throw new Error('a report failed during the bench');
+    }
+    const growth = (a: ChildFigures, b: ChildFigures) =>
+      round1(((b.peakRssMB - a.peakRssMB) / a.peakRssMB) * 100);
+    const note = `${ORGS} orgs, ${TASKS_PER_PROCESS} tasks per process, per_page 100, concurrency ${CONCURRENCY}; Tallyfy sandbox over loopback HTTP; ${HEAP_CAP.join(' ')}`;
+    return [
+      {
+        name: 'report wall time (100k tasks, 10 orgs)',
+        value: Math.round(large.wallMs),
+        unit: 'ms',
+        better: 'lower',
+        note: `${note}; 10k tasks: ${Math.round(small.wallMs)} ms`,
+      },
+      {
+        name: 'report pages/s',
+        value: Math.round((large.pages / large.wallMs) * 1000),
+        unit: 'pages/s',
+        note: `${large.pages} pages, ${large.apiCalls} API calls (100k tasks)`,
+      },
+      {
+        name: 'report peak rss',
+        value: round1(large.peakRssMB),
+        unit: 'MB',
+        target: 256,
+        better: 'lower',
+        note: `child process running only the report (100k tasks), ${HEAP_CAP.join(' ')}; sandbox in another process`,
+      },
+      {
+        name: 'report rss growth 10k→100k tasks',
+        value: growth(small, large),
+        unit: '%',
+        target: 25,
+        better: 'lower',
+        note: `${round1(small.peakRssMB)} MB at 10k tasks, ${round1(large.peakRssMB)} MB at 100k (${HEAP_CAP.join(' ')})`,
+      },
+      {
+        name: 'report peak rss, no heap cap (100k tasks)',
+        value: round1(largeUncapped.peakRssMB),
+        unit: 'MB',
+        better: 'lower',
+        note: `V8 defaults: ${round1(smallUncapped.peakRssMB)} MB at 10k tasks, growth ${growth(smallUncapped, largeUncapped)}% (GC headroom, not retained data); wall ${Math.round(largeUncapped.wallMs)} ms`,
+      },
+    ];
+  } finally {
+    await sandbox.close();
+  }
 }
 
 function round1(n: number): number {
@@ -86,16 +149,14 @@ function round1(n: number): number {
 }
 
 /** Runs one report in a fresh process and reads its figures from its last stdout line. */
-async function runChild(totalTasks: number): Promise<ChildFigures> {
+async function runChild(input: ChildInput, nodeFlags: readonly string[]): Promise<ChildFigures> {
   const self = fileURLToPath(import.meta.url);
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', self, CHILD_FLAG, String(totalTasks)],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', self, CHILD_FLAG], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      // tokens travel in the environment, never on the command line (ps shows argv)
+      env: { ...process.env, REPORT_BENCH_INPUT: JSON.stringify(input) },
+    });
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       text += chunk;
@@ -109,136 +170,66 @@ async function runChild(totalTasks: number): Promise<ChildFigures> {
   return JSON.parse(last) as ChildFigures;
 }
 
-/** One page of runs or tasks, as Tallyfy's JSON text (what the HTTP client would parse). */
-function pageText(orgId: string, kind: 'runs' | 'tasks', page: number, total: number): string {
-  const first = (page - 1) * PER_PAGE;
-  const data: unknown[] = [];
-  for (let i = first; i < Math.min(first + PER_PAGE, total); i++) {
-    data.push(kind === 'runs' ? runJson(orgId, i) : taskJson(orgId, i));
-  }
-  const totalPages = Math.ceil(total / PER_PAGE);
-  return JSON.stringify({
-    data,
-    meta: {
-      pagination: {
-        total,
-        count: data.length,
-        per_page: PER_PAGE,
-        current_page: page,
-        total_pages: totalPages,
-      },
-    },
-  });
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function runJson(orgId: string, i: number): unknown {
-  const launched = NOW_MS - ((i * 7919) % (30 * 24)) * HOUR_MS;
-  const completed =
-    i % 3 === 0 ? Math.min(NOW_MS - HOUR_MS, launched + ((i * 31) % 200) * HOUR_MS) : null;
-  return {
-    id: `${orgId}r${String(i).padStart(28, '0')}`,
-    increment_id: i,
-    checklist_id: `${orgId}c${i % 5}`,
-    checklist_title: `Template ${i % 5}`,
-    name: `Process ${i} of ${orgId}`,
-    summary: '',
-    status: completed === null ? 'active' : 'completed',
-    progress: completed === null ? 40 : 100,
-    created_at: iso(launched),
-    started_at: iso(launched),
-    completed_at: completed === null ? null : iso(completed),
-    prerun: { vendor: 'Northwind Traders', amount: String(i * 13) },
-    collaborators: ['u1', 'u2'],
-  };
-}
-
-function taskJson(orgId: string, i: number): unknown {
-  const run = Math.floor(i / TASKS_PER_PROCESS);
-  const deadline = NOW_MS + (((i * 104_729) % 480) - 240) * HOUR_MS;
-  const completed = i % 2 === 0 ? NOW_MS - ((i * 17) % 300) * HOUR_MS : null;
-  return {
-    id: `${orgId}t${String(i).padStart(28, '0')}`,
-    run_id: `${orgId}r${String(run).padStart(28, '0')}`,
-    title: `Step ${i % TASKS_PER_PROCESS} of process ${run}`,
-    alias: `step-${i % TASKS_PER_PROCESS}`,
-    status: completed === null ? 'not-started' : 'completed',
-    position: i % TASKS_PER_PROCESS,
-    deadline: iso(deadline),
-    completed_at: completed === null ? null : iso(completed),
-    owners: { users: [`u${(i * 7) % 53}`], guests: [], groups: [] },
-    summary: 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(4),
-  };
-}
-
-/** Serves each org's runs then tasks page by page, as JSON text parsed one page at a time. */
-function generatedSource(tasksPerOrg: number): ReportSource {
-  const runsPerOrg = Math.ceil(tasksPerOrg / TASKS_PER_PROCESS);
-  async function* pages(orgId: string, kind: 'runs' | 'tasks', total: number) {
-    for (let page = 1; page <= Math.max(1, Math.ceil(total / PER_PAGE)); page++) {
-      // yield to the event loop as a network read would, so orgs interleave
-      await new Promise((resolve) => setImmediate(resolve));
-      const body = JSON.parse(pageText(orgId, kind, page, total)) as { data: unknown[] };
-      yield body.data;
-    }
-  }
-  return {
-    async *processes(orgId) {
-      for await (const data of pages(orgId, 'runs', runsPerOrg)) {
-        const items = data.map((raw) => toReportProcess(TallyfyRunSchema.parse(raw), Date.parse));
-        yield { items, calls: 1 };
-      }
-    },
-    async *tasks(orgId) {
-      for await (const data of pages(orgId, 'tasks', tasksPerOrg)) {
-        const items = data.map((raw) => toReportTask(TallyfyTaskSchema.parse(raw), Date.parse));
-        yield { items, calls: 1 };
-      }
-    },
-  };
-}
-
-async function child(totalTasks: number): Promise<void> {
+async function child(input: ChildInput): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'report-bench-'));
   try {
-    const orgs = Array.from({ length: ORGS }, (_, i) => ({
-      orgId: `org${i}`,
-      timezone: 'Europe/London',
-    }));
+    const tokens = new Map(input.orgs.map((o) => [o.orgId, o.token]));
+    const clients = new Map(
+      input.orgs.map((o) => [
+        o.orgId,
+        createTallyfyClient({ baseUrl: input.url, auth: staticToken(new Secret(o.token)) }),
+      ]),
+    );
+    const orgs = input.orgs.map((o) => ({ orgId: o.orgId, timezone: 'Europe/London' }));
     const started = performance.now();
     const result = await runReports(
       {
-        source: generatedSource(totalTasks / ORGS),
+        source: tallyfyReportSource(
+          (orgId) => {
+            const client = clients.get(orgId);
+            if (client === undefined || !tokens.has(orgId))
+              throw new Error(`no client for ${orgId}`);
+            return tallyfyClientLists(client);
+          },
+          { parseDate: parseTallyfyDateMs },
+        ),
         sink: fileReportSink(root),
         orgs: {
           activeOrgs: async () => orgs,
           getOrg: async (id) => orgs.find((o) => o.orgId === id),
         },
         clock: () => NOW_MS,
-        concurrency: 4,
+        concurrency: CONCURRENCY,
       },
       { kind: 'scheduled', firedAtMs: NOW_MS },
     );
     const wallMs = performance.now() - started;
-    const pages = result.orgs.reduce((sum, o) => sum + (o.ok ? o.pagesFetched : 0), 0);
+    let pages = 0;
+    let apiCalls = 0;
+    for (const o of result.orgs) {
+      if (!o.ok) process.stderr.write(`report of ${o.orgId} failed: ${o.code} ${o.message}\n`);
+      else {
+        pages += o.pagesFetched;
+        apiCalls += o.apiCalls;
+      }
+    }
     const figures: ChildFigures = {
-      tasks: totalTasks,
+      tasks: input.tasks,
       pages,
+      apiCalls,
       wallMs,
       peakRssMB: process.resourceUsage().maxRSS / 1024,
       ok: result.orgs.every((o) => o.ok),
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
+    await closeSharedDispatchers();
     await rm(root, { recursive: true, force: true });
   }
 }
 
 if (process.argv[2] === CHILD_FLAG) {
-  child(Number(process.argv[3])).then(
+  child(JSON.parse(process.env.REPORT_BENCH_INPUT ?? '{}') as ChildInput).then(
     () => process.exit(0),
     (error: unknown) => {
       process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);

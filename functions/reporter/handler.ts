@@ -17,7 +17,7 @@ export function createReporterHandler(
   deps: ReportDeps,
 ): (event: unknown) => Promise<ReportRunResult> {
   return async (event) => {
-    const request = parseReportEvent(event);
+    const request = parseReportEvent(event, { nowMs: deps.clock(), periodDays: deps.periodDays });
     const result = await runReports(deps, request);
     const failed = result.orgs.filter((org) => !org.ok).map((org) => org.orgId);
     deps.log?.info('reports finished', {

@@ -336,8 +336,8 @@ export const SECTIONS = {
       'REPORT_WINDOW_DAYS',
       integer(1, 366),
       'an integer from 1 to 366',
-      'Days of activity one report covers, ending at the run time',
-      defaultsTo('7'),
+      'Whole UTC days a scheduled report covers, ending at midnight UTC of the run day',
+      defaultsTo('1'),
     ),
     pageSize: variable(
       'REPORT_PAGE_SIZE',
@@ -345,6 +345,13 @@ export const SECTIONS = {
       'an integer from 1 to 100',
       'per_page used when paginating Tallyfy (Tallyfy caps it at 100)',
       defaultsTo('100'),
+    ),
+    concurrency: variable(
+      'REPORT_CONCURRENCY',
+      integer(1, 20),
+      'an integer from 1 to 20',
+      'Orgs reported at once in a scheduled run (each streams its own pages)',
+      defaultsTo('4'),
     ),
   },
   schedules: {

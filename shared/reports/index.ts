@@ -29,6 +29,11 @@ export {
   ReportSinkError,
 } from './errors.ts';
 export {
+  type DynamoEventFiguresOptions,
+  dynamoEventFigures,
+  type EventScanCost,
+} from './event-figures.ts';
+export {
   type OrgReportResult,
   type ReportDeps,
   type ReportRequest,
@@ -41,6 +46,7 @@ export {
   type OnDemandRequest,
   OnDemandRequestSchema,
   parseReportEvent,
+  type ReportEventDefaults,
   ScheduledEventSchema,
 } from './input.ts';
 export { datedPrefix, latestPrefix, ORG_ID_PATTERN } from './keys.ts';
@@ -57,6 +63,7 @@ export type {
   TaskQuery,
 } from './ports.ts';
 export { quantileOfSorted } from './quantile.ts';
+export { registryOrgLister } from './registry-orgs.ts';
 export { fileReportSink } from './sinks/file-sink.ts';
 export { s3ReportSink } from './sinks/s3-sink.ts';
 export {
@@ -71,7 +78,9 @@ export {
 export {
   type TallyfyListPage,
   type TallyfyLists,
+  type TallyfyPagesClient,
   type TallyfyReportSourceOptions,
+  tallyfyClientLists,
   tallyfyReportSource,
 } from './tallyfy-source.ts';
 export { formatInTimeZone, isValidTimeZone } from './timezone.ts';

@@ -10,8 +10,8 @@ export type TallyfyDateParser = (text: string) => number;
 const id = z.union([z.string().min(1), z.number().int()]).transform(String);
 const optionalText = z.string().nullish();
 
-/** The fields of a Tallyfy run (`GET …/runs`) the report relies on; others pass through. */
-export const TallyfyRunSchema = z.looseObject({
+/** The fields of a Tallyfy run (`GET …/runs`) the report relies on; other fields are dropped (less garbage per page). */
+export const TallyfyRunSchema = z.object({
   id,
   checklist_id: id.nullish(),
   checklist_title: optionalText,
@@ -21,8 +21,8 @@ export const TallyfyRunSchema = z.looseObject({
   completed_at: optionalText,
 });
 
-/** The fields of a Tallyfy task (`GET …/tasks`) the report relies on; others pass through. */
-export const TallyfyTaskSchema = z.looseObject({
+/** The fields of a Tallyfy task (`GET …/tasks`) the report relies on; other fields are dropped (less garbage per page). */
+export const TallyfyTaskSchema = z.object({
   id,
   run_id: id.nullish(),
   status: z.string(),

@@ -19,7 +19,34 @@ export interface TallyfyListPage {
  * org in the path, retrying 429/5xx as the client's policy says.
  */
 export interface TallyfyLists {
-  pages(path: string, query: Readonly<Record<string, string>>): AsyncIterable<TallyfyListPage>;
+  pages(path: string, options: { readonly perPage: number }): AsyncIterable<TallyfyListPage>;
+}
+
+/** What {@link tallyfyClientLists} needs of a `TallyfyClient` (its `pages`). */
+export interface TallyfyPagesClient {
+  pages(
+    path: string,
+    query: Readonly<Record<string, string>>,
+    options: { perPage: number },
+  ): AsyncIterable<{ readonly data: readonly unknown[]; readonly calls: number }>;
+}
+
+/**
+ * {@link TallyfyLists} over a `TallyfyClient` (shared/tallyfy): its pagination reads
+ * `meta.pagination` to the last page, and each page's `calls` counts the attempts (1 + the
+ * retries of 429 and 502/503/504) that page took.
+ *
+ * @example
+ * const lists = tallyfyClientLists(createTallyfyClient({ auth: tokens.forOrg(orgId), baseUrl }));
+ */
+export function tallyfyClientLists(client: TallyfyPagesClient): TallyfyLists {
+  return {
+    async *pages(path, { perPage }) {
+      for await (const page of client.pages(path, {}, { perPage })) {
+        yield { data: page.data, calls: page.calls };
+      }
+    },
+  };
 }
 
 export interface TallyfyReportSourceOptions {
@@ -32,23 +59,26 @@ export interface TallyfyReportSourceOptions {
 /**
  * {@link ReportSource} over the Tallyfy API: processes from `GET /organizations/{org}/runs`,
  * tasks from the org-wide `GET /organizations/{org}/tasks` (⌈tasks/100⌉ calls, where
- * per-process lists would need one call per process at least). Every item is validated; an
- * item that does not fit fails the org's report with the schema's message rather than being
- * skipped silently.
+ * per-process lists would need one call per process at least). `listsFor` gives the lists
+ * authenticated for one org (a client per org over the token provider). Every item is
+ * validated; an item that does not fit fails the org's report with the schema's message rather
+ * than being skipped silently.
  *
  * @example
- * const source = tallyfyReportSource(lists, { parseDate: parseTallyfyDate });
+ * const source = tallyfyReportSource((orgId) => tallyfyClientLists(clientFor(orgId)), {
+ *   parseDate: parseTallyfyDateMs,
+ * });
  */
 export function tallyfyReportSource(
-  lists: TallyfyLists,
+  listsFor: (orgId: string) => TallyfyLists,
   options: TallyfyReportSourceOptions,
 ): ReportSource {
-  const perPage = String(options.pageSize ?? 100);
+  const perPage = options.pageSize ?? 100;
   const { parseDate } = options;
   return {
     async *processes(orgId) {
       const path = `/organizations/${encodeURIComponent(orgId)}/runs`;
-      for await (const page of lists.pages(path, { per_page: perPage })) {
+      for await (const page of listsFor(orgId).pages(path, { perPage })) {
         yield {
           items: page.data.map((raw) => toReportProcess(TallyfyRunSchema.parse(raw), parseDate)),
           calls: page.calls,
@@ -59,7 +89,7 @@ export function tallyfyReportSource(
     // Tallyfy's status filter values could drop `not-started` tasks from "open"
     async *tasks(orgId, _query: TaskQuery) {
       const path = `/organizations/${encodeURIComponent(orgId)}/tasks`;
-      for await (const page of lists.pages(path, { per_page: perPage })) {
+      for await (const page of listsFor(orgId).pages(path, { perPage })) {
         yield {
           items: page.data.map((raw) => toReportTask(TallyfyTaskSchema.parse(raw), parseDate)),
           calls: page.calls,

@@ -14,9 +14,12 @@ const scheduled = {
   detail: {},
 };
 
+const nowMs = Date.parse('2026-11-23T09:30:00Z');
+const defaults = { nowMs, periodDays: 7 };
+
 describe('reporter event', () => {
   test('an EventBridge scheduled event starts a run for every org at the event time', () => {
-    expect(parseReportEvent(scheduled)).toEqual({
+    expect(parseReportEvent(scheduled, defaults)).toEqual({
       kind: 'scheduled',
       firedAtMs: Date.parse('2026-11-23T06:00:00Z'),
     });
@@ -24,7 +27,10 @@ describe('reporter event', () => {
 
   test('an on-demand request takes dates or date-times with offsets', () => {
     expect(
-      parseReportEvent({ orgId: 'org-1', since: '2026-11-01', until: '2026-11-08T12:00:00+02:00' }),
+      parseReportEvent(
+        { orgId: 'org-1', since: '2026-11-01', until: '2026-11-08T12:00:00+02:00' },
+        defaults,
+      ),
     ).toEqual({
       kind: 'on-demand',
       orgId: 'org-1',
@@ -35,9 +41,27 @@ describe('reporter event', () => {
     });
   });
 
+  test('an on-demand request without since or until takes the scheduled period or runs until now', () => {
+    expect(parseReportEvent({ orgId: 'o1' }, defaults)).toMatchObject({
+      period: {
+        sinceMs: Date.parse('2026-11-16T00:00:00Z'),
+        untilMs: Date.parse('2026-11-23T00:00:00Z'),
+      },
+    });
+    expect(parseReportEvent({ orgId: 'o1', since: '2026-11-20' }, defaults)).toMatchObject({
+      period: { sinceMs: Date.parse('2026-11-20T00:00:00Z'), untilMs: nowMs },
+    });
+    expect(parseReportEvent({ orgId: 'o1', until: '2026-11-10' }, defaults)).toMatchObject({
+      period: {
+        sinceMs: Date.parse('2026-11-03T00:00:00Z'),
+        untilMs: Date.parse('2026-11-10T00:00:00Z'),
+      },
+    });
+  });
+
   test('a period that ends before it starts is refused with the field named', () => {
     const error = captured(() =>
-      parseReportEvent({ orgId: 'o1', since: '2026-11-08', until: '2026-11-01' }),
+      parseReportEvent({ orgId: 'o1', since: '2026-11-08', until: '2026-11-01' }, defaults),
     );
     expect(error).toBeInstanceOf(ReportInputError);
     expect(error).toMatchObject({ code: 'REPORT_INVALID_INPUT' });
@@ -53,7 +77,7 @@ describe('reporter event', () => {
       'run please',
       null,
     ]) {
-      expect(captured(() => parseReportEvent(bad))).toBeInstanceOf(ReportInputError);
+      expect(captured(() => parseReportEvent(bad, defaults))).toBeInstanceOf(ReportInputError);
     }
   });
 });

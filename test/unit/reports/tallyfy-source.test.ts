@@ -3,10 +3,10 @@ import { type TallyfyLists, tallyfyReportSource } from '../../../shared/reports/
 
 /** Answers list requests from fixed pages and records what was asked. */
 function lists(pagesByPath: Record<string, unknown[][]>) {
-  const asked: { path: string; query: Record<string, string> }[] = [];
+  const asked: { path: string; perPage: number }[] = [];
   const port: TallyfyLists = {
-    async *pages(path, query) {
-      asked.push({ path, query: { ...query } });
+    async *pages(path, { perPage }) {
+      asked.push({ path, perPage });
       for (const data of pagesByPath[path] ?? []) yield { data, calls: 2 };
     },
   };
@@ -24,14 +24,14 @@ describe('Tallyfy report source', () => {
         [{ id: 't2', run_id: 'r1', status: 'completed', completed_at: '2026-11-21T10:00:00Z' }],
       ],
     });
-    const source = tallyfyReportSource(port, { parseDate: Date.parse });
+    const source = tallyfyReportSource(() => port, { parseDate: Date.parse });
     const processPages = [];
     for await (const page of source.processes('o1')) processPages.push(page);
     const taskPages = [];
     for await (const page of source.tasks('o1', {})) taskPages.push(page);
     expect(asked).toEqual([
-      { path: '/organizations/o1/runs', query: { per_page: '100' } },
-      { path: '/organizations/o1/tasks', query: { per_page: '100' } },
+      { path: '/organizations/o1/runs', perPage: 100 },
+      { path: '/organizations/o1/tasks', perPage: 100 },
     ]);
     expect(processPages).toEqual([
       {
@@ -56,7 +56,7 @@ describe('Tallyfy report source', () => {
 
   test('an item that does not fit the schema fails the fetch instead of being skipped', async () => {
     const { port } = lists({ '/organizations/o1/runs': [[{ id: 'r1', status: 'active' }]] });
-    const source = tallyfyReportSource(port, { parseDate: Date.parse });
+    const source = tallyfyReportSource(() => port, { parseDate: Date.parse });
     const drain = async () => {
       for await (const _ of source.processes('o1')) {
         // draining

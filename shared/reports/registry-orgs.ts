@@ -1,0 +1,31 @@
+import type { Org, OrgRegistry } from '../orgs/index.ts';
+import type { OrgLister } from './ports.ts';
+import type { ReportOrg } from './types.ts';
+
+/**
+ * {@link OrgLister} over the org registry: `activeOrgs` pages the byKind index with a status
+ * filter (a Query, never a Scan: it reads every org item once, so its cost grows with the orgs
+ * registered); `getOrg` is one GetItem. The org's `timezone` (set with the CLI) makes the
+ * report show local times beside UTC.
+ *
+ * @example
+ * const orgs = registryOrgLister(createOrgRegistry({ client: document, tableName, clock }));
+ */
+export function registryOrgLister(registry: Pick<OrgRegistry, 'listOrgs' | 'getOrg'>): OrgLister {
+  return {
+    async activeOrgs() {
+      const orgs: ReportOrg[] = [];
+      for await (const org of registry.listOrgs({ status: 'active' })) orgs.push(reportOrg(org));
+      return orgs;
+    },
+    async getOrg(orgId) {
+      // eventually consistent is enough: the org's name and zone are all the report reads
+      const org = await registry.getOrg(orgId, { consistent: false });
+      return org === undefined ? undefined : reportOrg(org);
+    },
+  };
+}
+
+function reportOrg(org: Org): ReportOrg {
+  return { orgId: org.orgId, name: org.name, timezone: org.timezone };
+}

@@ -9,8 +9,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
+import { TALLYFY_PARTS } from './constructs/parts.ts';
 import type { TallyfyStackProps } from './stack.ts';
-import { TALLYFY_PARTS } from './tallyfy-integration.ts';
 
 /** Prefix of every context key this app reads. */
 export const CONTEXT_PREFIX = 'tallyfy:';
@@ -75,7 +75,7 @@ export const SETTINGS_SCHEMA = z
       .default(4)
       .describe('Partitions of the byRefreshDue index; change only with a re-shard'),
     workerTimeoutSeconds: integer(1, 900)
-      .default(30)
+      .default(120)
       .describe('Event worker timeout; the queue visibility timeout is 6x this'),
     reservedConcurrency: z
       .preprocess(jsonObject, z.partialRecord(z.enum(TALLYFY_PARTS), z.number().int().min(0)))
@@ -135,6 +135,33 @@ export const SETTINGS_SCHEMA = z
     busArchiveRetentionDays: integer(0, 36_500)
       .optional()
       .describe('Keep an EventBridge archive for this many days (0 = forever; unset = none)'),
+    webhookRateLimit: integer(1, 10_000)
+      .default(50)
+      .describe('Webhook API steady-state requests per second (all orgs)'),
+    webhookBurstLimit: integer(1, 10_000).default(100).describe('Webhook API burst above the rate'),
+    functionMemoryMb: z
+      .preprocess(
+        jsonObject,
+        z.partialRecord(z.enum(TALLYFY_PARTS), z.number().int().min(128).max(10_240)),
+      )
+      .optional()
+      .describe('Memory (MiB) per part, e.g. `{"reporter": 2048}`'),
+    recoveredEventsAlarmThreshold: integer(0, 1_000_000)
+      .default(10)
+      .describe('Alarm when the reconciler recovers more events than this in an hour'),
+    soonestExpiryAlarmSeconds: integer(1, 86_400)
+      .optional()
+      .describe(
+        "Alarm when an active org's token has less than this left (default: half of refreshMarginMinSeconds)",
+      ),
+    maxEventAgeMinutes: integer(1, 1440)
+      .default(15)
+      .describe('Alarm when the oldest queued event is older than this'),
+    dashboardName: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,255}$/, 'a CloudWatch dashboard name')
+      .optional()
+      .describe('CloudWatch dashboard name (default generated)'),
   })
   .strict();
 
@@ -196,6 +223,19 @@ export function readSettings(node: Node): Settings {
       `${CONTEXT_PREFIX}archiveExpirationDays is ${settings.archiveExpirationDays}; must exceed ${CONTEXT_PREFIX}archiveTransitionDays (${settings.archiveTransitionDays})`,
     ]);
   }
+  if (settings.refreshIntervalMinutes * 60 >= settings.refreshMarginMinSeconds) {
+    throw new SettingsError([
+      `${CONTEXT_PREFIX}refreshIntervalMinutes is ${settings.refreshIntervalMinutes}; must be shorter than ${CONTEXT_PREFIX}refreshMarginMinSeconds (${settings.refreshMarginMinSeconds} s), or a token can expire between two refresher runs`,
+    ]);
+  }
+  if (
+    settings.soonestExpiryAlarmSeconds !== undefined &&
+    settings.soonestExpiryAlarmSeconds > settings.refreshMarginMinSeconds
+  ) {
+    throw new SettingsError([
+      `${CONTEXT_PREFIX}soonestExpiryAlarmSeconds is ${settings.soonestExpiryAlarmSeconds}; must not exceed ${CONTEXT_PREFIX}refreshMarginMinSeconds (${settings.refreshMarginMinSeconds})`,
+    ]);
+  }
   return settings;
 }
 
@@ -233,6 +273,24 @@ export function stackPropsFromSettings(settings: Settings): TallyfyStackProps {
       archiveTransitionDays: settings.archiveTransitionDays,
       archiveExpirationDays: settings.archiveExpirationDays,
       busArchiveRetentionDays: settings.busArchiveRetentionDays,
+      webhookThrottle: {
+        rateLimit: settings.webhookRateLimit,
+        burstLimit: settings.webhookBurstLimit,
+      },
+      functionSizes: settings.functionMemoryMb
+        ? Object.fromEntries(
+            Object.entries(settings.functionMemoryMb).map(([part, memorySize]) => [
+              part,
+              { memorySize },
+            ]),
+          )
+        : undefined,
+      alarmThresholds: {
+        recoveredEventsPerHour: settings.recoveredEventsAlarmThreshold,
+        soonestTokenExpirySeconds: settings.soonestExpiryAlarmSeconds,
+        maxEventAge: Duration.minutes(settings.maxEventAgeMinutes),
+      },
+      dashboardName: settings.dashboardName,
     },
   };
 }

@@ -1,10 +1,29 @@
 /**
- * The deployable stack: one {@link TallyfyIntegration} and its outputs.
+ * The deployable stack: one {@link TallyfyIntegration} and its outputs (the contract the CLI
+ * reads: {@link STACK_OUTPUTS}, plus `AlarmTopicArn`).
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { TallyfyIntegration, type TallyfyIntegrationProps } from './tallyfy-integration.ts';
+
+/** The outputs the CLI reads (`--stack`), by name: a contract with `bin/`. */
+export const STACK_OUTPUTS = [
+  'WebhookBaseUrl',
+  'OrgsTableName',
+  'SecretPrefix',
+  'EventsQueueUrl',
+  'DeadLetterQueueUrl',
+  'EventBusName',
+  'ArchiveBucketName',
+  'ReportsBucketName',
+  'TokenRefresherFunctionName',
+  'ReconcilerFunctionName',
+  'ReporterFunctionName',
+] as const;
+
+/** One output name of {@link STACK_OUTPUTS}. */
+export type StackOutputName = (typeof STACK_OUTPUTS)[number];
 
 /** Properties of {@link TallyfyStack}. */
 export interface TallyfyStackProps extends StackProps {
@@ -40,27 +59,44 @@ export class TallyfyStack extends Stack {
       encryptionKey,
     });
 
-    const { orgs, events, storage, secrets, alarms } = this.integration;
-    const outputs: Record<string, [string, string]> = {
+    const integration = this.integration;
+    const { orgs, events, storage, secrets, alarms } = integration;
+    const outputs: Record<StackOutputName | 'AlarmTopicArn', [string, string]> = {
+      WebhookBaseUrl: [
+        integration.webhookBaseUrl,
+        'Webhook URL of an org: <this>/<orgId>/<secret> (the CLI prints it at registration)',
+      ],
       OrgsTableName: [
         orgs.tableName,
         'DynamoDB table of orgs, rules, watermarks, dedupe (ORGS_TABLE)',
       ],
-      EventBusName: [
-        events.bus.eventBusName,
-        'EventBridge bus of normalized events (EVENT_BUS_NAME)',
-      ],
+      SecretPrefix: [secrets.prefix, 'Prefix of the per-org secrets (SECRET_PREFIX)'],
       EventsQueueUrl: [events.queue.queueUrl, 'SQS events queue (EVENTS_QUEUE_URL)'],
       DeadLetterQueueUrl: [
         events.deadLetterQueue.queueUrl,
-        'SQS dead-letter queue of the events queue',
+        'SQS dead-letter queue of the events queue (EVENTS_DLQ_URL)',
+      ],
+      EventBusName: [
+        events.bus.eventBusName,
+        'EventBridge bus of normalized events (EVENT_BUS_NAME)',
       ],
       ArchiveBucketName: [
         storage.archiveBucket.bucketName,
         'S3 raw webhook archive (ARCHIVE_BUCKET)',
       ],
       ReportsBucketName: [storage.reportsBucket.bucketName, 'S3 reports bucket (REPORTS_BUCKET)'],
-      SecretPrefix: [secrets.prefix, 'Prefix of the per-org secrets (SECRET_PREFIX)'],
+      TokenRefresherFunctionName: [
+        integration.refresher.fn.function.functionName,
+        'Token refresher function (CLI: tokens refresh)',
+      ],
+      ReconcilerFunctionName: [
+        integration.reconciler.fn.function.functionName,
+        'Reconciler function (CLI: reconcile)',
+      ],
+      ReporterFunctionName: [
+        integration.reporter.fn.function.functionName,
+        'Reporter function (CLI: report run)',
+      ],
       AlarmTopicArn: [alarms.topic.topicArn, 'SNS topic alarms are sent to'],
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {

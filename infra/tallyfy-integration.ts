@@ -1,13 +1,17 @@
 /**
  * `TallyfyIntegration`: the whole integration as one construct, for our stack and for customers
- * who compose it into their own CDK app (ARCHITECTURE.md "One picture").
+ * who compose it into their own CDK app (ARCHITECTURE.md "One picture"): the stateful core
+ * (orgs table, events queue + DLQ, bus, buckets, secret grants, alarm topic), the five parts
+ * with their schedules and alarms, and the dashboard.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { type Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AlarmTopic } from './constructs/alarms.ts';
+import { TallyfyDashboard } from './constructs/dashboard.ts';
+import { EventWorker } from './constructs/event-worker.ts';
 import { EventsPipeline } from './constructs/events.ts';
 import {
   type FunctionLogLevel,
@@ -15,20 +19,15 @@ import {
   type TallyfyFunctionProps,
 } from './constructs/function.ts';
 import { OrgsTable } from './constructs/orgs-table.ts';
+import { FUNCTION_ENTRIES, TALLYFY_PARTS, type TallyfyPart } from './constructs/parts.ts';
+import { Reconciler } from './constructs/reconciler.ts';
+import { Reporter } from './constructs/reporter.ts';
 import { SecretsAccess } from './constructs/secrets-access.ts';
 import { Storage } from './constructs/storage.ts';
+import { TokenRefresher } from './constructs/token-refresher.ts';
+import { WebhookReceiver } from './constructs/webhook-receiver.ts';
 
-/** The Lambda parts of the architecture, named like their `functions/<part>` folders. */
-export const TALLYFY_PARTS = [
-  'token-refresher',
-  'webhook-receiver',
-  'event-worker',
-  'reconciler',
-  'reporter',
-] as const;
-
-/** One Lambda part of the architecture. */
-export type TallyfyPart = (typeof TALLYFY_PARTS)[number];
+export { TALLYFY_PARTS, type TallyfyPart };
 
 /** How often the scheduled parts run. */
 export interface TallyfySchedules {
@@ -61,6 +60,55 @@ export interface TallyfyRefreshMargin {
    * @default 0.2
    */
   readonly fraction?: number;
+}
+
+/** Throttling of the webhook HTTP API (over all orgs together). */
+export interface TallyfyWebhookThrottle {
+  /**
+   * Steady-state requests per second (1-10000).
+   * @default 50
+   */
+  readonly rateLimit?: number;
+  /**
+   * Burst above the rate (1-10000).
+   * @default 100
+   */
+  readonly burstLimit?: number;
+}
+
+/** Thresholds of the alarms that have one (docs/operations.md). */
+export interface TallyfyAlarmThresholds {
+  /**
+   * Events the reconciler may recover in one hour before it alarms (each one is a webhook
+   * Tallyfy sent that never reached us, or never was sent).
+   * @default 10
+   */
+  readonly recoveredEventsPerHour?: number;
+  /**
+   * Alarm when, after a refresher run, a due org's token has less than this many seconds left
+   * (the refresher should have renewed it at `refreshMargin`).
+   * @default - half of `refreshMargin.minSeconds`
+   */
+  readonly soonestTokenExpirySeconds?: number;
+  /**
+   * Alarm when the oldest event in the queue is older than this for 15 minutes.
+   * @default Duration.minutes(15)
+   */
+  readonly maxEventAge?: Duration;
+}
+
+/** Memory and timeout of one part's function. */
+export interface TallyfyFunctionSize {
+  /**
+   * Memory in MiB (128-10240).
+   * @default - 512, 1024 for the reporter
+   */
+  readonly memorySize?: number;
+  /**
+   * Timeout (not for the event worker: use `workerTimeout`, which also sizes the queue).
+   * @default - refresher 2 min, receiver 10 s, reconciler 5 min, reporter 15 min
+   */
+  readonly timeout?: Duration;
 }
 
 /** Properties of {@link TallyfyIntegration}. */
@@ -149,7 +197,7 @@ export interface TallyfyIntegrationProps {
   readonly refreshMargin?: TallyfyRefreshMargin;
   /**
    * Timeout of the event worker; sizes the events queue's visibility timeout (6x).
-   * @default Duration.seconds(30)
+   * @default Duration.seconds(120)
    */
   readonly workerTimeout?: Duration;
   /**
@@ -167,6 +215,32 @@ export interface TallyfyIntegrationProps {
    * @default - a new topic
    */
   readonly alarmTopicArn?: string;
+  /**
+   * Alarm thresholds.
+   * @default - see {@link TallyfyAlarmThresholds}
+   */
+  readonly alarmThresholds?: TallyfyAlarmThresholds;
+  /**
+   * Throttling of the webhook API.
+   * @default - 50 requests/s, burst 100
+   */
+  readonly webhookThrottle?: TallyfyWebhookThrottle;
+  /**
+   * Memory and timeout per part.
+   * @default - see {@link TallyfyFunctionSize}
+   */
+  readonly functionSizes?: Partial<Record<TallyfyPart, TallyfyFunctionSize>>;
+  /**
+   * Handler module per part, for a module of yours that wraps ours, such as an event worker
+   * entry registering code-level automations. It must export `handler`.
+   * @default - `functions/<part>/index.ts` of this package
+   */
+  readonly entries?: Partial<Record<TallyfyPart, string>>;
+  /**
+   * Name of the CloudWatch dashboard.
+   * @default - generated
+   */
+  readonly dashboardName?: string;
 }
 
 /** Options of {@link TallyfyIntegration.addFunction}: the function's props, minus the shared ones. */
@@ -174,6 +248,11 @@ export interface AddFunctionOptions
   extends Omit<TallyfyFunctionProps, 'serviceName' | 'logRetention' | 'logRemovalPolicy'> {
   /** Which part of the architecture the function is. */
   readonly part: TallyfyPart;
+  /**
+   * The construct the function is created in.
+   * @default - the integration
+   */
+  readonly scope?: Construct;
 }
 
 /** Resolved schedules (every field set). */
@@ -182,17 +261,17 @@ export type ResolvedSchedules = Required<TallyfySchedules>;
 export type ResolvedRefreshMargin = Required<TallyfyRefreshMargin>;
 
 /**
- * The stateful core (orgs table, events queue + DLQ, bus, buckets, secret grants, alarm topic)
- * and a factory for the functions over it.
+ * The stateful core (orgs table, events queue + DLQ, bus, buckets, secret grants, alarm topic),
+ * the five parts (token refresher, webhook receiver + HTTP API, event worker, reconciler,
+ * reporter) with their schedules and alarms, the dashboard, and a factory for more functions
+ * over the same core.
  *
  * @example
- * const integration = new TallyfyIntegration(this, 'Tallyfy', { alarmEmail: 'ops@example.com' });
- * const worker = integration.addFunction('EventWorker', {
- *   part: 'event-worker',
- *   entry: 'functions/event-worker/index.ts',
- *   timeout: integration.events.workerTimeout,
+ * const tallyfy = new TallyfyIntegration(this, 'Tallyfy', {
+ *   alarmEmail: 'ops@example.com',
+ *   schedules: { reportHourUtc: 5 },
  * });
- * worker.bindTable(integration.orgs.table).bindTokenSecrets(integration.secrets);
+ * new CfnOutput(this, 'WebhookBaseUrl', { value: tallyfy.webhookBaseUrl });
  */
 export class TallyfyIntegration extends Construct {
   /** Orgs, rules, watermarks and dedupe items. */
@@ -213,6 +292,22 @@ export class TallyfyIntegration extends Construct {
   readonly schedules: ResolvedSchedules;
   /** Token refresh margin. */
   readonly refreshMargin: ResolvedRefreshMargin;
+  /** The scheduled token refresher. */
+  readonly refresher: TokenRefresher;
+  /** The webhook HTTP API and its function. */
+  readonly receiver: WebhookReceiver;
+  /** The events queue consumer. */
+  readonly worker: EventWorker;
+  /** The scheduled reconciler. */
+  readonly reconciler: Reconciler;
+  /** The daily reporter. */
+  readonly reporter: Reporter;
+  /** The dashboard. */
+  readonly dashboard: TallyfyDashboard;
+  /** `https://…/hooks`: an org's webhook URL is this plus `/<orgId>/<secret>`. */
+  readonly webhookBaseUrl: string;
+  /** Every alarm created so far (the dashboard shows them). */
+  readonly alarmList: Alarm[] = [];
 
   private readonly props: TallyfyIntegrationProps;
 
@@ -256,12 +351,13 @@ export class TallyfyIntegration extends Construct {
       ),
       fraction,
     };
+    if (this.schedules.refreshIntervalMinutes * 60 >= this.refreshMargin.minSeconds) {
+      throw new Error(
+        `TallyfyIntegration: schedules.refreshIntervalMinutes (${this.schedules.refreshIntervalMinutes} min) must be shorter than refreshMargin.minSeconds (${this.refreshMargin.minSeconds} s), or a token can expire between two refresher runs`,
+      );
+    }
     for (const [part, value] of Object.entries(props.reservedConcurrency ?? {})) {
-      if (!(TALLYFY_PARTS as readonly string[]).includes(part)) {
-        throw new Error(
-          `TallyfyIntegration: reservedConcurrency has unknown part "${part}"; expected one of ${TALLYFY_PARTS.join(', ')}`,
-        );
-      }
+      checkPart('reservedConcurrency', part);
       integerIn(`reservedConcurrency.${part}`, value, 0, 10_000);
     }
     if (
@@ -272,6 +368,44 @@ export class TallyfyIntegration extends Construct {
         `TallyfyIntegration: logRetention must be a RetentionDays value, got ${props.logRetention}`,
       );
     }
+
+    // validate every prop before creating anything, so a mistake costs no bundling
+    const webhookThrottle = {
+      rateLimit: integerIn(
+        'webhookThrottle.rateLimit',
+        props.webhookThrottle?.rateLimit ?? 50,
+        1,
+        10_000,
+      ),
+      burstLimit: integerIn(
+        'webhookThrottle.burstLimit',
+        props.webhookThrottle?.burstLimit ?? 100,
+        1,
+        10_000,
+      ),
+    };
+    for (const part of Object.keys(props.entries ?? {})) checkPart('entries', part);
+    for (const [part, size] of Object.entries(props.functionSizes ?? {})) {
+      checkPart('functionSizes', part);
+      if (part === 'event-worker' && size?.timeout !== undefined) {
+        throw new Error(
+          'TallyfyIntegration: functionSizes.event-worker.timeout is not allowed; set workerTimeout (it also sizes the queue visibility timeout)',
+        );
+      }
+    }
+    const thresholds = props.alarmThresholds ?? {};
+    const soonestExpiry = integerIn(
+      'alarmThresholds.soonestTokenExpirySeconds',
+      thresholds.soonestTokenExpirySeconds ?? Math.floor(this.refreshMargin.minSeconds / 2),
+      1,
+      this.refreshMargin.minSeconds,
+    );
+    const recoveredPerHour = integerIn(
+      'alarmThresholds.recoveredEventsPerHour',
+      thresholds.recoveredEventsPerHour ?? 10,
+      0,
+      1_000_000,
+    );
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const encryptionKey = props.encryptionKey;
@@ -304,7 +438,69 @@ export class TallyfyIntegration extends Construct {
       topicArn: props.alarmTopicArn,
       email: props.alarmEmail,
     });
-    this.alarms.alarmOnDeadLetters(this.events.deadLetterQueue);
+    this.alarmList.push(this.alarms.alarmOnDeadLetters(this.events.deadLetterQueue));
+
+    const entry = (part: TallyfyPart) => props.entries?.[part] ?? FUNCTION_ENTRIES[part];
+    const size = (part: TallyfyPart) => props.functionSizes?.[part] ?? {};
+
+    this.refresher = new TokenRefresher(this, 'TokenRefresher', {
+      integration: this,
+      entry: entry('token-refresher'),
+      intervalMinutes: this.schedules.refreshIntervalMinutes,
+      soonestExpiryAlarmSeconds: soonestExpiry,
+      ...size('token-refresher'),
+    });
+    const refresherFunction = this.refresher.fn.function;
+    this.receiver = new WebhookReceiver(this, 'WebhookReceiver', {
+      integration: this,
+      entry: entry('webhook-receiver'),
+      ...webhookThrottle,
+      logRetention: props.logRetention,
+      removalPolicy,
+      ...size('webhook-receiver'),
+    });
+    this.webhookBaseUrl = this.receiver.webhookBaseUrl;
+    this.worker = new EventWorker(this, 'EventWorker', {
+      integration: this,
+      entry: entry('event-worker'),
+      refresher: refresherFunction,
+      maxEventAge: thresholds.maxEventAge,
+      memorySize: size('event-worker').memorySize,
+    });
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      integration: this,
+      entry: entry('reconciler'),
+      refresher: refresherFunction,
+      intervalMinutes: this.schedules.reconcileIntervalMinutes,
+      recoveredEventsPerHourThreshold: recoveredPerHour,
+      ...size('reconciler'),
+    });
+    this.reporter = new Reporter(this, 'Reporter', {
+      integration: this,
+      entry: entry('reporter'),
+      refresher: refresherFunction,
+      hourUtc: this.schedules.reportHourUtc,
+      ...size('reporter'),
+    });
+    this.alarmList.push(
+      this.refresher.failuresAlarm,
+      this.refresher.needsReauthAlarm,
+      this.refresher.soonestExpiryAlarm,
+      this.receiver.serverErrorAlarm,
+      this.worker.backlogAlarm,
+      this.reconciler.recoveriesAlarm,
+      this.reporter.failuresAlarm,
+    );
+    this.dashboard = new TallyfyDashboard(this, 'Dashboard', {
+      events: this.events,
+      refresher: this.refresher,
+      receiver: this.receiver,
+      worker: this.worker,
+      reconciler: this.reconciler,
+      reporter: this.reporter,
+      alarms: this.alarmList,
+      dashboardName: props.dashboardName,
+    });
   }
 
   /**
@@ -314,8 +510,8 @@ export class TallyfyIntegration extends Construct {
    * errors. Caller's `environment` is merged over these. Bind resources on the result.
    */
   addFunction(id: string, options: AddFunctionOptions): TallyfyFunction {
-    const { part, environment, ...rest } = options;
-    const fn = new TallyfyFunction(this, id, {
+    const { part, environment, scope, ...rest } = options;
+    const fn = new TallyfyFunction(scope ?? this, id, {
       ...rest,
       serviceName: part,
       logRetention: this.props.logRetention,
@@ -325,14 +521,16 @@ export class TallyfyIntegration extends Construct {
         rest.reservedConcurrentExecutions ?? this.props.reservedConcurrency?.[part],
       environment: { ...this.partEnvironment(part), ...environment },
     });
-    this.alarms.notify(
-      fn.function.metricErrors({ period: Duration.minutes(5) }).createAlarm(fn, 'ErrorsAlarm', {
-        alarmDescription: `The ${part} function failed (uncaught errors or timeouts).`,
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
+    this.alarmList.push(
+      this.alarms.notify(
+        fn.function.metricErrors({ period: Duration.minutes(5) }).createAlarm(fn, 'ErrorsAlarm', {
+          alarmDescription: `The ${part} function failed (uncaught errors or timeouts); see docs/operations.md#function-errors.`,
+          threshold: 0,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      ),
     );
     return fn;
   }
@@ -348,6 +546,14 @@ export class TallyfyIntegration extends Construct {
       REFRESH_MARGIN_MIN_SECONDS: String(this.refreshMargin.minSeconds),
       REFRESH_MARGIN_FRACTION: String(this.refreshMargin.fraction),
     };
+  }
+}
+
+function checkPart(prop: string, part: string): void {
+  if (!(TALLYFY_PARTS as readonly string[]).includes(part)) {
+    throw new Error(
+      `TallyfyIntegration: ${prop} has unknown part "${part}"; expected one of ${TALLYFY_PARTS.join(', ')}`,
+    );
   }
 }
 

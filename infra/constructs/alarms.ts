@@ -2,13 +2,41 @@
  * Where alarms go: an SNS topic (ours, or the customer's) with an optional e-mail subscription.
  * Each part adds its own alarms through {@link AlarmTopic.notify}.
  */
-import { type Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeRule } from './nag.ts';
+
+/** Options of {@link AlarmTopic.alarm}. */
+export interface TallyfyAlarmOptions {
+  /** What the alarm means and where the runbook is (shown in the notification). */
+  readonly description: string;
+  /** The threshold the metric is compared with. */
+  readonly threshold: number;
+  /**
+   * How the metric is compared with the threshold.
+   * @default ComparisonOperator.GREATER_THAN_THRESHOLD
+   */
+  readonly comparison?: ComparisonOperator;
+  /**
+   * Periods evaluated.
+   * @default 1
+   */
+  readonly evaluationPeriods?: number;
+  /**
+   * Breaching periods (of `evaluationPeriods`) that raise the alarm.
+   * @default - all of them
+   */
+  readonly datapointsToAlarm?: number;
+}
 
 /** Properties of {@link AlarmTopic}. */
 export interface AlarmTopicProps {
@@ -64,13 +92,30 @@ export class AlarmTopic extends Construct {
     return alarm;
   }
 
+  /**
+   * Creates an alarm on `metric` in `scope` that notifies the topic. Missing data never
+   * breaches: every metric alarmed on here is emitted when there is something to report.
+   */
+  alarm(scope: Construct, id: string, metric: IMetric, options: TallyfyAlarmOptions): Alarm {
+    const alarm = new Alarm(scope, id, {
+      metric,
+      alarmDescription: options.description,
+      threshold: options.threshold,
+      comparisonOperator: options.comparison ?? ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
+      datapointsToAlarm: options.datapointsToAlarm,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    return this.notify(alarm);
+  }
+
   /** Alarms as soon as one message sits in `deadLetterQueue`. */
   alarmOnDeadLetters(deadLetterQueue: IQueue): Alarm {
     const alarm = deadLetterQueue
       .metricApproximateNumberOfMessagesVisible()
       .createAlarm(this, 'DeadLetters', {
         alarmDescription:
-          'Events failed 5 times and wait in the dead-letter queue: see docs/operations.md for replay.',
+          'Events wait in the dead-letter queue (permanent failures, or 5 failed receives): inspect and replay them (docs/operations.md#dead-letters).',
         threshold: 0,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,

@@ -23,7 +23,7 @@ export interface EventsPipelineProps {
   /**
    * Timeout of the event worker; the queue's visibility timeout is derived from it
    * ({@link VISIBILITY_TIMEOUT_FACTOR} times).
-   * @default Duration.seconds(30)
+   * @default Duration.seconds(120)
    */
   readonly workerTimeout?: Duration;
   /**
@@ -71,7 +71,7 @@ export class EventsPipeline extends Construct {
 
   constructor(scope: Construct, id: string, props: EventsPipelineProps = {}) {
     super(scope, id);
-    this.workerTimeout = props.workerTimeout ?? Duration.seconds(30);
+    this.workerTimeout = props.workerTimeout ?? Duration.seconds(120);
     const workerSeconds = this.workerTimeout.toSeconds();
     if (workerSeconds < 1 || workerSeconds > 900) {
       throw new Error(

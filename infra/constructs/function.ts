@@ -121,6 +121,21 @@ export interface ConsumeQueueOptions {
   readonly maxConcurrency?: number;
 }
 
+/** Options of {@link TallyfyFunction.bindArchiveBucket}. */
+export interface BucketBindingOptions {
+  /**
+   * `write` puts objects (the receiver archiving raw bodies); `read` gets them (the worker
+   * resolving claim-check envelopes).
+   * @default 'write'
+   */
+  readonly access?: 'write' | 'read';
+  /**
+   * Only objects whose key starts with this prefix (such as `webhooks/`).
+   * @default '' (every object of the bucket)
+   */
+  readonly keyPrefix?: string;
+}
+
 /**
  * A Node.js Lambda with the project's defaults: ESM bundle (minified, source maps), ARM64,
  * newest Node runtime, explicit log group with retention, its own role with no managed policy,
@@ -253,6 +268,15 @@ export class TallyfyFunction extends Construct implements IGrantable {
     return this.addEnvironment('SECRET_PREFIX', secrets.prefix);
   }
 
+  /**
+   * Sets SECRET_PREFIX and grants reading the automation signing keys
+   * (`<prefix>/automations/*`, for `http_post` actions).
+   */
+  bindAutomationSecrets(secrets: SecretsAccess): this {
+    secrets.grantAutomationSecretsRead(this);
+    return this.addEnvironment('SECRET_PREFIX', secrets.prefix);
+  }
+
   /** Sets SECRET_PREFIX and grants read/write/create of every org secret (the refresher). */
   bindRefresherSecrets(secrets: SecretsAccess): this {
     secrets.grantRefresherSecrets(this);
@@ -276,16 +300,36 @@ export class TallyfyFunction extends Construct implements IGrantable {
     return this.addEnvironment('EVENT_BUS_NAME', bus.eventBusName);
   }
 
-  /** Sets ARCHIVE_BUCKET and grants writing objects (the raw webhook archive). */
-  bindArchiveBucket(bucket: IBucket): this {
-    this.grantPutObjects(bucket);
+  /**
+   * Sets ARCHIVE_BUCKET and grants writing (the receiver) or reading (the worker, for
+   * claim-check envelopes) objects under `keyPrefix`. Readers also get `s3:ListBucket` on the
+   * bucket, so a missing object answers 404 (NoSuchKey, a permanent failure) instead of 403.
+   */
+  bindArchiveBucket(bucket: IBucket, options: BucketBindingOptions = {}): this {
+    const keyPrefix = options.keyPrefix ?? '';
+    if ((options.access ?? 'write') === 'write') this.grantPutObjects(bucket, keyPrefix);
+    else this.grantGetObjects(bucket, keyPrefix);
     return this.addEnvironment('ARCHIVE_BUCKET', bucket.bucketName);
   }
 
-  /** Sets REPORTS_BUCKET and grants writing objects (the reports). */
-  bindReportsBucket(bucket: IBucket): this {
-    this.grantPutObjects(bucket);
+  /** Sets REPORTS_BUCKET and grants writing objects under `keyPrefix` (the reports). */
+  bindReportsBucket(bucket: IBucket, options: { readonly keyPrefix?: string } = {}): this {
+    this.grantPutObjects(bucket, options.keyPrefix ?? '');
     return this.addEnvironment('REPORTS_BUCKET', bucket.bucketName);
+  }
+
+  /**
+   * Sets EVENTS_DLQ_URL and grants sending to the dead-letter queue (the worker moves permanent
+   * failures there itself, with their reason).
+   */
+  bindDeadLetterQueue(queue: IQueue): this {
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+      resourceArns: [queue.queueArn],
+    });
+    this.grantKey(queue.encryptionMasterKey, ['kms:GenerateDataKey', 'kms:Decrypt']);
+    return this.addEnvironment('EVENTS_DLQ_URL', queue.queueUrl);
   }
 
   /**
@@ -328,8 +372,8 @@ export class TallyfyFunction extends Construct implements IGrantable {
     return this;
   }
 
-  private grantPutObjects(bucket: IBucket): void {
-    const objects = bucket.arnForObjects('*');
+  private grantPutObjects(bucket: IBucket, keyPrefix: string): void {
+    const objects = bucket.arnForObjects(`${keyPrefix}*`);
     Grant.addToPrincipal({
       grantee: this,
       actions: ['s3:PutObject'],
@@ -338,9 +382,31 @@ export class TallyfyFunction extends Construct implements IGrantable {
     acknowledgeWildcardResource(
       this,
       objects,
-      'Object keys are chosen at runtime (org id, date, event id); the wildcard covers objects of this one bucket.',
+      `Object keys are chosen at runtime (org id, date, event id); the wildcard covers objects${keyPrefix ? ` under ${keyPrefix}` : ''} of this one bucket.`,
     );
     this.grantKey(bucket.encryptionKey, ['kms:GenerateDataKey', 'kms:Decrypt']);
+  }
+
+  private grantGetObjects(bucket: IBucket, keyPrefix: string): void {
+    const objects = bucket.arnForObjects(`${keyPrefix}*`);
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: ['s3:GetObject'],
+      resourceArns: [objects],
+    });
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: ['s3:ListBucket'],
+      // no s3:prefix condition: S3 evaluates ListBucket for a GET of a missing key without
+      // one, so a condition would turn every 404 back into a 403
+      resourceArns: [bucket.bucketArn],
+    });
+    acknowledgeWildcardResource(
+      this,
+      objects,
+      `Archived bodies are read by the key an envelope names (claim check); the wildcard covers objects${keyPrefix ? ` under ${keyPrefix}` : ''} of this one bucket.`,
+    );
+    this.grantKey(bucket.encryptionKey, ['kms:Decrypt']);
   }
 
   private grantKey(key: IKey | undefined, actions: string[]): void {

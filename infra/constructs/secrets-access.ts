@@ -22,10 +22,13 @@ const RANDOM_SUFFIX = '-??????';
 export function orgSecretNamePatterns(prefix: string): {
   readonly everyOrgSecret: string;
   readonly tokenSecret: string;
+  readonly automationSecret: string;
 } {
   return {
     everyOrgSecret: `${prefix}/orgs/*`,
     tokenSecret: `${prefix}/orgs/*/token${RANDOM_SUFFIX}`,
+    // outside orgs/: an automation key can never be an org's credentials
+    automationSecret: `${prefix}/automations/*`,
   };
 }
 
@@ -58,6 +61,8 @@ export class SecretsAccess extends Construct {
   readonly everyOrgSecretArn: string;
   /** ARN pattern of the token secrets only. */
   readonly tokenSecretArn: string;
+  /** ARN pattern of the automation signing secrets (`<prefix>/automations/<name>`). */
+  readonly automationSecretArn: string;
   private readonly encryptionKey: IKey | undefined;
 
   constructor(scope: Construct, id: string, props: SecretsAccessProps) {
@@ -72,6 +77,7 @@ export class SecretsAccess extends Construct {
     const patterns = orgSecretNamePatterns(props.prefix);
     this.everyOrgSecretArn = secretArn(this, patterns.everyOrgSecret);
     this.tokenSecretArn = secretArn(this, patterns.tokenSecret);
+    this.automationSecretArn = secretArn(this, patterns.automationSecret);
   }
 
   /**
@@ -114,6 +120,25 @@ export class SecretsAccess extends Construct {
       grantee,
       this.tokenSecretArn,
       'One token secret per org, created at runtime by the refresher; the pattern <prefix>/orgs/*/token-?????? matches token secrets only, never an org credentials secret.',
+    );
+    this.grantKey(grantee, ['kms:Decrypt']);
+    return grant;
+  }
+
+  /**
+   * Lets `grantee` read the signing keys of `http_post` automations
+   * (`<prefix>/automations/<name>`, created by the operator): never an org secret.
+   */
+  grantAutomationSecretsRead(grantee: IGrantable): Grant {
+    const grant = IamGrant.addToPrincipal({
+      grantee,
+      actions: ['secretsmanager:GetSecretValue'],
+      resourceArns: [this.automationSecretArn],
+    });
+    this.acknowledgeWildcard(
+      grantee,
+      this.automationSecretArn,
+      'Signing keys of http_post automations are named by the rules the operator writes at runtime; the pattern <prefix>/automations/* lies outside <prefix>/orgs/, so it never matches an org credentials or token secret.',
     );
     this.grantKey(grantee, ['kms:Decrypt']);
     return grant;

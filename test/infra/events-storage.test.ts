@@ -37,7 +37,7 @@ describe('EventsPipeline', () => {
   });
 
   test('the visibility timeout is six times the worker timeout', () => {
-    expect(queues[queueId ?? '']?.Properties.VisibilityTimeout).toBe(180);
+    expect(queues[queueId ?? '']?.Properties.VisibilityTimeout).toBe(720);
     const stack = newStack(newApp());
     new EventsPipeline(stack, 'Events', { workerTimeout: Duration.seconds(70) });
     Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', {

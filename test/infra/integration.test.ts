@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -25,56 +25,71 @@ describe('TallyfyIntegration', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
   });
 
-  test('a customer app with a KMS key, custom names and bound functions is cdk-nag clean', () => {
+  test('a second app with every non-default prop synthesizes cdk-nag clean, and the props take effect', () => {
     const app = newApp();
     const stack = new Stack(app, 'CustomerApp', { env: TEST_ENV });
     const integration = new TallyfyIntegration(stack, 'Tallyfy', {
       encryptionKey: Key.fromKeyArn(stack, 'Key', KEY_ARN),
       secretPrefix: 'acme/tallyfy',
+      tallyfyBaseUrl: 'https://tallyfy.acme.example/api/',
       tableName: 'acme-tallyfy-orgs',
       eventBusName: 'acme-tallyfy',
       archiveBucketName: 'acme-tallyfy-archive',
       reportsBucketName: 'acme-tallyfy-reports',
       removalPolicy: RemovalPolicy.DESTROY,
       logRetention: RetentionDays.THREE_MONTHS,
+      logLevel: 'DEBUG',
       busArchiveRetentionDays: 14,
-      alarmEmail: 'ops@example.com',
-      reservedConcurrency: { 'token-refresher': 2 },
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:acme-ops',
+      reservedConcurrency: { 'token-refresher': 2, 'event-worker': 20 },
       refreshMargin: { minSeconds: 600, fraction: 0.25 },
+      schedules: { refreshIntervalMinutes: 2, reconcileIntervalMinutes: 30, reportHourUtc: 22 },
+      workerTimeout: Duration.seconds(45),
+      webhookThrottle: { rateLimit: 5, burstLimit: 10 },
+      alarmThresholds: {
+        recoveredEventsPerHour: 3,
+        soonestTokenExpirySeconds: 120,
+        maxEventAge: Duration.minutes(5),
+      },
+      functionSizes: { reporter: { memorySize: 2048, timeout: Duration.minutes(10) } },
+      dashboardName: 'acme-tallyfy',
     });
-    const refresher = integration
-      .addFunction('Refresher', { part: 'token-refresher', entry: FIXTURE })
-      .bindTable(integration.orgs.table)
-      .bindRefresherSecrets(integration.secrets);
+    // a customer function on the same core, next to the five parts
     integration
-      .addFunction('Worker', {
-        part: 'event-worker',
-        entry: FIXTURE,
-        timeout: integration.events.workerTimeout,
-        environment: { EXTRA: '1' },
-      })
-      .bindTable(integration.orgs.table)
-      .bindTokenSecrets(integration.secrets)
-      .bindEventBus(integration.events.bus)
-      .bindRefreshRequests(refresher.function)
-      .consumeQueue(integration.events.queue);
+      .addFunction('Custom', { part: 'event-worker', entry: FIXTURE, environment: { EXTRA: '1' } })
+      .bindTable(integration.orgs.table, { readOnly: true })
+      .bindTokenSecrets(integration.secrets);
     expect(() => app.synth()).not.toThrow();
 
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: 'acme-tallyfy-orgs' });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: 'acme-tallyfy-orgs',
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: KEY_ARN },
+      DeletionProtectionEnabled: false,
+    });
     template.hasResourceProperties('AWS::Events::EventBus', { Name: 'acme-tallyfy' });
     template.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'acme-tallyfy-archive' });
-    template.hasResourceProperties('AWS::SNS::Subscription', {
-      Protocol: 'email',
-      Endpoint: 'ops@example.com',
+    template.hasResourceProperties('AWS::S3::Bucket', { BucketName: 'acme-tallyfy-reports' });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      KmsMasterKeyId: KEY_ARN,
+      VisibilityTimeout: 6 * 45,
     });
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).map(
+      (r) => r.Properties.ScheduleExpression,
+    );
+    expect(rules.sort()).toEqual(['cron(0 22 * * ? *)', 'rate(2 minutes)', 'rate(30 minutes)']);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'acme-tallyfy' });
     template.hasResourceProperties('AWS::Lambda::Function', {
       ReservedConcurrentExecutions: 2,
       Environment: {
         Variables: Match.objectLike({
           POWERTOOLS_SERVICE_NAME: 'token-refresher',
-          TALLYFY_BASE_URL: 'https://go.tallyfy.com/api',
-          REFRESH_SHARD_COUNT: '4',
+          LOG_LEVEL: 'DEBUG',
+          TALLYFY_BASE_URL: 'https://tallyfy.acme.example/api',
           REFRESH_MARGIN_MIN_SECONDS: '600',
           REFRESH_MARGIN_FRACTION: '0.25',
           SECRET_PREFIX: 'acme/tallyfy',
@@ -82,13 +97,32 @@ describe('TallyfyIntegration', () => {
       },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'event-worker', EXTRA: '1' }),
-      },
+      ReservedConcurrentExecutions: 20,
+      Timeout: 45,
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'event-worker' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 2048,
+      Timeout: 600,
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'reporter' }) },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ EXTRA: '1' }) },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
-    // an errors alarm per function, plus the dead-letter alarm, all sent to the topic
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(3);
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    const threshold = (metric: string) =>
+      alarms.find((a) => a.Properties.MetricName === metric)?.Properties.Threshold;
+    expect(threshold('EventsReconciled')).toBe(3);
+    expect(threshold('SoonestTokenExpiry')).toBe(120);
+    expect(threshold('ApproximateAgeOfOldestMessage')).toBe(300);
+    // DLQ + 7 part alarms + an errors alarm per function (5 parts + the custom one)
+    expect(alarms).toHaveLength(1 + 7 + 6);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([
+        'arn:aws:sns:eu-west-1:123456789012:acme-ops',
+      ]);
+    }
   });
 
   test('the dead-letter alarm fires on the first message and notifies the alarm topic', () => {
@@ -111,8 +145,12 @@ describe('TallyfyIntegration', () => {
         'EventBusName',
         'EventsQueueUrl',
         'OrgsTableName',
+        'ReconcilerFunctionName',
         'ReportsBucketName',
+        'ReporterFunctionName',
         'SecretPrefix',
+        'TokenRefresherFunctionName',
+        'WebhookBaseUrl',
       ].sort(),
     );
     template.hasOutput('SecretPrefix', { Value: 'tallyfy-serverless/Outputs' });
@@ -146,6 +184,20 @@ describe('TallyfyIntegration', () => {
       ],
       [{ alarmEmail: 'not-an-address' }, /AlarmTopic: email/],
       [{ logRetention: 42 }, /logRetention must be a RetentionDays value/],
+      [
+        { schedules: { refreshIntervalMinutes: 15 } },
+        /refreshIntervalMinutes \(15 min\) must be shorter than refreshMargin\.minSeconds \(900 s\)/,
+      ],
+      [{ entries: { worker: 'x.ts' } }, /entries has unknown part "worker"/],
+      [
+        { functionSizes: { 'event-worker': { timeout: Duration.minutes(1) } } },
+        /functionSizes\.event-worker\.timeout is not allowed; set workerTimeout/,
+      ],
+      [{ webhookThrottle: { rateLimit: 0 } }, /webhookThrottle\.rateLimit must be a whole number/],
+      [
+        { alarmThresholds: { soonestTokenExpirySeconds: 1000 } },
+        /alarmThresholds\.soonestTokenExpirySeconds must be a whole number from 1 to 900/,
+      ],
     ];
     for (const [props, message] of cases) {
       const stack = new Stack(new App(), 'Bad');

@@ -123,6 +123,7 @@ describe('SecretsAccess (IAM split)', () => {
     expect(orgSecretNamePatterns('p/q')).toEqual({
       everyOrgSecret: 'p/q/orgs/*',
       tokenSecret: 'p/q/orgs/*/token-??????',
+      automationSecret: 'p/q/automations/*',
     });
   });
 

@@ -25,12 +25,12 @@ describe('readSettings (CDK context)', () => {
       logRetentionDays: 30,
       removalPolicy: 'retain',
       refreshShardCount: 4,
-      workerTimeoutSeconds: 30,
+      workerTimeoutSeconds: 120,
     });
     const props = stackPropsFromSettings(settings);
     expect(props.integration?.secretPrefix).toBe('tallyfy-serverless/TallyfyServerless');
     expect(props.integration?.removalPolicy).toBe(RemovalPolicy.RETAIN);
-    expect(props.integration?.workerTimeout?.toSeconds()).toBe(Duration.seconds(30).toSeconds());
+    expect(props.integration?.workerTimeout?.toSeconds()).toBe(Duration.seconds(120).toSeconds());
     expect(props.encryptionKeyArn).toBeUndefined();
   });
 
@@ -92,8 +92,16 @@ describe('readSettings (CDK context)', () => {
     ).toThrow(/tallyfy:archiveExpirationDays is 30; must exceed tallyfy:archiveTransitionDays/);
   });
 
-  test('docs/deploy.md documents every setting', () => {
-    const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+  test('a refresher interval not shorter than the refresh margin is refused naming both keys', () => {
+    expect(() =>
+      settingsOf({ 'tallyfy:refreshIntervalMinutes': 15, 'tallyfy:refreshMarginMinSeconds': 900 }),
+    ).toThrow(
+      /tallyfy:refreshIntervalMinutes is 15; must be shorter than tallyfy:refreshMarginMinSeconds \(900 s\)/,
+    );
+  });
+
+  test('docs/configuration.md documents every setting', () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
     for (const key of Object.keys(SETTINGS_SCHEMA.shape)) {
       expect(doc, key).toContain(`\`tallyfy:${key}\``);
     }

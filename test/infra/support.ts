@@ -26,9 +26,15 @@ export const CDK_JSON_SETTINGS = Object.fromEntries(
  * skipped unless `bundle` is set (one test bundles for real).
  */
 export function newApp(
-  options: { readonly bundle?: boolean; readonly context?: Record<string, unknown> } = {},
+  options: {
+    readonly bundle?: boolean;
+    readonly context?: Record<string, unknown>;
+    /** Where the cloud assembly goes. @default - a new temporary directory */
+    readonly outdir?: string;
+  } = {},
 ): App {
   const app = new App({
+    outdir: options.outdir,
     context: {
       ...FEATURE_FLAGS,
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),

@@ -1,0 +1,46 @@
+/**
+ * The five Lambda parts of the architecture: their names (like their `functions/<part>`
+ * folders), handler entries and bundle size budgets. One list, so the stack, the bundle test and
+ * the bundle bench can never disagree about what is deployed.
+ */
+import { fileURLToPath } from 'node:url';
+
+/** The Lambda parts of the architecture, named like their `functions/<part>` folders. */
+export const TALLYFY_PARTS = [
+  'token-refresher',
+  'webhook-receiver',
+  'event-worker',
+  'reconciler',
+  'reporter',
+] as const;
+
+/** One Lambda part of the architecture. */
+export type TallyfyPart = (typeof TALLYFY_PARTS)[number];
+
+/**
+ * Absolute path of each part's handler module (`functions/<part>/index.ts`, exporting
+ * `handler`), resolved from this file so a customer's app finds them whatever its working
+ * directory.
+ */
+export const FUNCTION_ENTRIES: Readonly<Record<TallyfyPart, string>> = Object.freeze(
+  Object.fromEntries(
+    TALLYFY_PARTS.map((part) => [
+      part,
+      fileURLToPath(new URL(`../../functions/${part}/index.ts`, import.meta.url)),
+    ]),
+  ) as Record<TallyfyPart, string>,
+);
+
+/**
+ * Largest `index.mjs` (minified ESM, AWS SDK bundled) each part may ship, in bytes: about 15%
+ * above the size measured when the budget was set (2026-11-23, in the comment). A bundle over
+ * budget fails `test/infra/bundles.test.ts`: raise a budget only on purpose (a new SDK client),
+ * since parsing the bundle is most of a Node cold start. Figures: `npm run bench -- bundles`.
+ */
+export const BUNDLE_SIZE_BUDGET_BYTES: Readonly<Record<TallyfyPart, number>> = Object.freeze({
+  'token-refresher': 1_650_000, // 1,467 kB: DynamoDB, Secrets Manager, undici
+  'webhook-receiver': 1_250_000, // 1,064 kB: DynamoDB, SQS, S3
+  'event-worker': 2_000_000, // 1,753 kB: DynamoDB, Secrets Manager, SQS, S3, EventBridge, Lambda, undici
+  reconciler: 1_800_000, // 1,580 kB: DynamoDB, Secrets Manager, SQS, Lambda, undici
+  reporter: 1_900_000, // provisional until functions/reporter/index.ts exists
+});

@@ -1,0 +1,92 @@
+/**
+ * The reporter part (functions/reporter): a daily scheduled run writing CSV and JSON reports
+ * under `reports/` of the reports bucket; alarms when a report of any org fails.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+import type { TallyfyIntegration } from '../tallyfy-integration.ts';
+import type { TallyfyFunction } from './function.ts';
+import { perOrgSum } from './metrics.ts';
+
+/** Key prefix of every report object (`reports/<orgId>/<YYYY-MM-DD>/…`, `…/latest/…`). */
+export const REPORTS_KEY_PREFIX = 'reports/';
+
+/** Properties of {@link Reporter}. */
+export interface ReporterProps {
+  /** The integration whose table, bucket, secrets and alarm topic the reporter uses. */
+  readonly integration: TallyfyIntegration;
+  /** Handler module (`functions/reporter/index.ts`). */
+  readonly entry: string;
+  /** The token refresher, invoked on demand (REFRESH_REQUESTS). */
+  readonly refresher: IFunction;
+  /** Hour (UTC) of the daily run. */
+  readonly hourUtc: number;
+  /**
+   * Function timeout: a run streams every org's processes and tasks.
+   * @default Duration.minutes(15)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Function memory in MiB (aggregates are streamed: the bench keeps peak RSS under 256 MB;
+   * the rest buys CPU for parsing).
+   * @default 1024
+   */
+  readonly memorySize?: number;
+}
+
+/**
+ * Daily reporter: reads token secrets (never credentials) and org items, writes objects under
+ * `reports/` only.
+ *
+ * @example
+ * new Reporter(integration, 'Reporter', { integration, entry, refresher: refresher.fn.function, hourUtc: 6 });
+ */
+export class Reporter extends Construct {
+  /** The function. */
+  readonly fn: TallyfyFunction;
+  /** The EventBridge rule that runs it. */
+  readonly schedule: Rule;
+  /** A report of some org failed. */
+  readonly failuresAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: ReporterProps) {
+    super(scope, id);
+    const { integration } = props;
+    this.fn = integration
+      .addFunction('Function', {
+        scope: this,
+        part: 'reporter',
+        entry: props.entry,
+        timeout: props.timeout ?? Duration.minutes(15),
+        // measured worst case ~165 MB RSS for 100k tasks (bench `report peak rss`); 512 MB for CPU
+        memorySize: props.memorySize ?? 512,
+      })
+      // the bench measures with this cap: V8 otherwise lets garbage build up to ~216 MB RSS
+      .addEnvironment('NODE_OPTIONS', '--enable-source-maps --max-old-space-size=128')
+      .bindTable(integration.orgs.table, { readOnly: true })
+      .bindTokenSecrets(integration.secrets)
+      .bindRefreshRequests(props.refresher)
+      .bindReportsBucket(integration.storage.reportsBucket, { keyPrefix: REPORTS_KEY_PREFIX });
+
+    this.schedule = new Rule(this, 'Schedule', {
+      description: `Runs the reporter daily at ${String(props.hourUtc).padStart(2, '0')}:00 UTC`,
+      schedule: Schedule.cron({ minute: '0', hour: String(props.hourUtc) }),
+      targets: [new LambdaFunction(this.fn.function)],
+    });
+
+    this.failuresAlarm = integration.alarms.alarm(
+      this,
+      'FailuresAlarm',
+      perOrgSum('reporter', 'ReportsFailed', Duration.hours(1), 'Reports failed (all orgs)'),
+      {
+        description:
+          "A report failed for at least one org; the other orgs' reports were written (docs/operations.md#report-failures).",
+        threshold: 0,
+      },
+    );
+  }
+}

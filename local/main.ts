@@ -1,0 +1,76 @@
+/**
+ * `npm start`: the whole bundle on one machine (docs/local.md). Reads `.env` and the
+ * environment, starts local mode, prints where everything is, and on Ctrl-C (or SIGTERM)
+ * drains the work in flight and stops; a second Ctrl-C stops at once.
+ *
+ * Exit codes: 0 stopped cleanly, 1 could not start (one line on stderr says why), 2 a stop
+ * step failed, 130 a second Ctrl-C.
+ */
+import { type LocalMode, LocalModeError, readEnvFile, startLocalMode } from './runtime/index.ts';
+
+// the one place local mode reads the process environment: `.env` under the real environment
+const env = { ...readEnvFile(process.cwd()), ...process.env };
+const pretty = process.stdout.isTTY === true;
+// the SDK's notice about future Node versions is noise in a local console
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+let local: LocalMode;
+try {
+  local = await startLocalMode({ env, pretty });
+} catch (error) {
+  if (error instanceof LocalModeError) {
+    process.stderr.write(`npm start: ${error.message}\n`);
+  } else {
+    process.stderr.write(`npm start: local mode failed to start: ${String(error)}\n`);
+    if (error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  }
+  process.exit(1);
+}
+
+printBanner(local);
+
+let signals = 0;
+const stop = (signal: NodeJS.Signals) => {
+  signals += 1;
+  if (signals > 1) {
+    process.stderr.write(`\n${signal} again: stopping without draining.\n`);
+    process.exit(130);
+  }
+  process.stdout.write(`\n${signal}: finishing work in flight, then stopping (again to force).\n`);
+  local.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`npm start: stop failed: ${String(error)}\n`);
+      process.exit(2);
+    },
+  );
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);
+
+function printBanner(mode: LocalMode): void {
+  const lines = [
+    '',
+    'tallyfy-serverless is running locally',
+    `  health          ${mode.urls.health}`,
+    `  webhooks        POST ${mode.urls.webhookBase}/<orgId>/<secret>`,
+    `  Tallyfy API     ${mode.urls.tallyfy}${mode.urls.sandbox ? ' (sandbox)' : ''}`,
+  ];
+  if (mode.urls.sandbox) lines.push(`  sandbox admin   ${mode.urls.sandbox}/_sandbox/demo`);
+  lines.push(`  data            ${mode.dataDir} (endpoints in ${mode.stateFile})`);
+  if (mode.demo) {
+    lines.push(
+      '',
+      `Demo org ${mode.demo.orgId}${mode.demo.registeredNow ? ' (registered now)' : ''}, rule ${mode.demo.ruleId}`,
+      `  webhook URL     ${mode.demo.webhookUrl.reveal()}`,
+      '  try it: complete the "Approve purchase order" task in the sandbox:',
+      `    ${mode.demo.completeTaskCommand}`,
+      '  then watch: webhook received -> worker -> process launched -> event on the bus',
+    );
+  }
+  if (mode.missingFunctions.length > 0) {
+    lines.push('', `Not in this checkout yet: ${mode.missingFunctions.join(', ')}`);
+  }
+  lines.push('', 'Ctrl-C stops (work in flight finishes first).', '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

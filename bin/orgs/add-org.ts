@@ -1,0 +1,306 @@
+/**
+ * Registering an org: check the credentials with a real grant against Tallyfy, and only then
+ * store anything (credentials secret, token secret, org item). The grant used for the check is
+ * kept as the credentials' `lastGrant` (and, for the password grant, its refresh token), so the
+ * refresher's first run copies it into the token secret instead of spending another grant.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { Org, OrgRegistry } from '../../shared/orgs/index.ts';
+import type { Secret } from '../../shared/secret.ts';
+import {
+  clientCredentialsGrant,
+  createTallyfyClient,
+  mintAppUserToken,
+  OAuthError,
+  type OAuthOptions,
+  passwordGrant,
+  staticToken,
+  TallyfyApi,
+  type TokenSet,
+  validatePersonalAccessToken,
+} from '../../shared/tallyfy/index.ts';
+import type {
+  AuthMode,
+  CredentialsInput,
+  LastGrant,
+  TokenStore,
+} from '../../shared/tokens/index.ts';
+import { CliError } from '../errors.ts';
+import { explainGrant } from '../explain.ts';
+import type { SecretKey } from '../secret-input.ts';
+import { newWebhookSecret, webhookUrl } from '../webhook-url.ts';
+
+/** The documented life of a personal access token (the refresher assumes the same). */
+export const PAT_LIFETIME_DAYS = 182;
+
+export interface AddOrgInput {
+  orgId: string;
+  /** @default the org's name in Tallyfy (or the org id when the grant has no user) */
+  name?: string | undefined;
+  authMode: AuthMode;
+  clientId?: string | undefined;
+  username?: string | undefined;
+  appClientId?: string | undefined;
+  email?: string | undefined;
+  /** When the personal access token was issued. @default now */
+  issuedAt?: string | undefined;
+  timezone?: string | undefined;
+  secrets: Partial<Record<SecretKey, Secret>>;
+}
+
+export interface AddOrgDeps {
+  registry: OrgRegistry;
+  tokenStore: TokenStore;
+  tallyfyBaseUrl: string;
+  webhookBaseUrl: string;
+  clock: () => number;
+}
+
+export interface AddOrgResult {
+  org: Org;
+  /** Shown once: only its hash is stored. */
+  webhookUrl: Secret;
+  /** What the check found. */
+  validation: {
+    grant: 'password' | 'client_credentials' | 'personal_access_token' | 'app_user_token';
+    userEmail?: string | undefined;
+    /** `false` for client credentials (no user to ask for memberships). */
+    membershipChecked: boolean;
+  };
+}
+
+/** The registry's org id rule (shared/orgs/schemas.ts `OrgIdSchema`). */
+const OrgIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
+const text = z.string().trim().min(1);
+const InputSchema = z.discriminatedUnion('authMode', [
+  z.object({ authMode: z.literal('password'), clientId: text, username: text }),
+  z.object({ authMode: z.literal('client_credentials'), clientId: text }),
+  z.object({
+    authMode: z.literal('personal_access_token'),
+    issuedAt: z.iso.datetime({ offset: true }).optional(),
+  }),
+  z.object({ authMode: z.literal('app_user_token'), appClientId: text, email: z.email() }),
+]);
+
+/** Which fields each auth mode needs (for prompts and messages). */
+export const PLAIN_FIELDS_OF: Readonly<
+  Record<AuthMode, readonly ('clientId' | 'username' | 'appClientId' | 'email')[]>
+> = {
+  password: ['clientId', 'username'],
+  client_credentials: ['clientId'],
+  personal_access_token: [],
+  app_user_token: ['appClientId', 'email'],
+};
+
+function need(secrets: AddOrgInput['secrets'], key: SecretKey, mode: AuthMode): Secret {
+  const value = secrets[key];
+  if (value === undefined || value.reveal() === '') {
+    throw new CliError('invalid_input', `Auth mode ${mode} needs the secret ${key}.`);
+  }
+  return value;
+}
+
+function check(input: AddOrgInput): void {
+  const org = OrgIdSchema.safeParse(input.orgId);
+  if (!org.success) {
+    throw new CliError('invalid_input', 'The org id must be 1-128 characters of A-Z a-z 0-9 _ -.', {
+      hint: 'It is the id in your Tallyfy URL: https://go.tallyfy.com/<orgId>/…',
+    });
+  }
+  const parsed = InputSchema.safeParse(input);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join('.') || 'authMode');
+    throw new CliError(
+      'invalid_input',
+      `Auth mode ${input.authMode} needs valid ${[...new Set(fields)].join(', ')}.`,
+    );
+  }
+}
+
+interface Validated {
+  credentials: CredentialsInput;
+  orgName?: string | undefined;
+  userEmail?: string | undefined;
+  membershipChecked: boolean;
+}
+
+/** Performs the grant(s) for the input; throws CliError (exit 5 or 9) when Tallyfy says no. */
+export async function validateCredentials(
+  input: AddOrgInput,
+  deps: Pick<AddOrgDeps, 'tallyfyBaseUrl' | 'clock'>,
+): Promise<Validated> {
+  const oauth: OAuthOptions = { baseUrl: deps.tallyfyBaseUrl, clock: deps.clock };
+  const { orgId, secrets } = input;
+  try {
+    switch (input.authMode) {
+      case 'password': {
+        const clientId = input.clientId ?? '';
+        const username = input.username ?? '';
+        const clientSecret = need(secrets, 'clientSecret', 'password');
+        const password = need(secrets, 'password', 'password');
+        const grant = await passwordGrant({ clientId, clientSecret, username, password }, oauth);
+        const member = await membership(grant.accessToken, orgId, deps.tallyfyBaseUrl);
+        return {
+          credentials: {
+            authMode: 'password',
+            orgId,
+            clientId,
+            clientSecret,
+            username,
+            password,
+            ...(grant.refreshToken === undefined ? {} : { refreshToken: grant.refreshToken }),
+            lastGrant: lastGrantOf(grant),
+          },
+          ...member,
+          membershipChecked: true,
+        };
+      }
+      case 'client_credentials': {
+        const clientId = input.clientId ?? '';
+        const clientSecret = need(secrets, 'clientSecret', 'client_credentials');
+        const grant = await clientCredentialsGrant({ clientId, clientSecret }, oauth);
+        return {
+          credentials: {
+            authMode: 'client_credentials',
+            orgId,
+            clientId,
+            clientSecret,
+            lastGrant: lastGrantOf(grant),
+          },
+          membershipChecked: false,
+        };
+      }
+      case 'personal_access_token': {
+        const token = need(secrets, 'token', 'personal_access_token');
+        await validatePersonalAccessToken(token, oauth);
+        const member = await membership(token, orgId, deps.tallyfyBaseUrl);
+        const obtainedAt = new Date(deps.clock()).toISOString();
+        const issuedAt =
+          input.issuedAt === undefined ? obtainedAt : new Date(input.issuedAt).toISOString();
+        const expiresAt = new Date(
+          Date.parse(issuedAt) + PAT_LIFETIME_DAYS * 86_400_000,
+        ).toISOString();
+        return {
+          credentials: {
+            authMode: 'personal_access_token',
+            orgId,
+            token,
+            issuedAt,
+            lastGrant: {
+              grantId: randomUUID(),
+              accessToken: token,
+              tokenType: 'Bearer',
+              expiresAt,
+              obtainedAt,
+            },
+          },
+          ...member,
+          membershipChecked: true,
+        };
+      }
+      case 'app_user_token': {
+        const appClientId = input.appClientId ?? '';
+        const appClientSecret = need(secrets, 'appClientSecret', 'app_user_token');
+        const email = input.email ?? '';
+        const app = await clientCredentialsGrant(
+          { clientId: appClientId, clientSecret: appClientSecret },
+          oauth,
+        );
+        const user = await mintAppUserToken({ appToken: app.accessToken, orgId, email }, oauth);
+        const member = await membership(user.accessToken, orgId, deps.tallyfyBaseUrl);
+        return {
+          credentials: {
+            authMode: 'app_user_token',
+            orgId,
+            appClientId,
+            appClientSecret,
+            email,
+            lastGrant: lastGrantOf(user),
+          },
+          ...member,
+          membershipChecked: true,
+        };
+      }
+    }
+  } catch (error) {
+    if (error instanceof OAuthError) throw explainGrant(error);
+    throw error;
+  }
+}
+
+function lastGrantOf(grant: TokenSet): LastGrant {
+  return {
+    grantId: randomUUID(),
+    accessToken: grant.accessToken,
+    tokenType: grant.tokenType,
+    expiresAt: grant.expiresAt,
+    obtainedAt: grant.obtainedAt,
+  };
+}
+
+/** The token's user must belong to the org: catches a mistyped org id before anything is saved. */
+async function membership(
+  token: Secret,
+  orgId: string,
+  baseUrl: string,
+): Promise<{ orgName?: string; userEmail?: string }> {
+  const api = new TallyfyApi(createTallyfyClient({ auth: staticToken(token), baseUrl }), {
+    perPage: 100,
+  });
+  const me = await api.me();
+  const orgs = await api.myOrganizations().all();
+  const org = orgs.find((candidate) => candidate.id === orgId);
+  if (org === undefined) {
+    throw new CliError(
+      'credentials_rejected',
+      `The credentials are valid, but their user${me.email === undefined ? '' : ` ${me.email}`} is not a member of org ${orgId}.`,
+      {
+        hint: `Their orgs: ${orgs.map((o) => `${o.id} (${o.name})`).join(', ') || 'none'}. Nothing was saved.`,
+      },
+    );
+  }
+  return { orgName: org.name, ...(me.email === undefined ? {} : { userEmail: me.email }) };
+}
+
+/**
+ * Validates, then stores: secrets first, the org item last (the receiver and refresher only see
+ * an org once its item exists). A failure after the secrets were created removes them again.
+ */
+export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddOrgResult> {
+  check(input);
+  if ((await deps.registry.getOrg(input.orgId)) !== undefined) {
+    throw new CliError('org_exists', `Org ${input.orgId} is already registered.`, {
+      hint: 'See it with `tallyfy-serverless orgs show`; to start over, `orgs remove` it first.',
+    });
+  }
+  const validated = await validateCredentials(input, deps);
+  const { secret, hash } = newWebhookSecret();
+  const ids = await deps.tokenStore.createOrgSecrets(input.orgId, validated.credentials);
+  let org: Org;
+  try {
+    org = await deps.registry.createOrg({
+      orgId: input.orgId,
+      name: input.name ?? validated.orgName ?? input.orgId,
+      authMode: input.authMode,
+      credentialsSecretId: ids.credentialsSecretName,
+      tokenSecretId: ids.tokenSecretName,
+      webhookSecretHash: hash,
+      ...(input.timezone === undefined ? {} : { timezone: input.timezone }),
+    });
+  } catch (error) {
+    await deps.tokenStore
+      .deleteOrgSecrets(input.orgId, { forceDeleteWithoutRecovery: true })
+      .catch(() => undefined); // the original failure is the one to report
+    throw error;
+  }
+  return {
+    org,
+    webhookUrl: webhookUrl(deps.webhookBaseUrl, input.orgId, secret),
+    validation: {
+      grant: input.authMode,
+      userEmail: validated.userEmail,
+      membershipChecked: validated.membershipChecked,
+    },
+  };
+}

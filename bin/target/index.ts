@@ -1,0 +1,344 @@
+/**
+ * Where the CLI operates: local mode (`--local`, the endpoints in `.data/local.json`) or a
+ * deployed stack (`--stack`, its CloudFormation outputs, the default AWS credential chain).
+ * Clients are created on first use and destroyed by `close()`.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { loadConfig } from '../../shared/config.ts';
+import {
+  createOrgRegistry,
+  createOrgsDynamoClients,
+  type OrgRegistry,
+} from '../../shared/orgs/index.ts';
+import { createTokenStore, type TokenStore } from '../../shared/tokens/index.ts';
+import { CliError } from '../errors.ts';
+import type { CliIo } from '../io.ts';
+import { awsFailure } from './aws-errors.ts';
+import {
+  assertRunning,
+  type LocalFile,
+  localFilePath,
+  processAlive,
+  readLocalFile,
+} from './local-file.ts';
+import { type AwsLocation, readStackOutputs, requireOutput, STACK_OUTPUTS } from './stack.ts';
+
+/** Functions the CLI invokes on demand. */
+export type FunctionName = 'token-refresher' | 'reporter' | 'reconciler';
+
+const FUNCTION_OUTPUTS: Record<FunctionName, string> = {
+  'token-refresher': STACK_OUTPUTS.tokenRefresherFunction,
+  reporter: STACK_OUTPUTS.reporterFunction,
+  reconciler: STACK_OUTPUTS.reconcilerFunction,
+};
+
+/** Global options that choose the target. */
+export interface TargetOptions {
+  local?: boolean | undefined;
+  stack?: string | undefined;
+  region?: string | undefined;
+  profile?: string | undefined;
+  /** Local mode's data directory. @default '.data' */
+  dataDir?: string | undefined;
+  /** Tallyfy API root for `--stack` (local mode uses its own). @default TALLYFY_BASE_URL */
+  tallyfyUrl?: string | undefined;
+}
+
+export interface Target {
+  readonly kind: 'local' | 'stack';
+  /** For messages: `local mode (.data/local.json)` / `stack TallyfyProd (eu-west-1)`. */
+  readonly label: string;
+  readonly tallyfyBaseUrl: string;
+  /** Where reports land: local mode's directory, or `s3://<bucket>`; `undefined` when unknown. */
+  readonly reportsLocation: string | undefined;
+  registry(): OrgRegistry;
+  tokenStore(): TokenStore;
+  /** `…/hooks`: an org's URL is `<base>/<orgId>/<secret>`. */
+  webhookBaseUrl(): string;
+  sqs(): SQSClient;
+  eventsQueueUrl(): string;
+  deadLetterQueueUrl(): string;
+  /** Runs a function synchronously with `event` and returns its JSON result. */
+  invoke(fn: FunctionName, event: Record<string, unknown>): Promise<unknown>;
+  close(): void;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/**
+ * Chooses and opens the target: `--stack` wins; else local mode, which must have written its
+ * file (`--local` without it, or neither option and no file, is an error that says what to do).
+ */
+export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<Target> {
+  if (options.stack !== undefined && options.local === true) {
+    throw new CliError('usage', '--local and --stack exclude each other: choose one target.');
+  }
+  const clock = io.clock ?? Date.now;
+  if (options.stack !== undefined) return stackTarget(options.stack, options, io, clock);
+  const path = localFilePath(io.cwd, options.dataDir ?? '.data');
+  const file = await readLocalFile(path);
+  if (file === undefined) {
+    throw new CliError(
+      'no_target',
+      options.local === true
+        ? `Local mode has not written ${path}.`
+        : `No target: ${path} does not exist and no --stack was given.`,
+      {
+        hint: 'Start local mode with `npm start` (in another terminal), or operate a deployed stack with --stack <name> [--region] [--profile].',
+      },
+    );
+  }
+  assertRunning(file, path, io.isAlive ?? processAlive);
+  return localTarget(file, path, io, clock);
+}
+
+function shardsFrom(io: CliIo, tableName: string): number {
+  // the registry must use the deployment's shard count, or activated orgs land in no shard
+  return loadConfig(['orgs'], { ...io.env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
+}
+
+function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => number): Target {
+  const region = file.region;
+  const { outputs, endpoints } = file;
+  let registry: OrgRegistry | undefined;
+  let dynamo: ReturnType<typeof createOrgsDynamoClients> | undefined;
+  let secrets: SecretsManagerClient | undefined;
+  let store: TokenStore | undefined;
+  let sqs: SQSClient | undefined;
+  const missing = (what: string): CliError =>
+    new CliError('not_available', `Local mode (${path}) runs no ${what}.`, {
+      hint: 'Restart local mode (`npm start`) from the same checkout as this CLI.',
+    });
+  return {
+    kind: 'local',
+    label: `local mode (${path})`,
+    tallyfyBaseUrl: file.urls.tallyfy.replace(/\/+$/, ''),
+    reportsLocation: outputs.ReportsDirectory,
+    registry() {
+      if (registry === undefined) {
+        dynamo = createOrgsDynamoClients({
+          endpoint: endpoints.dynamodb,
+          region,
+          credentials: LOCAL_CREDENTIALS,
+          maxAttempts: 2,
+        });
+        registry = createOrgRegistry({
+          client: dynamo.document,
+          tableName: outputs.OrgsTableName,
+          clock,
+          shards: shardsFrom(io, outputs.OrgsTableName),
+        });
+      }
+      return registry;
+    },
+    tokenStore() {
+      if (store === undefined) {
+        secrets = new SecretsManagerClient({
+          endpoint: endpoints.secretsManager,
+          region,
+          credentials: LOCAL_CREDENTIALS,
+          maxAttempts: 2,
+        });
+        store = createTokenStore({ client: secrets, prefix: outputs.SecretPrefix, clock });
+      }
+      return store;
+    },
+    webhookBaseUrl: () => outputs.WebhookBaseUrl.replace(/\/+$/, ''),
+    sqs() {
+      if (endpoints.sqs === null) throw missing('SQS endpoint');
+      sqs ??= new SQSClient({
+        endpoint: endpoints.sqs,
+        region,
+        credentials: LOCAL_CREDENTIALS,
+        maxAttempts: 2,
+      });
+      return sqs;
+    },
+    eventsQueueUrl() {
+      if (outputs.EventsQueueUrl === null) throw missing('events queue');
+      return outputs.EventsQueueUrl;
+    },
+    deadLetterQueueUrl() {
+      if (outputs.DeadLetterQueueUrl === null) throw missing('dead-letter queue');
+      return outputs.DeadLetterQueueUrl;
+    },
+    invoke(fn, event) {
+      if (!file.functions.includes(fn)) throw missing(`function ${fn}`);
+      return invokeLocal(file.urls.invoke, fn, event);
+    },
+    close() {
+      dynamo?.client.destroy();
+      secrets?.destroy();
+      sqs?.destroy();
+    },
+  };
+}
+
+/**
+ * `POST <invoke>/<fn>` with the event. Answers as Lambda Invoke does: the JSON result, or
+ * `X-Amz-Function-Error` with `{errorType, errorMessage}` when the handler threw.
+ */
+export async function invokeLocal(
+  invokeUrl: string,
+  fn: FunctionName,
+  event: Record<string, unknown>,
+): Promise<unknown> {
+  const url = `${invokeUrl.replace(/\/+$/, '')}/${fn}`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(event),
+    });
+  } catch (error) {
+    throw new CliError(
+      'target_unreachable',
+      `Local mode does not answer at ${new URL(url).origin}.`,
+      {
+        hint: 'Is `npm start` running? It rewrites .data/local.json on every start.',
+        cause: error,
+      },
+    );
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const detail = body as
+    | { message?: unknown; errorType?: unknown; errorMessage?: unknown }
+    | undefined;
+  if (!response.ok) {
+    throw new CliError(
+      response.status === 404 ? 'not_available' : 'remote_failed',
+      `The local ${fn} refused: ${typeof detail?.message === 'string' ? detail.message : `HTTP ${response.status}`}`,
+    );
+  }
+  if (response.headers.get('x-amz-function-error') !== null) {
+    throw new CliError(
+      'remote_failed',
+      `The local ${fn} failed: ${String(detail?.errorType ?? 'Error')}: ${String(detail?.errorMessage ?? 'no message')}`,
+      { hint: "See local mode's log for the full error." },
+    );
+  }
+  return body;
+}
+
+async function stackTarget(
+  stackName: string,
+  options: TargetOptions,
+  io: CliIo,
+  clock: () => number,
+): Promise<Target> {
+  const location: AwsLocation = { region: options.region, profile: options.profile };
+  const outputs = await readStackOutputs(stackName, location);
+  const output = (key: string) => requireOutput(outputs, key, stackName);
+  const aws = {
+    ...(options.region === undefined ? {} : { region: options.region }),
+    ...(options.profile === undefined ? {} : { profile: options.profile }),
+  };
+  const tallyfyBaseUrl =
+    options.tallyfyUrl?.replace(/\/+$/, '') ?? loadConfig(['tallyfy'], io.env).tallyfy.baseUrl;
+  let registry: OrgRegistry | undefined;
+  let dynamo: { client: DynamoDBClient; document: DynamoDBDocumentClient } | undefined;
+  let secrets: SecretsManagerClient | undefined;
+  let store: TokenStore | undefined;
+  let sqs: SQSClient | undefined;
+  let lambda: LambdaClient | undefined;
+  return {
+    kind: 'stack',
+    label: `stack ${stackName}${options.region === undefined ? '' : ` (${options.region})`}`,
+    tallyfyBaseUrl,
+    reportsLocation:
+      outputs[STACK_OUTPUTS.reportsBucket] === undefined
+        ? undefined
+        : `s3://${outputs[STACK_OUTPUTS.reportsBucket]}`,
+    registry() {
+      if (registry === undefined) {
+        const tableName = output(STACK_OUTPUTS.orgsTable);
+        dynamo = dynamoClients(aws);
+        registry = createOrgRegistry({
+          client: dynamo.document,
+          tableName,
+          clock,
+          shards: shardsFrom(io, tableName),
+        });
+      }
+      return registry;
+    },
+    tokenStore() {
+      if (store === undefined) {
+        secrets = new SecretsManagerClient(aws);
+        store = createTokenStore({
+          client: secrets,
+          prefix: output(STACK_OUTPUTS.secretPrefix),
+          clock,
+        });
+      }
+      return store;
+    },
+    webhookBaseUrl: () => output(STACK_OUTPUTS.webhookBaseUrl).replace(/\/+$/, ''),
+    sqs() {
+      sqs ??= new SQSClient(aws);
+      return sqs;
+    },
+    eventsQueueUrl: () => output(STACK_OUTPUTS.eventsQueueUrl),
+    deadLetterQueueUrl: () => output(STACK_OUTPUTS.deadLetterQueueUrl),
+    async invoke(fn, event) {
+      const functionName = output(FUNCTION_OUTPUTS[fn]);
+      lambda ??= new LambdaClient(aws);
+      let out: InvokeCommandOutput;
+      try {
+        out = await lambda.send(
+          new InvokeCommand({
+            FunctionName: functionName,
+            InvocationType: 'RequestResponse',
+            Payload: new TextEncoder().encode(JSON.stringify(event)),
+          }),
+        );
+      } catch (error) {
+        throw awsFailure(error, `invoking ${functionName}`);
+      }
+      const text = out.Payload === undefined ? '' : new TextDecoder().decode(out.Payload);
+      const body: unknown = text === '' ? undefined : JSON.parse(text);
+      if (out.FunctionError !== undefined) {
+        const detail = body as { errorType?: string; errorMessage?: string } | undefined;
+        throw new CliError(
+          'remote_failed',
+          `${functionName} failed: ${detail?.errorType ?? out.FunctionError}: ${detail?.errorMessage ?? 'no message'}`,
+          { hint: `See the function's CloudWatch log group for the full error.` },
+        );
+      }
+      return body;
+    },
+    close() {
+      dynamo?.client.destroy();
+      secrets?.destroy();
+      sqs?.destroy();
+      lambda?.destroy();
+    },
+  };
+}
+
+/**
+ * The registry's clients for a region and profile: the settings of `createOrgsDynamoClients`
+ * (standard retries, 5 attempts, the same marshalling), which has no `profile` option.
+ */
+function dynamoClients(aws: { region?: string; profile?: string }): {
+  client: DynamoDBClient;
+  document: DynamoDBDocumentClient;
+} {
+  if (aws.profile === undefined) return createOrgsDynamoClients({ region: aws.region });
+  const client = new DynamoDBClient({ ...aws, retryMode: 'standard', maxAttempts: 5 });
+  const document = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
+  return { client, document };
+}

@@ -185,9 +185,10 @@ export async function receiveWebhook(
   }
   const raw = rawBytes(request);
   let payload: unknown;
+  let text: string;
   try {
     // a string body is already text (API Gateway decoded it); only bytes need UTF-8 checking
-    const text =
+    text =
       typeof request.body === 'string' && request.isBase64Encoded !== true
         ? request.body
         : utf8.decode(raw);
@@ -223,6 +224,7 @@ export async function receiveWebhook(
     origin: 'webhook',
     data: payload,
     rawBody: raw,
+    dataJson: text,
   });
   const archiveKey = webhookArchiveKey({
     orgId: request.orgId,

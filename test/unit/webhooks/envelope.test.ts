@@ -102,6 +102,29 @@ describe('envelopes', () => {
   });
 });
 
+describe('serializing with the received JSON text', () => {
+  const json =
+    '{ "this_task": {"id": "t1", "title": "Approve \\u00e9", "n": [1, 2.5e3]},\n "x": null }';
+
+  test('splices the text in: the same envelope as serializing the parsed data', () => {
+    const data = JSON.parse(json) as unknown;
+    const spliced = serializeEnvelope(createEnvelope({ ...base, data, dataJson: json }));
+    const plain = serializeEnvelope(createEnvelope({ ...base, data }));
+    expect(spliced).not.toBe(plain); // the text was used, whitespace and escapes included
+    expect(spliced).toContain(json);
+    expect(JSON.parse(spliced)).toEqual(JSON.parse(plain));
+    expect(parseEnvelope(spliced)).toEqual(parseEnvelope(plain));
+  });
+
+  test('falls back to serializing data once data is replaced or the envelope copied', () => {
+    const envelope = createEnvelope({ ...base, data: JSON.parse(json), dataJson: json });
+    const copy = { ...envelope, data: { other: true } };
+    expect(JSON.parse(serializeEnvelope(copy)).data).toEqual({ other: true });
+    envelope.data = { replaced: 1 };
+    expect(JSON.parse(serializeEnvelope(envelope)).data).toEqual({ replaced: 1 });
+  });
+});
+
 describe('EventBridge mapping', () => {
   test.each([
     ['task.completed', 'Task Completed'],

@@ -5,7 +5,9 @@ import { eventKeys } from '../../../shared/reconcile/index.ts';
 import { classifyWebhook } from '../../../shared/webhooks/index.ts';
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../../../../shared/fixtures/${name}`, import.meta.url), 'utf8'));
+  JSON.parse(
+    readFileSync(new URL(`../../unit/webhooks/fixtures/${name}`, import.meta.url), 'utf8'),
+  );
 
 /** The id the receiver gives a fixture webhook. */
 function webhookKey(name: string): string {

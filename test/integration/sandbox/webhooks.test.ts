@@ -4,7 +4,9 @@ import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbo
 import { api, manualClock, passwordGrant, shapeOf, startReceiver } from './support.ts';
 
 const fixture = (name: string) =>
-  JSON.parse(readFileSync(`/work/shared/fixtures/${name}`, 'utf8')) as unknown;
+  JSON.parse(
+    readFileSync(new URL(`../../unit/webhooks/fixtures/${name}`, import.meta.url), 'utf8'),
+  ) as unknown;
 
 describe('sandbox webhooks', () => {
   let sandbox: StartedSandbox;

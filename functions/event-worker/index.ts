@@ -19,6 +19,8 @@ import { loadConfig } from '../../shared/config.ts';
 import { createEventBridgeBus, createS3Archive } from '../../shared/events/index.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
 import { createOrgRegistry, createOrgsDynamoClients } from '../../shared/orgs/index.ts';
+import { tallyfyClientOptions } from '../../shared/tallyfy/from-config.ts';
+import { tokenCacheOptions } from '../../shared/tokens/from-config.ts';
 import { createTokenProvider, createTokenStore } from '../../shared/tokens/index.ts';
 import { createEventWorkerHandler } from './handler.ts';
 
@@ -66,12 +68,7 @@ const refreshTarget = config.refreshRequests.target;
 const tokens = createTokenProvider({
   store: createTokenStore({ client: secretsManager, prefix: config.secrets.prefix }),
   clock,
-  ttlMs: config.tokens.cacheTtlSeconds * 1000,
-  skewMs: config.tokens.expirySkewSeconds * 1000,
-  logger: {
-    debug: (message, extra) => logger.debug(message, extra ?? {}),
-    warn: (message, extra) => logger.warn(message, extra ?? {}),
-  },
+  ...tokenCacheOptions(config.tokens, logger),
   // synchronous invoke: when it returns, the refresher has stored the new token (or failed)
   async requestRefresh(orgId, reason) {
     if (refreshTarget.kind !== 'lambda') {
@@ -96,16 +93,7 @@ export const handler = createEventWorkerHandler({
   bus: createEventBridgeBus({ client: eventBridge, eventBusName: config.bus.eventBusName }),
   tallyfy: tallyfyForOrgs({
     auth: (orgId) => tokens.forOrg(orgId),
-    client: {
-      baseUrl: config.tallyfy.baseUrl,
-      connectTimeoutMs: config.tallyfy.connectTimeoutMs,
-      headersTimeoutMs: config.tallyfy.headersTimeoutMs,
-      bodyTimeoutMs: config.tallyfy.bodyTimeoutMs,
-      retry: {
-        maxRetries: config.tallyfy.maxRetries,
-        retryAfterCapMs: config.tallyfy.retryAfterCapSeconds * 1000,
-      },
-    },
+    client: tallyfyClientOptions(config.tallyfy),
   }),
   secrets: createSigningSecrets({ client: secretsManager, prefix: config.secrets.prefix, clock }),
   publisher: createEventBridgePublisher({

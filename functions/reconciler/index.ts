@@ -11,6 +11,8 @@ import { createSqsEventQueue } from '../../shared/events/index.ts';
 import { createLogger, createMetrics } from '../../shared/observability/index.ts';
 import { createOrgRegistry, createOrgsDynamoClients } from '../../shared/orgs/index.ts';
 import { createDynamoSeenEvents, tallyfyApiPerOrg } from '../../shared/reconcile/index.ts';
+import { tallyfyClientOptions } from '../../shared/tallyfy/from-config.ts';
+import { tokenCacheOptions } from '../../shared/tokens/from-config.ts';
 import {
   createRefreshRequester,
   createTokenProvider,
@@ -51,15 +53,10 @@ const secretsClient = new SecretsManagerClient({
 const tokens = createTokenProvider({
   store: createTokenStore({ client: secretsClient, prefix: config.secrets.prefix, clock }),
   clock,
-  ttlMs: config.tokens.cacheTtlSeconds * 1000,
-  skewMs: config.tokens.expirySkewSeconds * 1000,
+  ...tokenCacheOptions(config.tokens, logger),
   requestRefresh: createRefreshRequester(config.refreshRequests.target, {
     lambda: new LambdaClient({ region, endpoint: config.aws.lambdaEndpoint }),
   }),
-  logger: {
-    debug: (message, extra) => logger.debug(message, extra ?? {}),
-    warn: (message, extra) => logger.warn(message, extra ?? {}),
-  },
 });
 const sqs = new SQSClient({ region, endpoint: config.aws.sqsEndpoint });
 
@@ -74,16 +71,7 @@ export const handler = createReconcilerHandler({
   queue: createSqsEventQueue({ client: sqs, queueUrl: config.queue.eventsQueueUrl }),
   tallyfyFor: tallyfyApiPerOrg({
     tokens,
-    client: {
-      baseUrl: config.tallyfy.baseUrl,
-      connectTimeoutMs: config.tallyfy.connectTimeoutMs,
-      headersTimeoutMs: config.tallyfy.headersTimeoutMs,
-      bodyTimeoutMs: config.tallyfy.bodyTimeoutMs,
-      retry: {
-        maxRetries: config.tallyfy.maxRetries,
-        retryAfterCapMs: config.tallyfy.retryAfterCapSeconds * 1000,
-      },
-    },
+    client: tallyfyClientOptions(config.tallyfy),
   }),
   clock,
   logger,

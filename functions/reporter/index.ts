@@ -18,7 +18,9 @@ import {
   tallyfyClientLists,
   tallyfyReportSource,
 } from '../../shared/reports/index.ts';
+import { tallyfyClientOptions } from '../../shared/tallyfy/from-config.ts';
 import { parseTallyfyDateMs } from '../../shared/tallyfy/index.ts';
+import { tokenCacheOptions } from '../../shared/tokens/from-config.ts';
 import {
   createRefreshRequester,
   createTokenProvider,
@@ -54,28 +56,14 @@ const secretsClient = new SecretsManagerClient({
 const tokens = createTokenProvider({
   store: createTokenStore({ client: secretsClient, prefix: config.secrets.prefix, clock }),
   clock,
-  ttlMs: config.tokens.cacheTtlSeconds * 1000,
-  skewMs: config.tokens.expirySkewSeconds * 1000,
+  ...tokenCacheOptions(config.tokens, logger),
   requestRefresh: createRefreshRequester(config.refreshRequests.target, {
     lambda: new LambdaClient({ region, endpoint: config.aws.lambdaEndpoint }),
   }),
-  logger: {
-    debug: (message, extra) => logger.debug(message, extra ?? {}),
-    warn: (message, extra) => logger.warn(message, extra ?? {}),
-  },
 });
 const apiFor = tallyfyApiPerOrg({
   tokens,
-  client: {
-    baseUrl: config.tallyfy.baseUrl,
-    connectTimeoutMs: config.tallyfy.connectTimeoutMs,
-    headersTimeoutMs: config.tallyfy.headersTimeoutMs,
-    bodyTimeoutMs: config.tallyfy.bodyTimeoutMs,
-    retry: {
-      maxRetries: config.tallyfy.maxRetries,
-      retryAfterCapMs: config.tallyfy.retryAfterCapSeconds * 1000,
-    },
-  },
+  client: tallyfyClientOptions(config.tallyfy),
 });
 const s3 = new S3Client({
   region,

@@ -57,7 +57,9 @@ import {
   tallyfyClientLists,
   tallyfyReportSource,
 } from '../../shared/reports/index.ts';
+import { tallyfyClientOptions as tallyfyClientOptionsOf } from '../../shared/tallyfy/from-config.ts';
 import { parseTallyfyDateMs, tallyfyOAuth } from '../../shared/tallyfy/index.ts';
+import { tokenCacheOptions } from '../../shared/tokens/from-config.ts';
 import {
   createRefreshRequester,
   createTallyfyGrants,
@@ -330,12 +332,7 @@ function tokenProvider(
   return createTokenProvider({
     store: ctx.tokens,
     clock,
-    ttlMs: config.tokens.cacheTtlSeconds * 1000,
-    skewMs: config.tokens.expirySkewSeconds * 1000,
-    logger: {
-      debug: (message, extra) => logger.debug(message, extra ?? {}),
-      warn: (message, extra) => logger.warn(message, extra ?? {}),
-    },
+    ...tokenCacheOptions(config.tokens, logger),
     requestRefresh: createRefreshRequester(config.refreshRequests.target, {
       local: (request) => {
         onRequest?.();
@@ -347,15 +344,5 @@ function tokenProvider(
 
 /** The Tallyfy client settings every function reads from the `tallyfy` section. */
 function tallyfyClientOptions(ctx: FunctionContext) {
-  const { tallyfy } = ctx.config;
-  return {
-    baseUrl: tallyfy.baseUrl,
-    connectTimeoutMs: tallyfy.connectTimeoutMs,
-    headersTimeoutMs: tallyfy.headersTimeoutMs,
-    bodyTimeoutMs: tallyfy.bodyTimeoutMs,
-    retry: {
-      maxRetries: tallyfy.maxRetries,
-      retryAfterCapMs: tallyfy.retryAfterCapSeconds * 1000,
-    },
-  };
+  return tallyfyClientOptionsOf(ctx.config.tallyfy);
 }

@@ -1,0 +1,28 @@
+/**
+ * The client settings every function that calls Tallyfy reads from the `tallyfy` config
+ * section (docs/configuration.md), in one place.
+ */
+import type { TallyfyConfig } from '../config.ts';
+import type { TallyfyClientOptions } from './client.ts';
+
+/**
+ * @example
+ * const client = createTallyfyClient({ ...tallyfyClientOptions(config.tallyfy), auth });
+ */
+export function tallyfyClientOptions(tallyfy: TallyfyConfig): Pick<
+  TallyfyClientOptions,
+  'baseUrl' | 'connectTimeoutMs' | 'headersTimeoutMs' | 'bodyTimeoutMs'
+> & {
+  retry: { maxRetries: number; retryAfterCapMs: number };
+} {
+  return {
+    baseUrl: tallyfy.baseUrl,
+    connectTimeoutMs: tallyfy.connectTimeoutMs,
+    headersTimeoutMs: tallyfy.headersTimeoutMs,
+    bodyTimeoutMs: tallyfy.bodyTimeoutMs,
+    retry: {
+      maxRetries: tallyfy.maxRetries,
+      retryAfterCapMs: tallyfy.retryAfterCapSeconds * 1000,
+    },
+  };
+}

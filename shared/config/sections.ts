@@ -50,6 +50,13 @@ export const SECTIONS = {
       'Lowest level written to the log',
       defaultsTo('INFO'),
     ),
+    metricsNamespace: variable(
+      'POWERTOOLS_METRICS_NAMESPACE',
+      matching(/^(?!AWS\/)[A-Za-z0-9.\-_/#:]{1,255}$/),
+      'a CloudWatch namespace (1-255 of A-Z a-z 0-9 . - _ / # :, not starting with AWS/)',
+      'CloudWatch namespace of every metric; the stack sets one per deployment so two never mix',
+      defaultsTo('TallyfyServerless'),
+    ),
   },
   aws: {
     region: variable(

@@ -12,7 +12,10 @@ export const METRICS = {
   TokenRefreshSucceeded: MetricUnit.Count,
   TokenRefreshFailed: MetricUnit.Count,
   TokenRefreshDuration: MetricUnit.Milliseconds,
+  /** A gauge: the orgs in `needs_reauth` at the end of every scheduled run (0 when none). */
   OrgsNeedingReauth: MetricUnit.Count,
+  /** 1 per scheduled run, whatever happened: the heartbeat alarm breaches when it is missing. */
+  RefreshRuns: MetricUnit.Count,
   LeaseContended: MetricUnit.Count,
   SecretWrites: MetricUnit.Count,
   KeepAliveChecks: MetricUnit.Count,
@@ -39,6 +42,8 @@ export const METRICS = {
   EventsReconciled: MetricUnit.Count,
   /** Events the reconciler found through the API that never came by webhook: lost webhooks. */
   EventsRecovered: MetricUnit.Count,
+  /** Events that arrived (seen) but have no processed or dead-lettered outcome after a grace period: lost work, re-enqueued. */
+  EventsRescued: MetricUnit.Count,
   /** Orgs whose reconciliation failed in a run. */
   ReconcileFailures: MetricUnit.Count,
   // reporter

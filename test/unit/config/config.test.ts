@@ -23,6 +23,7 @@ const VALID_ENV: EnvRecord = {
 /** One malformed text per variable, each violating what that variable expects. */
 const MALFORMED: Record<string, string> = {
   LOG_LEVEL: 'loud',
+  POWERTOOLS_METRICS_NAMESPACE: 'AWS/Lambda',
   AWS_REGION: 'Europe',
   DYNAMODB_ENDPOINT: 'localhost:8000',
   SECRETS_MANAGER_ENDPOINT: 'ftp://127.0.0.1:4566',

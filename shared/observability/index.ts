@@ -26,3 +26,4 @@ export {
   sanitizeError,
   scrubSecrets,
 } from './sanitize.ts';
+export { SERVICE_NAMES, type ServiceName } from './services.ts';

@@ -6,6 +6,7 @@ import {
   BatchWriteCommand,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -173,20 +174,10 @@ export async function listOrgsPage(
       ? undefined
       : parseInput(OrgStatusSchema, options.status, 'status');
   const limit = parseInput(z.number().int().min(1).max(1000), options.limit ?? 100, 'limit');
-  const query = new UpdateBuilder();
-  const keyCondition = `${query.name(indexes.byKind.partitionKey)} = ${query.value(orgKind)}`;
-  const filter =
-    status === undefined ? undefined : `${query.name('status')} = ${query.value(status)}`;
-  const { ExpressionAttributeNames, ExpressionAttributeValues } = query.build();
   const out = await run('listOrgs', () =>
     ctx.client.send(
       new QueryCommand({
-        TableName: ctx.tableName,
-        IndexName: indexes.byKind.name,
-        KeyConditionExpression: keyCondition,
-        ...(filter === undefined ? {} : { FilterExpression: filter }),
-        ExpressionAttributeNames,
-        ExpressionAttributeValues,
+        ...orgsQuery(ctx, status),
         Limit: limit,
         ExclusiveStartKey: decodeCursor(options.cursor),
       }),
@@ -196,6 +187,23 @@ export async function listOrgsPage(
     orgs: (out.Items ?? []).map(toOrg),
     cursor: encodeCursor(out.LastEvaluatedKey),
     itemsRead: out.ScannedCount ?? 0,
+  };
+}
+
+/** The byKind query over org items, in `status` when given (a filter: every org item is read). */
+function orgsQuery(ctx: RegistryContext, status: OrgStatus | undefined) {
+  const query = new UpdateBuilder();
+  const keyCondition = `${query.name(indexes.byKind.partitionKey)} = ${query.value(orgKind)}`;
+  const filter =
+    status === undefined ? undefined : `${query.name('status')} = ${query.value(status)}`;
+  const { ExpressionAttributeNames, ExpressionAttributeValues } = query.build();
+  return {
+    TableName: ctx.tableName,
+    IndexName: indexes.byKind.name,
+    KeyConditionExpression: keyCondition,
+    ...(filter === undefined ? {} : { FilterExpression: filter }),
+    ExpressionAttributeNames,
+    ExpressionAttributeValues,
   };
 }
 
@@ -209,6 +217,30 @@ export async function* listOrgs(
     yield* page.orgs;
     cursor = page.cursor;
   } while (cursor !== undefined);
+}
+
+/**
+ * How many orgs are in `status` (all orgs when unset): a COUNT query on the byKind index, so
+ * only org items are read (never rules, watermarks or event items). The refresher emits the
+ * `needs_reauth` count as a gauge every run.
+ */
+export async function countOrgs(
+  ctx: RegistryContext,
+  options: { status?: OrgStatus | undefined } = {},
+): Promise<number> {
+  const status =
+    options.status === undefined
+      ? undefined
+      : parseInput(OrgStatusSchema, options.status, 'status');
+  return run('countOrgs', async () => {
+    let count = 0;
+    const pages = paginateQuery(
+      { client: ctx.client },
+      { ...orgsQuery(ctx, status), Select: 'COUNT' },
+    );
+    for await (const page of pages) count += page.Count ?? 0;
+    return count;
+  });
 }
 
 export async function updateOrg(

@@ -26,6 +26,7 @@ import {
   releaseLease,
 } from './leases.ts';
 import {
+  countOrgs,
   createOrg,
   findWebhookAuth,
   getOrg,
@@ -87,6 +88,8 @@ export interface OrgRegistry {
   getOrg(orgId: string, options?: { consistent?: boolean }): Promise<Org | undefined>;
   /** Every org (byKind index, never a scan), page by page under the hood. */
   listOrgs(options?: Omit<ListOrgsOptions, 'cursor'>): AsyncGenerator<Org, void, undefined>;
+  /** How many orgs are in `status` (all when unset): a COUNT over org items only. */
+  countOrgs(options?: { status?: OrgStatus | undefined }): Promise<number>;
   /** One page of orgs with a cursor and the items read (for the CLI). */
   listOrgsPage(options?: ListOrgsOptions): Promise<OrgsPage>;
   /** Optimistic patch: VersionConflictError when the org moved past `expectedVersion`. */
@@ -197,6 +200,7 @@ export function createOrgRegistry(options: OrgRegistryOptions): OrgRegistry {
     getOrg: (orgId, opts) => getOrg(ctx, orgId, opts),
     listOrgs: (opts) => listOrgs(ctx, opts),
     listOrgsPage: (opts) => listOrgsPage(ctx, opts),
+    countOrgs: (opts) => countOrgs(ctx, opts),
     updateOrg: (orgId, patch, opts) => updateOrg(ctx, orgId, patch, opts),
     setStatus: (orgId, status, expectedVersion) => setStatus(ctx, orgId, status, expectedVersion),
     scheduleRefresh: (orgId, refreshDueAt) => scheduleRefresh(ctx, orgId, refreshDueAt),

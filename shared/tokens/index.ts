@@ -68,6 +68,12 @@ export {
   refreshRequestSchema,
 } from './refresh-requests.ts';
 export {
+  type RefresherInvocation,
+  runTokenRefresher,
+  type TokenRefresherDeps,
+  type TokenRefresherResult,
+} from './refresher-run.ts';
+export {
   type AppUserTokenCredentials,
   AUTH_MODES,
   type AuthMode,

@@ -98,6 +98,7 @@ export async function startCliHarness(label: string): Promise<CliHarness> {
     clock: Date.now,
     random: Math.random,
     logger,
+    concurrency: 4,
   });
   const http = await startLocalHttpServer({ port: 0, clock: Date.now, onError: () => undefined });
   http.serve({

@@ -10,6 +10,7 @@ import {
   passwordCredentials,
   type RefresherEnv,
   registerOrg,
+  spendRefreshToken,
   startRefresherEnv,
 } from './support.ts';
 
@@ -34,17 +35,7 @@ test('a full refresh cycle over every auth mode and failure path logs no token, 
   const { demo } = env.sandbox;
   const spent = async () => {
     const token = await liveRefreshToken(env);
-    const res = await fetch(`${env.sandbox.url}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'refresh_token',
-        client_id: demo.passwordClient.clientId,
-        client_secret: demo.passwordClient.clientSecret,
-        refresh_token: token.reveal(),
-      }).toString(),
-    });
-    await res.arrayBuffer();
+    await spendRefreshToken(env, token);
     return token;
   };
   const pat = new Secret(env.sandbox.issuePersonalAccessToken(demo.standard.id));
@@ -98,6 +89,7 @@ test('a full refresh cycle over every auth mode and failure path logs no token, 
     metrics,
     flushMetrics: () => metrics.publishStoredMetrics(),
     startJitterMs: 0,
+    concurrency: 4,
   });
   env.sink.clear();
   const scheduled = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} };

@@ -8,6 +8,7 @@ import {
   passwordCredentials,
   type RefresherEnv,
   registerOrg,
+  spendRefreshToken,
   startRefresherEnv,
   tokenWorks,
 } from './support.ts';
@@ -77,7 +78,7 @@ describe('password', () => {
   test('a rejected (spent) refresh token falls back to the password grant', async () => {
     const orgId = newOrgId('pwfallback');
     const spent = await liveRefreshToken(env);
-    await liveRefreshTokenSpend(spent);
+    await spendRefreshToken(env, spent);
     await registerOrg(env, orgId, passwordCredentials(env, orgId, { refreshToken: spent }));
     const before = env.sandbox.stats();
 
@@ -104,7 +105,7 @@ describe('password', () => {
   test('a rejected refresh token without a stored password marks the org needs_reauth at once', async () => {
     const orgId = newOrgId('pwnofallback');
     const spent = await liveRefreshToken(env);
-    await liveRefreshTokenSpend(spent);
+    await spendRefreshToken(env, spent);
     await registerOrg(
       env,
       orgId,
@@ -345,18 +346,3 @@ describe('registry edges', () => {
 });
 
 /** Spends a refresh token at the sandbox (as a lost response would have), so it is rejected next. */
-async function liveRefreshTokenSpend(token: Secret): Promise<void> {
-  const { demo } = env.sandbox;
-  const res = await fetch(`${env.sandbox.url}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: demo.passwordClient.clientId,
-      client_secret: demo.passwordClient.clientSecret,
-      refresh_token: token.reveal(),
-    }).toString(),
-  });
-  expect(res.status).toBe(200);
-  await res.arrayBuffer();
-}

@@ -130,6 +130,24 @@ export async function liveRefreshToken(env: RefresherEnv): Promise<Secret> {
   return set.refreshToken;
 }
 
+/** Uses `token` once at the sandbox's token endpoint, so it is rotated away (dead) after. */
+export async function spendRefreshToken(env: RefresherEnv, token: Secret): Promise<void> {
+  const { demo } = env.sandbox;
+  const res = await fetch(`${env.sandbox.url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      client_id: demo.passwordClient.clientId,
+      client_secret: demo.passwordClient.clientSecret,
+      refresh_token: token.reveal(),
+    }).toString(),
+  });
+  await res.arrayBuffer();
+  if (res.status !== 200)
+    throw new Error(`the sandbox did not rotate the refresh token (${res.status})`);
+}
+
 /** `password` credentials of the demo admin; `login: false` stores the refresh token alone. */
 export function passwordCredentials(
   env: RefresherEnv,

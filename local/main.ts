@@ -68,9 +68,6 @@ function printBanner(mode: LocalMode): void {
       '  then watch: webhook received -> worker -> process launched -> event on the bus',
     );
   }
-  if (mode.missingFunctions.length > 0) {
-    lines.push('', `Not in this checkout yet: ${mode.missingFunctions.join(', ')}`);
-  }
   lines.push('', 'Ctrl-C stops (work in flight finishes first).', '');
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -6,22 +6,39 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ConfigError, type EnvRecord, loadConfig, SECTION_NAMES } from '../../shared/config.ts';
-import { createLogger, type LogLevelName, type LogSink } from '../../shared/observability/index.ts';
+import { awsClientSettings } from '../../shared/config/aws-clients.ts';
 import {
-  createOrgRegistry,
+  type Config,
+  ConfigError,
+  type EnvRecord,
+  loadConfig,
+  SECTION_NAMES,
+  type SectionName,
+} from '../../shared/config.ts';
+import {
+  createLogger,
+  type Logger,
+  type LogLevelName,
+  type LogSink,
+  SERVICE_NAMES,
+  type TelemetryOutput,
+} from '../../shared/observability/index.ts';
+import {
   createOrgsDynamoClients,
   createOrgsTable,
+  type OrgRegistry,
+  orgRegistryFromConfig,
 } from '../../shared/orgs/index.ts';
 import { createTokenStore } from '../../shared/tokens/index.ts';
 import { startSqsEventSource } from '../sqs/index.ts';
 import { type LocalDemo, prepareDemo } from './demo.ts';
 import { type Engines, startEngines } from './engines.ts';
 import { LocalModeError } from './errors.ts';
-import { buildFunctions, FUNCTION_NAMES, type InvocableHandler } from './functions.ts';
+import { buildFunctions, type LocalClients, type LocalFunctions } from './functions.ts';
 import { startLocalHttpServer } from './http-server.ts';
 import { type Schedules, scheduledEvent, stackSchedules, startSchedules } from './schedules.ts';
 import { localEnv, readLocalSettings } from './settings.ts';
@@ -69,8 +86,6 @@ export interface LocalMode {
   readonly dataDir: string;
   readonly stateFile: string;
   readonly demo: LocalDemo | undefined;
-  /** Functions of the stack without a handler in this checkout. */
-  readonly missingFunctions: readonly string[];
   /** Runs a function in-process, as `POST /_local/invoke/<name>` does. */
   invoke(functionName: string, event: unknown): Promise<unknown>;
   /** Resolves once every message visible on the events queue now has been handled. */
@@ -80,8 +95,10 @@ export interface LocalMode {
 }
 
 /**
- * Starts local mode: HTTP port first (a port in use fails at once), then the engines, the
- * table, the functions, the demo org, the queue poller and the timers; writes local.json.
+ * Starts local mode, step by step: the plan (settings and a config precheck), the data
+ * directory claim, the HTTP port (a port in use fails at once), the engines, the config with
+ * their endpoints, the clients, the table, the functions, the HTTP routes, the demo org, fresh
+ * sandbox tokens, the queue poller and the timers; then local.json.
  *
  * @throws LocalModeError (`PORT_IN_USE`, `ALREADY_RUNNING`, `JAVA_MISSING`, `CONFIG_INVALID`,
  *   `ENGINE_FAILED`, `DEMO_FAILED`) with a one-line message; anything started is stopped first
@@ -91,192 +108,30 @@ export interface LocalMode {
  * await local.stop();
  */
 export async function startLocalMode(options: LocalModeOptions = {}): Promise<LocalMode> {
-  const clock = options.clock ?? Date.now;
-  const userEnv = options.env ?? {};
-  const settings = configStep(() => readLocalSettings(userEnv));
-  const port = options.port ?? settings.port;
-  const dataDir = resolve(options.dataDir ?? settings.dataDir);
-  const useSandbox = (userEnv.TALLYFY_BASE_URL ?? '').trim() === '';
-  // the full config is loaded once the endpoints are known; check the rest before any start
-  const precheck = configStep(() =>
-    loadConfig(SECTION_NAMES, localEnv({ processEnv: userEnv }, placeholderEndpoints())),
-  );
-  const logLevel = precheck.log.logLevel as LogLevelName;
-  const pretty = options.pretty ?? false;
-  const logger = createLogger({
-    serviceName: 'local',
-    level: logLevel,
-    pretty,
-    ...(options.logSink ? { sink: options.logSink } : {}),
-  });
-
-  await mkdir(dataDir, { recursive: true });
-  const stateFile = join(dataDir, 'local.json');
-  const previous = await readLocalState(stateFile);
-  if (previous?.running && previous.pid !== process.pid && isAlive(previous.pid)) {
-    // two processes on one DynamoDB Local data directory would corrupt it
-    throw new LocalModeError(
-      'ALREADY_RUNNING',
-      `Local mode is already running on ${dataDir} (pid ${previous.pid}, ${previous.urls.http}): stop it first, or start with another DATA_DIR.`,
-    );
-  }
-
+  const plan = planLocalMode(options);
+  const previous = await claimDataDir(plan);
   const http = await startLocalHttpServer({
-    port,
-    clock,
-    onError: (message, error) => logger.error(message, { error }),
+    port: plan.port,
+    clock: plan.clock,
+    onError: (message, error) => plan.logger.error(message, { error }),
   });
-  const cleanups: Array<() => Promise<void>> = [() => http.close()];
-  const cleanup = async () => {
-    for (const step of cleanups.reverse()) {
-      await step().catch((error: unknown) => logger.warn('stop step failed', { error }));
-    }
-    cleanups.length = 0;
-  };
-
-  const region = precheck.aws.region ?? 'us-east-1';
+  const cleanups = new Cleanups(plan.logger);
+  cleanups.add(() => http.close());
   try {
-    logger.info('starting engines', { dataDir, sandbox: useSandbox });
-    const engines: Engines = await startEngines({
-      dataDir,
-      region,
-      eventBusName: precheck.bus.eventBusName,
-      sandbox: useSandbox,
-      clock,
-      log: (line) => logger.debug(line, { engine: 'tallyfy-sandbox' }),
-    });
-    cleanups.push(() => engines.stop());
-
-    const config = configStep(() =>
-      loadConfig(
-        SECTION_NAMES,
-        localEnv(
-          { processEnv: userEnv },
-          {
-            DYNAMODB_ENDPOINT: engines.dynamodb.endpoint,
-            SECRETS_MANAGER_ENDPOINT: engines.secretsManager.endpoint,
-            SQS_ENDPOINT: engines.sqs.endpoint,
-            EVENTBRIDGE_ENDPOINT: engines.eventBridge.endpoint,
-            EVENTS_QUEUE_URL: engines.eventsQueueUrl,
-            EVENTS_DLQ_URL: engines.deadLetterQueueUrl,
-            // the refresher runs in this process; a Lambda name here would be unreachable
-            REFRESH_REQUESTS: 'local',
-            ...(engines.sandbox ? { TALLYFY_BASE_URL: engines.sandbox.url } : {}),
-          },
-        ),
-      ),
-    );
-
-    const dynamo = createOrgsDynamoClients({
-      endpoint: engines.dynamodb.endpoint,
-      region,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const secretsClient = new SecretsManagerClient({
-      endpoint: engines.secretsManager.endpoint,
-      region,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const eventBridgeClient = new EventBridgeClient({
-      endpoint: engines.eventBridge.endpoint,
-      region,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    const sqsClient = new SQSClient({
-      endpoint: engines.sqs.endpoint,
-      region,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    cleanups.push(async () => {
-      dynamo.document.destroy();
-      dynamo.client.destroy();
-      secretsClient.destroy();
-      sqsClient.destroy();
-      eventBridgeClient.destroy();
-    });
-    // "event on the bus": the last step of the demo path, visible in the log
-    const busLogger = createLogger({
-      serviceName: 'event-bus',
-      level: logLevel,
-      pretty,
-      ...(options.logSink ? { sink: options.logSink } : {}),
-    });
-    const unsubscribe = engines.eventBridge.subscribe((event) => {
-      const detail = event.detail as { id?: unknown; orgId?: unknown };
-      busLogger.info('event on the bus', {
-        detailType: event['detail-type'],
-        source: event.source,
-        orgId: typeof detail.orgId === 'string' ? detail.orgId : undefined,
-        eventId: typeof detail.id === 'string' ? detail.id : undefined,
-      });
-    });
-    cleanups.push(async () => {
-      unsubscribe();
-    });
-
-    const table = await createOrgsTable(dynamo.client, config.orgs.tableName);
-    if (table.created) logger.info('orgs table created', { table: config.orgs.tableName });
-    const registry = createOrgRegistry({
-      client: dynamo.document,
-      tableName: config.orgs.tableName,
-      clock,
-      shards: config.orgs.refreshShardCount,
-    });
-    const tokens = createTokenStore({
-      client: secretsClient,
-      prefix: config.secrets.prefix,
-      clock,
-    });
-
-    const metricsFile = createWriteStream(join(dataDir, 'metrics.log'), { flags: 'a' });
-    cleanups.push(
-      () =>
-        new Promise<void>((done) => {
-          metricsFile.end(() => done());
-        }),
-    );
-
+    const engines = await startEnginesStep(plan, cleanups);
+    const config = configStep(() => loadConfig(SECTION_NAMES, localEnvFor(plan, engines)));
+    const clients = createLocalClients(config, plan, cleanups);
+    logBusEvents(engines, plan, cleanups);
+    const table = await createOrgsTable(clients.dynamoDb, config.orgs.tableName);
+    if (table.created) plan.logger.info('orgs table created', { table: config.orgs.tableName });
     const functions = buildFunctions({
       config,
-      registry,
-      document: dynamo.document,
-      tokens,
-      secretsClient,
-      sqsClient,
-      eventBridgeClient,
-      eventsQueueUrl: engines.eventsQueueUrl,
-      deadLetterQueueUrl: engines.deadLetterQueueUrl,
-      dataDir,
-      clock,
-      log: { level: logLevel, pretty, sink: options.logSink },
-      metricsSink: (emf) => metricsFile.write(`${emf}\n`),
+      clients,
+      dataDir: plan.dataDir,
+      telemetry: telemetryOutput(plan, cleanups),
     });
-    if (functions.missing.length > 0) {
-      logger.warn('functions not in this checkout yet; local mode runs without them', {
-        missing: functions.missing,
-      });
-    }
-
-    // every invocation is tracked, so stop() waits for the ones in flight
-    const inFlight = new Set<Promise<unknown>>();
-    const invoke = (functionName: string, event: unknown): Promise<unknown> => {
-      const handler: InvocableHandler | undefined = functions.invocable.get(functionName);
-      if (!handler) {
-        return Promise.reject(
-          new LocalModeError('CONFIG_INVALID', `no local function ${functionName}`),
-        );
-      }
-      const run = handler(event);
-      inFlight.add(run);
-      const forget = () => inFlight.delete(run);
-      run.then(forget, forget);
-      return run;
-    };
-    cleanups.push(async () => {
-      await Promise.allSettled([...inFlight]);
-    });
-
-    const startedAt = new Date(clock()).toISOString();
+    const invoke = trackInvocations(functions, cleanups);
+    const startedAt = new Date(plan.clock()).toISOString();
     http.serve({
       receiver: functions.receiver,
       invoke,
@@ -284,84 +139,26 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       health: () => ({
         startedAt,
         functions: [
-          FUNCTION_NAMES.receiver,
-          FUNCTION_NAMES.worker,
+          SERVICE_NAMES.receiver,
+          SERVICE_NAMES.worker,
           ...functions.invocable.keys(),
         ].sort(),
-        missingFunctions: functions.missing,
         sandbox: engines.sandbox !== undefined,
       }),
     });
-
-    // ---- the demo org (first start against the sandbox), its webhook URL every start
-    let demo: LocalDemo | undefined;
-    let demoRecord = previous?.demo;
-    if (engines.sandbox) {
-      const prepared = await prepareDemo(
-        {
-          registry,
-          tokens,
-          secretsClient,
-          secretPrefix: config.secrets.prefix,
-          origin: http.origin,
-        },
-        engines.sandbox,
-        demoRecord !== undefined,
-      );
-      demo = prepared;
-      if (prepared?.registeredNow) {
-        demoRecord = { orgId: prepared.orgId, registeredAt: new Date(clock()).toISOString() };
-        logger.info('demo org registered', { orgId: prepared.orgId, ruleId: prepared.ruleId });
-      }
-    }
-
-    // ---- tokens the sandbox can honour: it keeps no state across starts, so every token we
-    // stored was issued by a sandbox that is gone. Make every active org due and run the
-    // refresher once (its refresh-token grant fails there and it falls back to the password
-    // grant, as it would with Tallyfy) before the worker takes queued events.
-    if (engines.sandbox && functions.invocable.has(FUNCTION_NAMES.refresher)) {
-      const nowIso = new Date(clock()).toISOString();
-      for await (const org of registry.listOrgs({ status: 'active' })) {
-        await registry.scheduleRefresh(org.orgId, nowIso);
-      }
-      const result = await invoke(
-        FUNCTION_NAMES.refresher,
-        scheduledEvent('tallyfy-local-start', clock(), region),
-      );
-      logger.info('tokens obtained from the sandbox', { result: summarizeRefresh(result) });
-    }
-
-    // ---- the worker behind the queue, as Lambda's SQS event source mapping
-    const sourceLogger = logger.createChild({ persistentKeys: { part: 'sqs-event-source' } });
-    const eventSource = startSqsEventSource({
-      client: sqsClient,
-      queueUrl: engines.eventsQueueUrl,
-      handler: functions.worker,
-      batchSize: 10,
-      waitTimeSeconds: 1,
-      awsRegion: region,
-      onError: (error, context) =>
-        sourceLogger.error('event source failure', { stage: context.stage, error }),
-    });
-    cleanups.push(() => eventSource.stop());
-
-    // ---- the EventBridge rules as timers
-    let schedules: Schedules | undefined;
-    if (options.schedules ?? true) {
-      const specs = stackSchedules(config.schedules).filter((spec) =>
-        functions.invocable.has(spec.functionName),
-      );
-      schedules = startSchedules(specs, {
-        run: invoke,
-        region,
-        clock,
-        onError: (functionName, error) =>
-          logger.error('scheduled run failed', { function: functionName, error }),
-      });
-      const armed = schedules;
-      cleanups.push(() => armed.stop());
-    }
-
+    const registry = orgRegistryFromConfig(config.orgs, clients.dynamo, plan.clock);
+    const demo = await prepareDemoStep(
+      plan,
+      engines,
+      config,
+      clients,
+      registry,
+      http.origin,
+      previous,
+    );
+    await renewSandboxTokens(plan, engines, registry, invoke);
+    const drainQueue = startWorkerPoller(plan, engines, clients, functions, cleanups);
+    const schedules = armSchedules(plan, config, functions, invoke, cleanups);
     const urls = {
       http: http.origin,
       health: `${http.origin}/health`,
@@ -370,45 +167,9 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       tallyfy: config.tallyfy.baseUrl,
       sandbox: engines.sandbox ? engines.sandbox.origin : null,
     };
-    const name = (fn: string) => (functions.invocable.has(fn) ? fn : null);
-    const state: LocalState = {
-      version: 1,
-      running: true,
-      pid: process.pid,
-      startedAt,
-      dataDir,
-      region,
-      urls: {
-        http: urls.http,
-        health: urls.health,
-        invoke: urls.invoke,
-        tallyfy: urls.tallyfy,
-        sandbox: urls.sandbox,
-      },
-      endpoints: {
-        dynamodb: engines.dynamodb.endpoint,
-        secretsManager: engines.secretsManager.endpoint,
-        sqs: engines.sqs.endpoint,
-        eventBridge: engines.eventBridge.endpoint,
-      },
-      outputs: {
-        WebhookBaseUrl: urls.webhookBase,
-        OrgsTableName: config.orgs.tableName,
-        SecretPrefix: config.secrets.prefix,
-        EventsQueueUrl: engines.eventsQueueUrl,
-        DeadLetterQueueUrl: engines.deadLetterQueueUrl,
-        EventBusName: config.bus.eventBusName,
-        ArchiveDirectory: join(dataDir, 'archive'),
-        ReportsDirectory: join(dataDir, 'reports'),
-        TokenRefresherFunctionName: name(FUNCTION_NAMES.refresher),
-        ReconcilerFunctionName: name(FUNCTION_NAMES.reconciler),
-        ReporterFunctionName: name(FUNCTION_NAMES.reporter),
-      },
-      functions: [...functions.invocable.keys()],
-      ...(demoRecord ? { demo: demoRecord } : {}),
-    };
-    await writeLocalState(stateFile, state);
-    logger.info('local mode ready', {
+    const state = runningState(plan, config, engines, functions, urls, startedAt, demo.record);
+    await writeLocalState(plan.stateFile, state);
+    plan.logger.info('local mode ready', {
       http: urls.http,
       sandbox: urls.sandbox,
       nextRuns: schedules?.nextRuns() ?? {},
@@ -417,33 +178,391 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     let stopping: Promise<void> | undefined;
     return {
       urls,
-      dataDir,
-      stateFile,
-      demo,
-      missingFunctions: functions.missing,
+      dataDir: plan.dataDir,
+      stateFile: plan.stateFile,
+      demo: demo.demo,
       invoke,
-      drainQueue: () => eventSource.drain(),
+      drainQueue,
       stop() {
         stopping ??= (async () => {
-          logger.info('stopping: draining work in flight');
+          plan.logger.info('stopping: draining work in flight');
           // webhooks in flight finish first (new ones get 503, as a draining load balancer
           // answers), then the timers, the queue poller and invocations, then the engines
           await http.close();
-          await cleanup();
-          await writeLocalState(stateFile, {
+          await cleanups.run();
+          await writeLocalState(plan.stateFile, {
             ...state,
             running: false,
-            stoppedAt: new Date(clock()).toISOString(),
+            stoppedAt: new Date(plan.clock()).toISOString(),
           });
-          logger.info('stopped');
+          plan.logger.info('stopped');
         })();
         return stopping;
       },
     };
   } catch (error) {
-    await cleanup();
+    await cleanups.run();
     throw error;
   }
+}
+
+/** What every step reads: the options resolved against the settings, and the logger. */
+interface LocalPlan {
+  clock: () => number;
+  userEnv: EnvRecord;
+  port: number;
+  dataDir: string;
+  stateFile: string;
+  /** TALLYFY_BASE_URL unset: run the sandbox. */
+  useSandbox: boolean;
+  region: string;
+  eventBusName: string;
+  logLevel: LogLevelName;
+  pretty: boolean;
+  logSink: LogSink | undefined;
+  schedules: boolean;
+  logger: Logger;
+}
+
+/** Settings and a precheck of the whole config, before anything starts. */
+function planLocalMode(options: LocalModeOptions): LocalPlan {
+  const userEnv = options.env ?? {};
+  const settings = configStep(() => readLocalSettings(userEnv));
+  // the full config is loaded once the endpoints are known; check the rest before any start
+  const precheck = configStep(() =>
+    loadConfig(SECTION_NAMES, localEnv({ processEnv: userEnv }, placeholderEndpoints())),
+  );
+  const logLevel = precheck.log.logLevel as LogLevelName;
+  const pretty = options.pretty ?? false;
+  const dataDir = resolve(options.dataDir ?? settings.dataDir);
+  return {
+    clock: options.clock ?? Date.now,
+    userEnv,
+    port: options.port ?? settings.port,
+    dataDir,
+    stateFile: join(dataDir, 'local.json'),
+    useSandbox: (userEnv.TALLYFY_BASE_URL ?? '').trim() === '',
+    region: precheck.aws.region ?? 'us-east-1',
+    eventBusName: precheck.bus.eventBusName,
+    logLevel,
+    pretty,
+    logSink: options.logSink,
+    schedules: options.schedules ?? true,
+    logger: createLogger({
+      serviceName: 'local',
+      level: logLevel,
+      pretty,
+      ...(options.logSink ? { sink: options.logSink } : {}),
+    }),
+  };
+}
+
+/**
+ * Makes the data directory and refuses it while another local mode runs on it: two processes
+ * on one DynamoDB Local data directory would corrupt it.
+ * @returns the state the previous run left (its demo record survives restarts)
+ */
+async function claimDataDir(plan: LocalPlan): Promise<LocalState | undefined> {
+  await mkdir(plan.dataDir, { recursive: true });
+  const previous = await readLocalState(plan.stateFile);
+  if (previous?.running && previous.pid !== process.pid && isAlive(previous.pid)) {
+    throw new LocalModeError(
+      'ALREADY_RUNNING',
+      `Local mode is already running on ${plan.dataDir} (pid ${previous.pid}, ${previous.urls.http}): stop it first, or start with another DATA_DIR.`,
+    );
+  }
+  return previous;
+}
+
+/** Stop steps, run last-added first; a failing step is logged and the others still run. */
+class Cleanups {
+  readonly #steps: Array<() => Promise<void>> = [];
+  readonly #logger: Logger;
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+  add(step: () => Promise<void>): void {
+    this.#steps.push(step);
+  }
+  async run(): Promise<void> {
+    for (const step of this.#steps.reverse()) {
+      await step().catch((error: unknown) => this.#logger.warn('stop step failed', { error }));
+    }
+    this.#steps.length = 0;
+  }
+}
+
+async function startEnginesStep(plan: LocalPlan, cleanups: Cleanups): Promise<Engines> {
+  plan.logger.info('starting engines', { dataDir: plan.dataDir, sandbox: plan.useSandbox });
+  const engines = await startEngines({
+    dataDir: plan.dataDir,
+    region: plan.region,
+    eventBusName: plan.eventBusName,
+    sandbox: plan.useSandbox,
+    clock: plan.clock,
+    log: (line) => plan.logger.debug(line, { engine: 'tallyfy-sandbox' }),
+  });
+  cleanups.add(() => engines.stop());
+  return engines;
+}
+
+/** The user's environment with the endpoints of the engines just started. */
+function localEnvFor(plan: LocalPlan, engines: Engines): EnvRecord {
+  return localEnv(
+    { processEnv: plan.userEnv },
+    {
+      DYNAMODB_ENDPOINT: engines.dynamodb.endpoint,
+      SECRETS_MANAGER_ENDPOINT: engines.secretsManager.endpoint,
+      SQS_ENDPOINT: engines.sqs.endpoint,
+      EVENTBRIDGE_ENDPOINT: engines.eventBridge.endpoint,
+      EVENTS_QUEUE_URL: engines.eventsQueueUrl,
+      EVENTS_DLQ_URL: engines.deadLetterQueueUrl,
+      // the refresher runs in this process; a Lambda name here would be unreachable
+      REFRESH_REQUESTS: 'local',
+      ...(engines.sandbox ? { TALLYFY_BASE_URL: engines.sandbox.url } : {}),
+    },
+  );
+}
+
+/** One client per engine for the whole process, built as the Lambda entries build theirs. */
+function createLocalClients(
+  config: Config<SectionName>,
+  plan: LocalPlan,
+  cleanups: Cleanups,
+): LocalClients & { dynamoDb: DynamoDBClient } {
+  const { aws } = config;
+  const dynamo = createOrgsDynamoClients(awsClientSettings(aws, 'dynamoDb', LOCAL_CREDENTIALS));
+  const secretsManager = new SecretsManagerClient(
+    awsClientSettings(aws, 'secretsManager', LOCAL_CREDENTIALS),
+  );
+  const sqs = new SQSClient(awsClientSettings(aws, 'sqs', LOCAL_CREDENTIALS));
+  const eventBridge = new EventBridgeClient(
+    awsClientSettings(aws, 'eventBridge', LOCAL_CREDENTIALS),
+  );
+  cleanups.add(async () => {
+    dynamo.document.destroy();
+    dynamo.client.destroy();
+    secretsManager.destroy();
+    sqs.destroy();
+    eventBridge.destroy();
+  });
+  plan.logger.debug('clients ready', { region: aws.region });
+  return { dynamo: dynamo.document, dynamoDb: dynamo.client, secretsManager, sqs, eventBridge };
+}
+
+/** "Event on the bus": the last step of the demo path, visible in the log. */
+function logBusEvents(engines: Engines, plan: LocalPlan, cleanups: Cleanups): void {
+  const busLogger = createLogger({
+    serviceName: 'event-bus',
+    level: plan.logLevel,
+    pretty: plan.pretty,
+    ...(plan.logSink ? { sink: plan.logSink } : {}),
+  });
+  const unsubscribe = engines.eventBridge.subscribe((event) => {
+    const detail = event.detail as { id?: unknown; orgId?: unknown };
+    busLogger.info('event on the bus', {
+      detailType: event['detail-type'],
+      source: event.source,
+      orgId: typeof detail.orgId === 'string' ? detail.orgId : undefined,
+      eventId: typeof detail.id === 'string' ? detail.id : undefined,
+    });
+  });
+  cleanups.add(async () => unsubscribe());
+}
+
+/** Every function logs as the local logger does; metrics go to DATA_DIR/metrics.log. */
+function telemetryOutput(plan: LocalPlan, cleanups: Cleanups): TelemetryOutput {
+  const metricsFile = createWriteStream(join(plan.dataDir, 'metrics.log'), { flags: 'a' });
+  cleanups.add(
+    () =>
+      new Promise<void>((done) => {
+        metricsFile.end(() => done());
+      }),
+  );
+  return {
+    pretty: plan.pretty,
+    logSink: plan.logSink,
+    metricsSink: (emf) => metricsFile.write(`${emf}\n`),
+  };
+}
+
+/** Runs functions by name and tracks every invocation, so stopping waits for those in flight. */
+function trackInvocations(
+  functions: LocalFunctions,
+  cleanups: Cleanups,
+): (functionName: string, event: unknown) => Promise<unknown> {
+  const inFlight = new Set<Promise<unknown>>();
+  cleanups.add(async () => {
+    await Promise.allSettled([...inFlight]);
+  });
+  return (functionName, event) => {
+    const handler = functions.invocable.get(functionName);
+    if (!handler) {
+      return Promise.reject(
+        new LocalModeError('CONFIG_INVALID', `no local function ${functionName}`),
+      );
+    }
+    const run = handler(event);
+    inFlight.add(run);
+    const forget = () => inFlight.delete(run);
+    run.then(forget, forget);
+    return run;
+  };
+}
+
+/** The demo org on the first start against the sandbox; its webhook URL on every start. */
+async function prepareDemoStep(
+  plan: LocalPlan,
+  engines: Engines,
+  config: Config<SectionName>,
+  clients: LocalClients,
+  registry: OrgRegistry,
+  origin: string,
+  previous: LocalState | undefined,
+): Promise<{ demo: LocalDemo | undefined; record: LocalState['demo'] }> {
+  if (!engines.sandbox) return { demo: undefined, record: previous?.demo };
+  const demo = await prepareDemo(
+    {
+      registry,
+      tokens: createTokenStore({
+        client: clients.secretsManager,
+        prefix: config.secrets.prefix,
+        clock: plan.clock,
+      }),
+      secretsClient: clients.secretsManager,
+      secretPrefix: config.secrets.prefix,
+      origin,
+    },
+    engines.sandbox,
+    previous?.demo !== undefined,
+  );
+  if (!demo?.registeredNow) return { demo, record: previous?.demo };
+  plan.logger.info('demo org registered', { orgId: demo.orgId, ruleId: demo.ruleId });
+  return {
+    demo,
+    record: { orgId: demo.orgId, registeredAt: new Date(plan.clock()).toISOString() },
+  };
+}
+
+/**
+ * Tokens the sandbox can honour: it keeps no state across starts, so every token we stored was
+ * issued by a sandbox that is gone. Make every active org due and run the refresher once (its
+ * refresh-token grant fails there and it falls back to the password grant, as it would with
+ * Tallyfy) before the worker takes queued events.
+ */
+async function renewSandboxTokens(
+  plan: LocalPlan,
+  engines: Engines,
+  registry: OrgRegistry,
+  invoke: (functionName: string, event: unknown) => Promise<unknown>,
+): Promise<void> {
+  if (!engines.sandbox) return;
+  const nowIso = new Date(plan.clock()).toISOString();
+  for await (const org of registry.listOrgs({ status: 'active' })) {
+    await registry.scheduleRefresh(org.orgId, nowIso);
+  }
+  const result = await invoke(
+    SERVICE_NAMES.refresher,
+    scheduledEvent('tallyfy-local-start', plan.clock(), plan.region),
+  );
+  plan.logger.info('tokens obtained from the sandbox', { result: summarizeRefresh(result) });
+}
+
+/**
+ * The worker behind the queue, as Lambda's SQS event source mapping.
+ * @returns `drainQueue`: resolves once every message visible now has been handled
+ */
+function startWorkerPoller(
+  plan: LocalPlan,
+  engines: Engines,
+  clients: LocalClients,
+  functions: LocalFunctions,
+  cleanups: Cleanups,
+): () => Promise<void> {
+  const sourceLogger = plan.logger.createChild({ persistentKeys: { part: 'sqs-event-source' } });
+  const eventSource = startSqsEventSource({
+    client: clients.sqs,
+    queueUrl: engines.eventsQueueUrl,
+    handler: functions.worker,
+    batchSize: 10,
+    waitTimeSeconds: 1,
+    awsRegion: plan.region,
+    onError: (error, context) =>
+      sourceLogger.error('event source failure', { stage: context.stage, error }),
+  });
+  cleanups.add(() => eventSource.stop());
+  return () => eventSource.drain();
+}
+
+/** The stack's EventBridge rules as timers (unless turned off, as tests do). */
+function armSchedules(
+  plan: LocalPlan,
+  config: Config<SectionName>,
+  functions: LocalFunctions,
+  invoke: (functionName: string, event: unknown) => Promise<unknown>,
+  cleanups: Cleanups,
+): Schedules | undefined {
+  if (!plan.schedules) return undefined;
+  const specs = stackSchedules(config.schedules).filter((spec) =>
+    functions.invocable.has(spec.functionName),
+  );
+  const schedules = startSchedules(specs, {
+    run: invoke,
+    region: plan.region,
+    clock: plan.clock,
+    onError: (functionName, error) =>
+      plan.logger.error('scheduled run failed', { function: functionName, error }),
+  });
+  cleanups.add(() => schedules.stop());
+  return schedules;
+}
+
+/** What local.json says while local mode runs: where everything is, for the CLI. */
+function runningState(
+  plan: LocalPlan,
+  config: Config<SectionName>,
+  engines: Engines,
+  functions: LocalFunctions,
+  urls: LocalMode['urls'],
+  startedAt: string,
+  demo: LocalState['demo'],
+): LocalState {
+  return {
+    version: 1,
+    running: true,
+    pid: process.pid,
+    startedAt,
+    dataDir: plan.dataDir,
+    region: plan.region,
+    urls: {
+      http: urls.http,
+      health: urls.health,
+      invoke: urls.invoke,
+      tallyfy: urls.tallyfy,
+      sandbox: urls.sandbox,
+    },
+    endpoints: {
+      dynamodb: engines.dynamodb.endpoint,
+      secretsManager: engines.secretsManager.endpoint,
+      sqs: engines.sqs.endpoint,
+      eventBridge: engines.eventBridge.endpoint,
+    },
+    outputs: {
+      WebhookBaseUrl: urls.webhookBase,
+      OrgsTableName: config.orgs.tableName,
+      SecretPrefix: config.secrets.prefix,
+      EventsQueueUrl: engines.eventsQueueUrl,
+      DeadLetterQueueUrl: engines.deadLetterQueueUrl,
+      EventBusName: config.bus.eventBusName,
+      ArchiveDirectory: join(plan.dataDir, 'archive'),
+      ReportsDirectory: join(plan.dataDir, 'reports'),
+      TokenRefresherFunctionName: SERVICE_NAMES.refresher,
+      ReconcilerFunctionName: SERVICE_NAMES.reconciler,
+      ReporterFunctionName: SERVICE_NAMES.reporter,
+    },
+    functions: [...functions.invocable.keys()],
+    ...(demo ? { demo } : {}),
+  };
 }
 
 /** Whether a process with this id exists (a crashed run leaves its pid in local.json). */

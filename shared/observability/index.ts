@@ -27,3 +27,8 @@ export {
   scrubSecrets,
 } from './sanitize.ts';
 export { SERVICE_NAMES, type ServiceName } from './services.ts';
+export {
+  createFunctionTelemetry,
+  type FunctionTelemetry,
+  type TelemetryOutput,
+} from './telemetry.ts';

@@ -22,6 +22,7 @@ export {
   DEFAULT_ACTION_LEASE_MS,
   MIN_DEDUPE_TTL_SECONDS,
 } from './events.ts';
+export { orgRegistryFromConfig } from './from-config.ts';
 export { type ActionKey, actionMarker, refreshShardOf, refreshShards } from './keys.ts';
 export type { AcquiredLease, DueOrgs, LeaseClaim } from './leases.ts';
 export type { ListOrgsOptions, OrgsPage } from './orgs.ts';

@@ -9,6 +9,7 @@ export {
   ReconcileOrgNotFoundError,
   ReconcileStoreError,
 } from './errors.ts';
+export { seenEventsFromConfig } from './from-config.ts';
 export { parseReconcileEvent, type ReconcileRequest } from './input.ts';
 export { type EventKeys, eventKeys, type WebhookDateFormat, webhookDateFormatOf } from './keys.ts';
 export {
@@ -34,4 +35,3 @@ export {
   type SeenEvents,
   type SeenMark,
 } from './seen.ts';
-export { type TallyfyApiPerOrgOptions, tallyfyApiPerOrg } from './tallyfy-for.ts';

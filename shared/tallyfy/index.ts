@@ -65,6 +65,7 @@ export {
   type TaskFilters,
 } from './operations.ts';
 export { MAX_PER_PAGE, type PageOptions, Paginated, type TallyfyPage } from './pagination.ts';
+export { type TallyfyApiPerOrgOptions, tallyfyApiPerOrg } from './per-org.ts';
 export {
   backoffDelayMs,
   type ClientStats,

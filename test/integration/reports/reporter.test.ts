@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createReporterHandler } from '../../../functions/reporter/handler.ts';
 import type { GeneratedOrg } from '../../../local/tallyfy-sandbox/index.ts';
 import { createMetrics } from '../../../shared/observability/index.ts';
-import { tallyfyApiPerOrg } from '../../../shared/reconcile/index.ts';
 import {
   dynamoEventFigures,
   fileReportSink,
@@ -23,7 +22,11 @@ import {
   tallyfyClientLists,
   tallyfyReportSource,
 } from '../../../shared/reports/index.ts';
-import { closeSharedDispatchers, parseTallyfyDateMs } from '../../../shared/tallyfy/index.ts';
+import {
+  closeSharedDispatchers,
+  parseTallyfyDateMs,
+  tallyfyApiPerOrg,
+} from '../../../shared/tallyfy/index.ts';
 import { createTokenProvider, createTokenStore } from '../../../shared/tokens/index.ts';
 import { csvOf, expectedReport } from './expected.ts';
 import {
@@ -174,7 +177,7 @@ function reporter(outDir: string) {
     },
   });
   const apiFor = tallyfyApiPerOrg({
-    tokens,
+    auth: (orgId) => tokens.forOrg(orgId),
     client: { baseUrl: world.sandbox.url, clock, retry: { retryAfterCapMs: 1000 } },
   });
   const deps: ReportDeps = {

@@ -13,7 +13,6 @@ import {
   type DeadLetterSink,
   type MessageVisibility,
   memoryCustomEventPublisher,
-  tallyfyForOrgs,
 } from '../../../shared/automations/index.ts';
 import { type EventBus, memoryRawArchive, type RawArchive } from '../../../shared/events/index.ts';
 import { createLogger, type Logger, memorySink } from '../../../shared/observability/index.ts';
@@ -22,6 +21,7 @@ import {
   createOrgsDynamoClients,
   type OrgRegistry,
 } from '../../../shared/orgs/index.ts';
+import { tallyfyApiPerOrg } from '../../../shared/tallyfy/index.ts';
 import {
   createTokenProvider,
   createTokenStore,
@@ -116,7 +116,7 @@ export function localWorkerDeps(options: WorkerOptions): {
     ledger: registry,
     archive: options.archive ?? memoryRawArchive(),
     bus: options.bus,
-    tallyfy: tallyfyForOrgs({
+    tallyfy: tallyfyApiPerOrg({
       auth: (orgId) => tokens.forOrg(orgId),
       client: {
         baseUrl: options.endpoints.tallyfyBaseUrl,

@@ -209,7 +209,8 @@ export interface TallyfyIntegrationProps {
    */
   readonly reportsBucketName?: string;
   /**
-   * Days before archived webhooks move to Glacier Instant Retrieval.
+   * Days before archived webhooks move to Glacier Instant Retrieval (bodies of 128 KB and more;
+   * smaller ones stay in S3 Standard: S3 lifecycle does not transition them by default).
    * @default 30
    */
   readonly archiveTransitionDays?: number;

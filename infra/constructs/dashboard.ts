@@ -163,6 +163,7 @@ export class TallyfyDashboard extends Construct {
             statistic: 'Maximum',
             label: 'concurrency',
           }),
+          sum(SERVICE_NAMES.worker, 'RefreshRequestsSent', 'refresh requests'),
         ],
         [
           worker.fn.function.metricDuration({

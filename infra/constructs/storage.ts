@@ -29,7 +29,10 @@ export interface StorageProps {
    */
   readonly reportsBucketName?: string;
   /**
-   * Days after which archived webhooks move to S3 Glacier Instant Retrieval.
+   * Days after which archived webhooks move to S3 Glacier Instant Retrieval. Only bodies of
+   * 128 KB and more move: S3 lifecycle does not transition smaller objects by default (and
+   * Glacier IR would bill them as 128 KB), so most webhooks stay in S3 Standard until
+   * `archiveExpirationDays` (docs/scaling.md).
    * @default 30
    */
   readonly archiveTransitionDays?: number;

@@ -5,13 +5,20 @@
  * reporter). "Emits" is read from the code: a metric name counts only when a file reachable
  * from the service's `functions/<service>/index.ts` passes it to a metric call.
  */
+import { readFileSync } from 'node:fs';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, test } from 'vitest';
 import { TallyfyStack, WEBHOOKS_THROTTLED_METRIC } from '../../infra/index.ts';
 import { METRICS } from '../../shared/observability/metrics.ts';
 import { SERVICE_NAMES } from '../../shared/observability/services.ts';
 import { REPORT_METRICS } from '../../shared/reports/metrics.ts';
-import { addsDimension, functionEntry, reachableFiles, recordedMetricNames } from './emitters.ts';
+import {
+  addsDimension,
+  functionEntry,
+  reachableFiles,
+  recordedMetricNames,
+  stripComments,
+} from './emitters.ts';
 import { newApp, TEST_ENV } from './support.ts';
 
 /**
@@ -22,6 +29,14 @@ import { newApp, TEST_ENV } from './support.ts';
 const AWAITING_EMITTER: Readonly<Record<string, string>> = {
   RefreshRuns: SERVICE_NAMES.refresher,
 };
+
+/**
+ * Services whose entry still passes a literal namespace to `createMetrics` instead of
+ * `config.log.metricsNamespace` (POWERTOOLS_METRICS_NAMESPACE): their metrics miss the
+ * deployment's namespace, so the alarms above stay blind until the entries are rewritten
+ * (another branch). Checked below to still do so: shrink this list as each entry is fixed.
+ */
+const AWAITING_CONFIG_NAMESPACE: ReadonlySet<string> = new Set(Object.values(SERVICE_NAMES));
 
 const stack = new TallyfyStack(newApp(), 'Prod', { env: TEST_ENV });
 const template = Template.fromStack(stack);
@@ -180,6 +195,19 @@ describe('alarm metrics are the metrics the code emits', () => {
         emitted.get(service)?.names.has(name),
         `${service} now records ${name}: delete it from AWAITING_EMITTER`,
       ).toBe(false);
+    }
+  });
+});
+
+describe('the functions write to the namespace the stack gives them', () => {
+  test('each entry reads its namespace from config, except those awaiting their rewrite (remove them from AWAITING_CONFIG_NAMESPACE once fixed)', () => {
+    for (const service of SERVICES) {
+      const source = stripComments(readFileSync(functionEntry(service), 'utf8'));
+      const literal = /namespace:\s*['"][^'"]+['"]/.test(source);
+      expect(literal, `${service} passes a literal metrics namespace`).toBe(
+        AWAITING_CONFIG_NAMESPACE.has(service),
+      );
+      if (!literal) expect(source, service).toMatch(/metricsNamespace/);
     }
   });
 });

@@ -1,8 +1,12 @@
 /**
- * The CDK app (`npx cdk synth|deploy`): settings from CDK context (cdk.json, `-c`), account and
- * region from the CLI's environment, cdk-nag's AWS Solutions checks on every synth.
+ * The CDK app (`npx cdk synth|deploy`): settings from CDK context (cdk.json, `-c`), cdk-nag's
+ * AWS Solutions checks on every synth.
  *
- * The only file of infra/ that reads process.env.
+ * The stack is environment-agnostic: the template names no account or region (ARNs and
+ * `kms:ViaService` conditions use AWS::Region / AWS::AccountId), and `cdk deploy` puts it in the
+ * account and region of the CLI's credentials. (The CLI falls back to us-east-1 in
+ * CDK_DEFAULT_REGION when no region is configured; handing that to the stack would pin the
+ * template there.)
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -11,11 +15,6 @@ import { TallyfyStack } from './stack.ts';
 
 const app = new App();
 const settings = readSettings(app.node);
-new TallyfyStack(app, settings.stackName, {
-  ...stackPropsFromSettings(settings),
-  // Whatever account/region the CLI resolved (profile, env); unset keeps the stack
-  // environment-agnostic, which the default bootstrap deploys as well.
-  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
-});
+new TallyfyStack(app, settings.stackName, stackPropsFromSettings(settings));
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

@@ -11,6 +11,7 @@ import type { Node } from 'constructs';
 import { z } from 'zod';
 import { TALLYFY_PARTS } from './constructs/parts.ts';
 import type { TallyfyStackProps } from './stack.ts';
+import { DEFAULT_WEBHOOK_THROTTLE } from './tallyfy-integration.ts';
 
 /** Prefix of every context key this app reads. */
 export const CONTEXT_PREFIX = 'tallyfy:';
@@ -80,7 +81,9 @@ export const SETTINGS_SCHEMA = z
     reservedConcurrency: z
       .preprocess(jsonObject, z.partialRecord(z.enum(TALLYFY_PARTS), z.number().int().min(0)))
       .optional()
-      .describe('Reserved concurrency per part, e.g. `{"token-refresher": 2}`'),
+      .describe(
+        'Reserved concurrency per part, merged over `{"token-refresher": 5}`, e.g. `{"event-worker": 20}` (also the worker queue\'s maxConcurrency; at least 2)',
+      ),
     alarmEmail: z.email().optional().describe('E-mail address notified of alarms'),
     alarmTopicArn: z
       .string()
@@ -136,9 +139,13 @@ export const SETTINGS_SCHEMA = z
       .optional()
       .describe('Keep an EventBridge archive for this many days (0 = forever; unset = none)'),
     webhookRateLimit: integer(1, 10_000)
-      .default(50)
-      .describe('Webhook API steady-state requests per second (all orgs)'),
-    webhookBurstLimit: integer(1, 10_000).default(100).describe('Webhook API burst above the rate'),
+      .default(DEFAULT_WEBHOOK_THROTTLE.rateLimit)
+      .describe(
+        'Webhook API steady-state requests per second (all orgs); a refused webhook is lost',
+      ),
+    webhookBurstLimit: integer(1, 10_000)
+      .default(DEFAULT_WEBHOOK_THROTTLE.burstLimit)
+      .describe('Webhook API requests accepted at once (token bucket size)'),
     functionMemoryMb: z
       .preprocess(
         jsonObject,

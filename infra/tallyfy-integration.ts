@@ -5,10 +5,18 @@
  * with their schedules and alarms, and the dashboard.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { type Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  type Alarm,
+  ComparisonOperator,
+  type Metric,
+  type MetricOptions,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import type { Grant, IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SERVICE_NAMES, type ServiceName } from '../shared/observability/services.ts';
 import { AlarmTopic } from './constructs/alarms.ts';
 import { TallyfyDashboard } from './constructs/dashboard.ts';
 import { EventWorker } from './constructs/event-worker.ts';
@@ -18,7 +26,14 @@ import {
   TallyfyFunction,
   type TallyfyFunctionProps,
 } from './constructs/function.ts';
-import { OrgsTable } from './constructs/orgs-table.ts';
+import {
+  defaultMetricsNamespace,
+  type EmittedMetricName,
+  partMetric,
+  validateMetricsNamespace,
+} from './constructs/metrics.ts';
+import { grantOperatorAccess } from './constructs/operator.ts';
+import { ORGS_TABLE_LOGICAL_ID, OrgsTable } from './constructs/orgs-table.ts';
 import { FUNCTION_ENTRIES, TALLYFY_PARTS, type TallyfyPart } from './constructs/parts.ts';
 import { Reconciler } from './constructs/reconciler.ts';
 import { Reporter } from './constructs/reporter.ts';
@@ -62,19 +77,48 @@ export interface TallyfyRefreshMargin {
   readonly fraction?: number;
 }
 
-/** Throttling of the webhook HTTP API (over all orgs together). */
+/**
+ * Throttling of the webhook HTTP API (over all orgs together). A refused webhook (429) is lost:
+ * Tallyfy sends each one once and never retries. So the defaults are sized for the largest
+ * legitimate burst, not for flood control (the per-org URL secret is the defence; a leaked URL
+ * is rotated). API Gateway's token bucket lets `burstLimit` requests through at once and
+ * refills at `rateLimit` per second: N webhooks arriving within T seconds pass when
+ * N <= burstLimit + rateLimit x T.
+ *
+ * - A bulk action completing 500 tasks in one org sends 500 webhooks within seconds; ten orgs
+ *   doing so in the same second send 5,000: the defaults pass them within 3 s
+ *   (2,000 + 1,000 x 3).
+ * - The receiver spends ~30-60 ms per webhook (archive, enqueue, seen marker), so 1,000/s keeps
+ *   ~50 functions busy; a 2,000-request burst can start up to 2,000 at once, twice Lambda's
+ *   default of 1,000 per account and region: above that Lambda throttles and the API answers
+ *   5xx instead of 429 (the webhook is lost either way), so raising `burstLimit` past the
+ *   account's Lambda concurrency gains nothing.
+ * - The account's API Gateway quota (10,000/s, burst 5,000; 2,500/s, burst 1,250 in newer
+ *   regions) caps every stage of every API in the region together.
+ *
+ * docs/scaling.md has the figures per number of orgs.
+ */
 export interface TallyfyWebhookThrottle {
   /**
    * Steady-state requests per second (1-10000).
-   * @default 50
+   * @default 1000
    */
   readonly rateLimit?: number;
   /**
-   * Burst above the rate (1-10000).
-   * @default 100
+   * Requests accepted at once: the token bucket's size (1-10000).
+   * @default 2000
    */
   readonly burstLimit?: number;
 }
+
+/** Default stage throttling of the webhook API (see {@link TallyfyWebhookThrottle}). */
+export const DEFAULT_WEBHOOK_THROTTLE = Object.freeze({ rateLimit: 1000, burstLimit: 2000 });
+
+/**
+ * Default reserved concurrency of the token refresher: one scheduled run and four on-demand
+ * refresh requests at once, whatever else the account runs (webhook bursts, a worker backlog).
+ */
+export const DEFAULT_REFRESHER_RESERVED_CONCURRENCY = 5;
 
 /** Thresholds of the alarms that have one (docs/operations.md). */
 export interface TallyfyAlarmThresholds {
@@ -101,7 +145,7 @@ export interface TallyfyAlarmThresholds {
 export interface TallyfyFunctionSize {
   /**
    * Memory in MiB (128-10240).
-   * @default - 512, 1024 for the reporter
+   * @default 512
    */
   readonly memorySize?: number;
   /**
@@ -114,7 +158,8 @@ export interface TallyfyFunctionSize {
 /** Properties of {@link TallyfyIntegration}. */
 export interface TallyfyIntegrationProps {
   /**
-   * Name prefix of the per-org secrets: `<prefix>/orgs/<orgId>/{credentials,token}`.
+   * Name prefix of the per-org secrets: `<prefix>/orgs/<orgId>/{credentials,token}`. A second
+   * integration in the same stack needs its own.
    * @default `tallyfy-serverless/<stack name>`
    */
   readonly secretPrefix?: string;
@@ -135,6 +180,20 @@ export interface TallyfyIntegrationProps {
    */
   readonly tableName?: string;
   /**
+   * CloudFormation logical id of the orgs table, pinned so that moving the construct never
+   * replaces the table. A second integration in the same stack needs its own.
+   * @default 'OrgsTable'
+   */
+  readonly orgsTableLogicalId?: string;
+  /**
+   * CloudWatch namespace every function writes its metrics to (POWERTOOLS_METRICS_NAMESPACE)
+   * and every alarm and dashboard widget reads: one per deployment, so two deployments in one
+   * account and region never add up each other's figures. A second integration in the same
+   * stack needs its own.
+   * @default `TallyfyServerless/<stack name>`
+   */
+  readonly metricsNamespace?: string;
+  /**
    * Name of the EventBridge bus.
    * @default - generated from the construct path
    */
@@ -150,7 +209,8 @@ export interface TallyfyIntegrationProps {
    */
   readonly reportsBucketName?: string;
   /**
-   * Days before archived webhooks move to Glacier Instant Retrieval.
+   * Days before archived webhooks move to Glacier Instant Retrieval (bodies of 128 KB and more;
+   * smaller ones stay in S3 Standard: S3 lifecycle does not transition them by default).
    * @default 30
    */
   readonly archiveTransitionDays?: number;
@@ -201,8 +261,12 @@ export interface TallyfyIntegrationProps {
    */
   readonly workerTimeout?: Duration;
   /**
-   * Reserved concurrency per part.
-   * @default - unreserved for every part
+   * Reserved concurrency per part (merged over the default). The refresher's keeps webhook
+   * bursts and worker backlogs from starving token refreshes; the worker's, when given (at
+   * least 2), also becomes its SQS event source's `maxConcurrency`, so a poll is never
+   * throttled into an extra receive. Reservations need the account's Lambda concurrency quota
+   * to stay 100 above their sum (new accounts with a quota of 10 must raise it first).
+   * @default - `{ 'token-refresher': 5 }`; the worker unreserved, its event source capped at 50
    */
   readonly reservedConcurrency?: Partial<Record<TallyfyPart, number>>;
   /**
@@ -221,8 +285,8 @@ export interface TallyfyIntegrationProps {
    */
   readonly alarmThresholds?: TallyfyAlarmThresholds;
   /**
-   * Throttling of the webhook API.
-   * @default - 50 requests/s, burst 100
+   * Throttling of the webhook API (sizing: {@link TallyfyWebhookThrottle}).
+   * @default - 1,000 requests/s, burst 2,000
    */
   readonly webhookThrottle?: TallyfyWebhookThrottle;
   /**
@@ -245,7 +309,10 @@ export interface TallyfyIntegrationProps {
 
 /** Options of {@link TallyfyIntegration.addFunction}: the function's props, minus the shared ones. */
 export interface AddFunctionOptions
-  extends Omit<TallyfyFunctionProps, 'serviceName' | 'logRetention' | 'logRemovalPolicy'> {
+  extends Omit<
+    TallyfyFunctionProps,
+    'serviceName' | 'logRetention' | 'logRemovalPolicy' | 'metricsNamespace'
+  > {
   /** Which part of the architecture the function is. */
   readonly part: TallyfyPart;
   /**
@@ -264,19 +331,23 @@ export type ResolvedRefreshMargin = Required<TallyfyRefreshMargin>;
  * The stateful core (orgs table, events queue + DLQ, bus, buckets, secret grants, alarm topic),
  * the five parts (token refresher, webhook receiver + HTTP API, event worker, reconciler,
  * reporter) with their schedules and alarms, the dashboard, and a factory for more functions
- * over the same core.
+ * over the same core. Grants (`grantOperator`) and metrics (`metric…`) in the CDK style.
+ *
+ * Several integrations may share a stack when each has its own `secretPrefix`,
+ * `metricsNamespace` and `orgsTableLogicalId`; a clash fails at construction naming them.
  *
  * @example
  * const tallyfy = new TallyfyIntegration(this, 'Tallyfy', {
  *   alarmEmail: 'ops@example.com',
  *   schedules: { reportHourUtc: 5 },
  * });
+ * tallyfy.grantOperator(opsRole);
  * new CfnOutput(this, 'WebhookBaseUrl', { value: tallyfy.webhookBaseUrl });
  */
 export class TallyfyIntegration extends Construct {
-  /** Orgs, rules, watermarks and dedupe items. */
+  /** Orgs, rules, watermarks and event items. */
   readonly orgs: OrgsTable;
-  /** Events queue, dead letters and bus. */
+  /** Events queue, dead letters, failed asynchronous invocations and bus. */
   readonly events: EventsPipeline;
   /** Raw webhook archive, reports, access logs. */
   readonly storage: Storage;
@@ -286,12 +357,16 @@ export class TallyfyIntegration extends Construct {
   readonly alarms: AlarmTopic;
   /** Tallyfy API root given to the functions. */
   readonly tallyfyBaseUrl: string;
+  /** CloudWatch namespace of every function's metrics (and of every alarm on them). */
+  readonly metricsNamespace: string;
   /** Partitions of the byRefreshDue index. */
   readonly refreshShardCount: number;
   /** Schedules of the scheduled parts. */
   readonly schedules: ResolvedSchedules;
   /** Token refresh margin. */
   readonly refreshMargin: ResolvedRefreshMargin;
+  /** Reserved concurrency per part, defaults included. */
+  readonly reservedConcurrency: Readonly<Partial<Record<TallyfyPart, number>>>;
   /** The scheduled token refresher. */
   readonly refresher: TokenRefresher;
   /** The webhook HTTP API and its function. */
@@ -306,7 +381,7 @@ export class TallyfyIntegration extends Construct {
   readonly dashboard: TallyfyDashboard;
   /** `https://…/hooks`: an org's webhook URL is this plus `/<orgId>/<secret>`. */
   readonly webhookBaseUrl: string;
-  /** Every alarm created so far (the dashboard shows them). */
+  /** Every alarm so far, including later `addFunction`/`addAlarm` ones (the dashboard shows them). */
   readonly alarmList: Alarm[] = [];
 
   private readonly props: TallyfyIntegrationProps;
@@ -360,6 +435,16 @@ export class TallyfyIntegration extends Construct {
       checkPart('reservedConcurrency', part);
       integerIn(`reservedConcurrency.${part}`, value, 0, 10_000);
     }
+    this.reservedConcurrency = Object.freeze({
+      [SERVICE_NAMES.refresher]: DEFAULT_REFRESHER_RESERVED_CONCURRENCY,
+      ...props.reservedConcurrency,
+    });
+    const workerReserved = this.reservedConcurrency[SERVICE_NAMES.worker];
+    if (workerReserved !== undefined && workerReserved < 2) {
+      throw new Error(
+        `TallyfyIntegration: reservedConcurrency.event-worker must be at least 2, got ${workerReserved}: the events queue's maxConcurrency follows it (2 at least), and a worker that cannot run sends every message to the dead-letter queue after 5 throttled receives`,
+      );
+    }
     if (
       props.logRetention !== undefined &&
       !Object.values(RetentionDays).includes(props.logRetention)
@@ -373,13 +458,13 @@ export class TallyfyIntegration extends Construct {
     const webhookThrottle = {
       rateLimit: integerIn(
         'webhookThrottle.rateLimit',
-        props.webhookThrottle?.rateLimit ?? 50,
+        props.webhookThrottle?.rateLimit ?? DEFAULT_WEBHOOK_THROTTLE.rateLimit,
         1,
         10_000,
       ),
       burstLimit: integerIn(
         'webhookThrottle.burstLimit',
-        props.webhookThrottle?.burstLimit ?? 100,
+        props.webhookThrottle?.burstLimit ?? DEFAULT_WEBHOOK_THROTTLE.burstLimit,
         1,
         10_000,
       ),
@@ -387,7 +472,7 @@ export class TallyfyIntegration extends Construct {
     for (const part of Object.keys(props.entries ?? {})) checkPart('entries', part);
     for (const [part, size] of Object.entries(props.functionSizes ?? {})) {
       checkPart('functionSizes', part);
-      if (part === 'event-worker' && size?.timeout !== undefined) {
+      if (part === SERVICE_NAMES.worker && size?.timeout !== undefined) {
         throw new Error(
           'TallyfyIntegration: functionSizes.event-worker.timeout is not allowed; set workerTimeout (it also sizes the queue visibility timeout)',
         );
@@ -406,6 +491,16 @@ export class TallyfyIntegration extends Construct {
       0,
       1_000_000,
     );
+    this.metricsNamespace = validateMetricsNamespace(
+      'TallyfyIntegration: metricsNamespace',
+      props.metricsNamespace ?? defaultMetricsNamespace(this),
+    );
+    const secretPrefix = props.secretPrefix ?? `tallyfy-serverless/${Stack.of(this).stackName}`;
+    claimDeploymentNames(this, {
+      secretPrefix,
+      metricsNamespace: this.metricsNamespace,
+      orgsTableLogicalId: props.orgsTableLogicalId ?? ORGS_TABLE_LOGICAL_ID,
+    });
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const encryptionKey = props.encryptionKey;
@@ -414,6 +509,7 @@ export class TallyfyIntegration extends Construct {
       tableName: props.tableName,
       encryptionKey,
       removalPolicy,
+      logicalId: props.orgsTableLogicalId,
     });
     this.events = new EventsPipeline(this, 'Events', {
       workerTimeout: props.workerTimeout,
@@ -430,74 +526,80 @@ export class TallyfyIntegration extends Construct {
       encryptionKey,
       removalPolicy,
     });
-    this.secrets = new SecretsAccess(this, 'Secrets', {
-      prefix: props.secretPrefix ?? `tallyfy-serverless/${Stack.of(this).stackName}`,
-      encryptionKey,
-    });
+    this.secrets = new SecretsAccess(this, 'Secrets', { prefix: secretPrefix, encryptionKey });
     this.alarms = new AlarmTopic(this, 'Alarms', {
       topicArn: props.alarmTopicArn,
       email: props.alarmEmail,
     });
-    this.alarmList.push(this.alarms.alarmOnDeadLetters(this.events.deadLetterQueue));
+    this.alarmList.push(
+      this.alarms.alarm(this.alarms, 'DeadLetters', this.metricDeadLetters(), {
+        description:
+          'Events wait in the dead-letter queue (permanent failures, or 5 failed receives): inspect and replay them (docs/operations.md#dead-letters).',
+        threshold: 0,
+      }),
+      this.alarms.alarm(this.alarms, 'FailedInvocations', this.metricFailedInvocations(), {
+        description:
+          'A scheduled run or a refresh request failed after Lambda retried it: read the failure record, fix the cause, delete it (docs/operations.md#failed-invocations).',
+        threshold: 0,
+      }),
+    );
 
     const entry = (part: TallyfyPart) => props.entries?.[part] ?? FUNCTION_ENTRIES[part];
     const size = (part: TallyfyPart) => props.functionSizes?.[part] ?? {};
 
     this.refresher = new TokenRefresher(this, 'TokenRefresher', {
       integration: this,
-      entry: entry('token-refresher'),
+      entry: entry(SERVICE_NAMES.refresher),
       intervalMinutes: this.schedules.refreshIntervalMinutes,
       soonestExpiryAlarmSeconds: soonestExpiry,
-      ...size('token-refresher'),
+      ...size(SERVICE_NAMES.refresher),
     });
     const refresherFunction = this.refresher.fn.function;
     this.receiver = new WebhookReceiver(this, 'WebhookReceiver', {
       integration: this,
-      entry: entry('webhook-receiver'),
+      entry: entry(SERVICE_NAMES.receiver),
       ...webhookThrottle,
       logRetention: props.logRetention,
       removalPolicy,
-      ...size('webhook-receiver'),
+      ...size(SERVICE_NAMES.receiver),
     });
     this.webhookBaseUrl = this.receiver.webhookBaseUrl;
     this.worker = new EventWorker(this, 'EventWorker', {
       integration: this,
-      entry: entry('event-worker'),
+      entry: entry(SERVICE_NAMES.worker),
       refresher: refresherFunction,
       maxEventAge: thresholds.maxEventAge,
-      memorySize: size('event-worker').memorySize,
+      memorySize: size(SERVICE_NAMES.worker).memorySize,
     });
     this.reconciler = new Reconciler(this, 'Reconciler', {
       integration: this,
-      entry: entry('reconciler'),
+      entry: entry(SERVICE_NAMES.reconciler),
       refresher: refresherFunction,
       intervalMinutes: this.schedules.reconcileIntervalMinutes,
       recoveredEventsPerHourThreshold: recoveredPerHour,
-      ...size('reconciler'),
+      ...size(SERVICE_NAMES.reconciler),
     });
     this.reporter = new Reporter(this, 'Reporter', {
       integration: this,
-      entry: entry('reporter'),
+      entry: entry(SERVICE_NAMES.reporter),
       refresher: refresherFunction,
       hourUtc: this.schedules.reportHourUtc,
-      ...size('reporter'),
+      ...size(SERVICE_NAMES.reporter),
     });
     this.alarmList.push(
       this.refresher.failuresAlarm,
+      this.refresher.heartbeatAlarm,
       this.refresher.needsReauthAlarm,
       this.refresher.soonestExpiryAlarm,
       this.receiver.serverErrorAlarm,
+      this.receiver.throttledAlarm,
       this.worker.backlogAlarm,
       this.reconciler.recoveriesAlarm,
+      this.reconciler.failuresAlarm,
       this.reporter.failuresAlarm,
     );
     this.dashboard = new TallyfyDashboard(this, 'Dashboard', {
-      events: this.events,
-      refresher: this.refresher,
-      receiver: this.receiver,
-      worker: this.worker,
-      reconciler: this.reconciler,
-      reporter: this.reporter,
+      integration: this,
       alarms: this.alarmList,
       dashboardName: props.dashboardName,
     });
@@ -505,9 +607,10 @@ export class TallyfyIntegration extends Construct {
 
   /**
    * Adds one part's function with the integration's shared settings: log retention and level,
-   * removal policy of its logs, reserved concurrency of its part, TALLYFY_BASE_URL and
-   * REFRESH_SHARD_COUNT (plus the refresh margin for the token refresher), and an alarm on its
-   * errors. Caller's `environment` is merged over these. Bind resources on the result.
+   * removal policy of its logs, the metrics namespace, reserved concurrency of its part,
+   * TALLYFY_BASE_URL and REFRESH_SHARD_COUNT (plus the refresh margin for the token refresher),
+   * and an alarm on its errors, shown on the dashboard even when added after construction.
+   * Caller's `environment` is merged over these. Bind resources on the result.
    */
   addFunction(id: string, options: AddFunctionOptions): TallyfyFunction {
     const { part, environment, scope, ...rest } = options;
@@ -517,22 +620,106 @@ export class TallyfyIntegration extends Construct {
       logRetention: this.props.logRetention,
       logLevel: rest.logLevel ?? this.props.logLevel,
       logRemovalPolicy: this.props.removalPolicy,
+      metricsNamespace: this.metricsNamespace,
       reservedConcurrentExecutions:
-        rest.reservedConcurrentExecutions ?? this.props.reservedConcurrency?.[part],
+        rest.reservedConcurrentExecutions ?? this.reservedConcurrency[part],
       environment: { ...this.partEnvironment(part), ...environment },
     });
-    this.alarmList.push(
-      this.alarms.notify(
-        fn.function.metricErrors({ period: Duration.minutes(5) }).createAlarm(fn, 'ErrorsAlarm', {
-          alarmDescription: `The ${part} function failed (uncaught errors or timeouts); see docs/operations.md#function-errors.`,
-          threshold: 0,
-          comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-      ),
+    this.addAlarm(
+      fn.function.metricErrors({ period: Duration.minutes(5) }).createAlarm(fn, 'ErrorsAlarm', {
+        alarmDescription: `The ${part} function failed (uncaught errors or timeouts); see docs/operations.md#function-errors.`,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
     );
     return fn;
+  }
+
+  /** Sends `alarm` to the alarm topic (ALARM and OK) and shows it on the dashboard. */
+  addAlarm(alarm: Alarm): Alarm {
+    this.alarmList.push(this.alarms.notify(alarm));
+    return alarm;
+  }
+
+  /**
+   * Grants `grantee` (an operator role, user or group) what the CLI (`--stack`) and the operator
+   * console do against this integration: describe the stack, the orgs table, create/read/write/
+   * delete the org secrets, dead letters and replays, invoking the refresher, reconciler and
+   * reporter, reading reports; the customer key only through those services.
+   *
+   * @example
+   * tallyfy.grantOperator(Role.fromRoleName(this, 'Ops', 'tallyfy-operators'));
+   */
+  grantOperator(grantee: IGrantable): Grant {
+    return grantOperatorAccess(this, grantee, {
+      orgs: this.orgs,
+      secrets: this.secrets,
+      eventsQueue: this.events.queue,
+      deadLetterQueue: this.events.deadLetterQueue,
+      reportsBucket: this.storage.reportsBucket,
+      functions: [
+        this.refresher.fn.function,
+        this.reconciler.fn.function,
+        this.reporter.fn.function,
+      ],
+    });
+  }
+
+  /**
+   * One metric a function of this integration emits, in its namespace with the `service`
+   * dimension: Sum per 5 minutes unless `props` says otherwise.
+   *
+   * @example
+   * tallyfy.metric('event-worker', 'ActionsFailed', { period: Duration.hours(1) });
+   */
+  metric(service: ServiceName, name: EmittedMetricName, props?: MetricOptions): Metric {
+    return partMetric(service, name, {
+      namespace: this.metricsNamespace,
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    }).with(props ?? {});
+  }
+
+  /** Lost webhooks the reconciler recovered (`EventsRecovered`). Sum per hour. */
+  metricEventsRecovered(props?: MetricOptions): Metric {
+    return this.metric(SERVICE_NAMES.reconciler, 'EventsRecovered', {
+      period: Duration.hours(1),
+      ...props,
+    });
+  }
+
+  /** Orgs in `needs_reauth` (a gauge the refresher emits every scheduled run). Maximum. */
+  metricOrgsNeedingReauth(props?: MetricOptions): Metric {
+    return this.metric(SERVICE_NAMES.refresher, 'OrgsNeedingReauth', {
+      statistic: 'Maximum',
+      period: Duration.minutes(this.schedules.refreshIntervalMinutes),
+      ...props,
+    });
+  }
+
+  /** Messages waiting in the dead-letter queue. Maximum per 5 minutes. */
+  metricDeadLetters(props?: MetricOptions): Metric {
+    return this.events.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  /** Failure records of asynchronous invocations waiting to be read. Maximum per 5 minutes. */
+  metricFailedInvocations(props?: MetricOptions): Metric {
+    return this.events.failedInvocations.metricApproximateNumberOfMessagesVisible({
+      statistic: 'Maximum',
+      period: Duration.minutes(5),
+      ...props,
+    });
+  }
+
+  /** Webhooks the API refused with 429 (stage throttling): lost. Sum per 5 minutes. */
+  metricWebhooksThrottled(props?: MetricOptions): Metric {
+    return this.receiver.metricThrottled(props);
   }
 
   private partEnvironment(part: TallyfyPart): Record<string, string> {
@@ -540,13 +727,46 @@ export class TallyfyIntegration extends Construct {
       TALLYFY_BASE_URL: this.tallyfyBaseUrl,
       REFRESH_SHARD_COUNT: String(this.refreshShardCount),
     };
-    if (part !== 'token-refresher') return common;
+    if (part !== SERVICE_NAMES.refresher) return common;
     return {
       ...common,
       REFRESH_MARGIN_MIN_SECONDS: String(this.refreshMargin.minSeconds),
       REFRESH_MARGIN_FRACTION: String(this.refreshMargin.fraction),
     };
   }
+}
+
+/** The names that must differ between integrations of one stack. */
+interface DeploymentNames {
+  readonly secretPrefix: string;
+  readonly metricsNamespace: string;
+  readonly orgsTableLogicalId: string;
+}
+
+/** Per stack: which integration (construct path) holds each name. */
+const claimedNames = new WeakMap<Stack, Map<string, string>>();
+
+/**
+ * Records the integration's per-deployment names for its stack, and fails naming every prop
+ * that clashes with an integration already in the stack: two integrations sharing them would
+ * share secrets, mix their metrics, or collide on the table's logical id.
+ */
+function claimDeploymentNames(integration: Construct, names: DeploymentNames): void {
+  const stack = Stack.of(integration);
+  const claimed = claimedNames.get(stack) ?? new Map<string, string>();
+  const clashes = Object.entries(names).flatMap(([prop, value]) => {
+    const holder = claimed.get(`${prop}=${value}`);
+    return holder === undefined ? [] : [`${prop} "${value}" (already used by ${holder})`];
+  });
+  if (clashes.length > 0) {
+    throw new Error(
+      `TallyfyIntegration: ${integration.node.path} is the second integration in stack ${stack.stackName} with ${clashes.join(', ')}; give each integration of a stack its own secretPrefix, metricsNamespace and orgsTableLogicalId`,
+    );
+  }
+  for (const [prop, value] of Object.entries(names)) {
+    claimed.set(`${prop}=${value}`, integration.node.path);
+  }
+  claimedNames.set(stack, claimed);
 }
 
 function checkPart(prop: string, part: string): void {

@@ -25,6 +25,13 @@ const FLAGS: Record<PlainKey, string> = {
   email: '--email',
 };
 
+/**
+ * Printed by `orgs add` for a personal access token org: the refresher stores the PAT itself as
+ * the org's access token, so every role that reads token secrets can read it (docs/security.md).
+ */
+export const PAT_WARNING =
+  "a personal_access_token org keeps the PAT itself in its token secret, readable by the event worker, reconciler and reporter roles for the PAT's whole life (about 6 months; it dies when its user logs out of Tallyfy). For production, prefer --auth-mode password or app_user_token: their token secret holds short-lived access tokens only.";
+
 interface AddOptions {
   name?: string;
   authMode?: string;
@@ -85,6 +92,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
       if (authMode === undefined) {
         authMode = interactive ? await askAuthMode(io) : 'password';
       }
+      if (authMode === 'personal_access_token') out.warn(PAT_WARNING);
       const sources = {
         secretsFromStdin: options.secretsFromStdin,
         secretsFile: options.secretsFile,

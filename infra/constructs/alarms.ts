@@ -11,7 +11,6 @@ import {
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeRule } from './nag.ts';
 
@@ -36,6 +35,12 @@ export interface TallyfyAlarmOptions {
    * @default - all of them
    */
   readonly datapointsToAlarm?: number;
+  /**
+   * What a period without a datapoint counts as. The default suits metrics emitted when there
+   * is something to report; a heartbeat breaches when missing, a state gauge keeps its state.
+   * @default TreatMissingData.NOT_BREACHING
+   */
+  readonly treatMissingData?: TreatMissingData;
 }
 
 /** Properties of {@link AlarmTopic}. */
@@ -93,8 +98,8 @@ export class AlarmTopic extends Construct {
   }
 
   /**
-   * Creates an alarm on `metric` in `scope` that notifies the topic. Missing data never
-   * breaches: every metric alarmed on here is emitted when there is something to report.
+   * Creates an alarm on `metric` in `scope` that notifies the topic (on ALARM and on OK).
+   * Missing data does not breach unless `options.treatMissingData` says otherwise.
    */
   alarm(scope: Construct, id: string, metric: IMetric, options: TallyfyAlarmOptions): Alarm {
     const alarm = new Alarm(scope, id, {
@@ -104,23 +109,8 @@ export class AlarmTopic extends Construct {
       comparisonOperator: options.comparison ?? ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: options.evaluationPeriods ?? 1,
       datapointsToAlarm: options.datapointsToAlarm,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
+      treatMissingData: options.treatMissingData ?? TreatMissingData.NOT_BREACHING,
     });
-    return this.notify(alarm);
-  }
-
-  /** Alarms as soon as one message sits in `deadLetterQueue`. */
-  alarmOnDeadLetters(deadLetterQueue: IQueue): Alarm {
-    const alarm = deadLetterQueue
-      .metricApproximateNumberOfMessagesVisible()
-      .createAlarm(this, 'DeadLetters', {
-        alarmDescription:
-          'Events wait in the dead-letter queue (permanent failures, or 5 failed receives): inspect and replay them (docs/operations.md#dead-letters).',
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
     return this.notify(alarm);
   }
 }

@@ -1,38 +1,32 @@
 /**
  * One CloudWatch dashboard with the key figures of each part, top to bottom in the order an
- * event travels: webhooks, queue, worker, tokens, reconciler, reports, Tallyfy API, plus the
- * state of every alarm.
+ * event travels: webhooks, queue, worker, tokens, reconciler, reports, plus the state of every
+ * alarm of the integration, including alarms added after the dashboard was built.
  */
 import { Duration } from 'aws-cdk-lib';
 import {
   type Alarm,
   AlarmStatusWidget,
+  ConcreteWidget,
   Dashboard,
   GraphWidget,
   type IMetric,
-  MathExpression,
   SingleValueWidget,
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import type { EventWorker } from './event-worker.ts';
-import type { EventsPipeline } from './events.ts';
-import { type EmittedMetricName, METRICS_NAMESPACE, partMetric, perOrgSum } from './metrics.ts';
-import type { TallyfyPart } from './parts.ts';
-import type { Reconciler } from './reconciler.ts';
-import type { Reporter } from './reporter.ts';
-import type { TokenRefresher } from './token-refresher.ts';
-import type { WebhookReceiver } from './webhook-receiver.ts';
+import { SERVICE_NAMES, type ServiceName } from '../../shared/observability/services.ts';
+import type { TallyfyIntegration } from '../tallyfy-integration.ts';
+import { type EmittedMetricName, perOrgSum } from './metrics.ts';
 
 /** Properties of {@link TallyfyDashboard}. */
 export interface TallyfyDashboardProps {
-  readonly events: EventsPipeline;
-  readonly refresher: TokenRefresher;
-  readonly receiver: WebhookReceiver;
-  readonly worker: EventWorker;
-  readonly reconciler: Reconciler;
-  readonly reporter: Reporter;
-  /** Every alarm of the integration, shown as one status grid. */
+  /** The integration whose parts the dashboard shows. */
+  readonly integration: TallyfyIntegration;
+  /**
+   * The alarms shown in the status grid. Read when the app is synthesized, so alarms pushed to
+   * this list later (such as by `addFunction`) are shown too.
+   */
   readonly alarms: readonly Alarm[];
   /**
    * Dashboard name.
@@ -42,13 +36,41 @@ export interface TallyfyDashboardProps {
 }
 
 const FIVE_MINUTES = Duration.minutes(5);
+const HOUR = Duration.hours(1);
 const WIDTH = 24;
+
+/**
+ * An alarm status grid over a list read at synthesis (CDK's widget copies its list when
+ * built), so the dashboard never misses an alarm added after construction.
+ */
+class LiveAlarmStatusWidget extends ConcreteWidget {
+  constructor(
+    private readonly title: string,
+    private readonly alarms: readonly Alarm[],
+  ) {
+    super(WIDTH, 3);
+  }
+
+  toJson(): unknown[] {
+    const inner =
+      this.alarms.length === 0
+        ? new TextWidget({ markdown: `**${this.title}**: none`, width: this.width, height: 1 })
+        : new AlarmStatusWidget({
+            title: this.title,
+            alarms: [...this.alarms],
+            width: this.width,
+            height: this.height,
+          });
+    inner.position(this.x ?? 0, this.y ?? 0);
+    return inner.toJson();
+  }
+}
 
 /**
  * The dashboard.
  *
  * @example
- * new TallyfyDashboard(this, 'Dashboard', { events, refresher, receiver, worker, reconciler, reporter, alarms });
+ * new TallyfyDashboard(this, 'Dashboard', { integration, alarms: integration.alarmList });
  */
 export class TallyfyDashboard extends Construct {
   /** The dashboard. */
@@ -56,25 +78,22 @@ export class TallyfyDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: TallyfyDashboardProps) {
     super(scope, id);
-    const { events, refresher, receiver, worker, reconciler, reporter } = props;
-    const sum = (part: TallyfyPart, name: EmittedMetricName, label?: string) =>
-      partMetric(part, name, { statistic: 'Sum', period: FIVE_MINUTES, label });
+    const { integration } = props;
+    const { events, refresher, receiver, worker, reconciler, reporter } = integration;
+    const namespace = integration.metricsNamespace;
+    const sum = (service: ServiceName, name: EmittedMetricName, label?: string) =>
+      integration.metric(service, name, { statistic: 'Sum', period: FIVE_MINUTES, label });
     const graph = (title: string, left: IMetric[], right: IMetric[] = []) =>
       new GraphWidget({ title, left, right, width: 6, height: 6 });
+    const single = (title: string, metrics: IMetric[]) =>
+      new SingleValueWidget({ title, metrics, width: 6, height: 6 });
     const heading = (markdown: string) => new TextWidget({ markdown, width: WIDTH, height: 1 });
 
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.hours(24),
     });
-    this.dashboard.addWidgets(
-      new AlarmStatusWidget({
-        title: 'Alarms',
-        alarms: [...props.alarms],
-        width: WIDTH,
-        height: 3,
-      }),
-    );
+    this.dashboard.addWidgets(new LiveAlarmStatusWidget('Alarms', props.alarms));
 
     this.dashboard.addWidgets(heading('### Webhooks (receiver)'));
     this.dashboard.addWidgets(
@@ -82,10 +101,11 @@ export class TallyfyDashboard extends Construct {
         receiver.api.metricCount({ period: FIVE_MINUTES, label: 'requests' }),
         receiver.api.metricClientError({ period: FIVE_MINUTES, label: '4xx' }),
         receiver.api.metricServerError({ period: FIVE_MINUTES, label: '5xx' }),
+        receiver.metricThrottled({ label: '429 throttled (lost)' }),
       ]),
       graph('Accepted / rejected', [
-        sum('webhook-receiver', 'WebhookAccepted', 'accepted'),
-        sum('webhook-receiver', 'WebhookRejected', 'rejected'),
+        sum(SERVICE_NAMES.receiver, 'WebhookAccepted', 'accepted'),
+        sum(SERVICE_NAMES.receiver, 'WebhookRejected', 'rejected'),
       ]),
       graph('API latency (p99, ms)', [
         receiver.api.metricLatency({ period: FIVE_MINUTES, statistic: 'p99', label: 'p99' }),
@@ -98,6 +118,11 @@ export class TallyfyDashboard extends Construct {
       graph('Receiver function', [
         receiver.fn.function.metricErrors({ period: FIVE_MINUTES, label: 'errors' }),
         receiver.fn.function.metricThrottles({ period: FIVE_MINUTES, label: 'throttles' }),
+        receiver.fn.function.metric('ConcurrentExecutions', {
+          period: FIVE_MINUTES,
+          statistic: 'Maximum',
+          label: 'concurrency',
+        }),
       ]),
     );
 
@@ -118,30 +143,27 @@ export class TallyfyDashboard extends Construct {
           }),
         ],
       ),
-      new SingleValueWidget({
-        title: 'Dead letters',
-        metrics: [
-          events.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-            period: FIVE_MINUTES,
-            statistic: 'Maximum',
-            label: 'in DLQ',
-          }),
-        ],
-        width: 6,
-        height: 6,
-      }),
+      single('Dead letters', [integration.metricDeadLetters({ label: 'in DLQ' })]),
       graph('Events processed', [
-        sum('event-worker', 'EventsProcessed', 'processed'),
-        sum('event-worker', 'EventsDuplicate', 'duplicates'),
-        sum('event-worker', 'ActionsSucceeded', 'actions ok'),
-        sum('event-worker', 'ActionsFailed', 'actions failed'),
+        sum(SERVICE_NAMES.worker, 'EventsProcessed', 'processed'),
+        sum(SERVICE_NAMES.worker, 'EventsDuplicate', 'duplicates'),
+        sum(SERVICE_NAMES.worker, 'EventsRetried', 'retried'),
+        sum(SERVICE_NAMES.worker, 'EventsDeadLettered', 'dead-lettered'),
+        sum(SERVICE_NAMES.worker, 'ActionsSucceeded', 'actions ok'),
+        sum(SERVICE_NAMES.worker, 'ActionsFailed', 'actions failed'),
+        sum(SERVICE_NAMES.worker, 'ActionsInDoubt', 'actions in doubt'),
       ]),
       graph(
         'Worker function',
         [
           worker.fn.function.metricErrors({ period: FIVE_MINUTES, label: 'errors' }),
           worker.fn.function.metricThrottles({ period: FIVE_MINUTES, label: 'throttles' }),
-          sum('event-worker', 'RefreshRequestsSent', 'refresh requests'),
+          worker.fn.function.metric('ConcurrentExecutions', {
+            period: FIVE_MINUTES,
+            statistic: 'Maximum',
+            label: 'concurrency',
+          }),
+          sum(SERVICE_NAMES.worker, 'RefreshRequestsSent', 'refresh requests'),
         ],
         [
           worker.fn.function.metricDuration({
@@ -156,66 +178,48 @@ export class TallyfyDashboard extends Construct {
     this.dashboard.addWidgets(heading('### Tokens (refresher)'));
     this.dashboard.addWidgets(
       graph('Refreshes', [
-        sum('token-refresher', 'OrgsDue', 'due'),
-        sum('token-refresher', 'TokenRefreshSucceeded', 'refreshed'),
-        sum('token-refresher', 'TokenRefreshFailed', 'failed'),
-        sum('token-refresher', 'LeaseContended', 'lease contended'),
+        refresher.metric('OrgsDue', { statistic: 'Sum', label: 'due' }),
+        refresher.metric('TokenRefreshSucceeded', { statistic: 'Sum', label: 'refreshed' }),
+        refresher.metric('TokenRefreshFailed', { statistic: 'Sum', label: 'failed' }),
+        refresher.metric('LeaseContended', { statistic: 'Sum', label: 'lease contended' }),
+        refresher.metricRuns({ label: 'scheduled runs (heartbeat)' }),
       ]),
-      new SingleValueWidget({
-        title: 'Orgs needing re-auth',
-        metrics: [
-          partMetric('token-refresher', 'OrgsNeedingReauth', {
-            statistic: 'Maximum',
-            period: Duration.hours(1),
-            label: 'needs_reauth',
-          }),
-        ],
-        width: 6,
-        height: 6,
-      }),
+      single('Orgs needing re-auth', [
+        integration.metricOrgsNeedingReauth({ period: HOUR, label: 'needs_reauth' }),
+      ]),
       graph('Soonest token expiry (s)', [
-        partMetric('token-refresher', 'SoonestTokenExpiry', {
-          statistic: 'Minimum',
-          period: FIVE_MINUTES,
-          label: 'soonest expiry',
-        }),
+        refresher.metric('SoonestTokenExpiry', { statistic: 'Minimum', label: 'soonest expiry' }),
       ]),
       graph('Refresher function', [
         refresher.fn.function.metricErrors({ period: FIVE_MINUTES, label: 'errors' }),
         refresher.fn.function.metricInvocations({ period: FIVE_MINUTES, label: 'invocations' }),
+        refresher.fn.function.metricThrottles({ period: FIVE_MINUTES, label: 'throttles' }),
       ]),
     );
 
-    this.dashboard.addWidgets(heading('### Reconciler, reports, Tallyfy API'));
+    this.dashboard.addWidgets(heading('### Reconciler, reports, failed invocations'));
     this.dashboard.addWidgets(
-      graph('Events recovered by the reconciler', [
-        partMetric('reconciler', 'EventsReconciled', {
+      graph('Reconciler (per hour)', [
+        integration.metricEventsRecovered({ label: 'lost webhooks recovered' }),
+        reconciler.metric('EventsReconciled', {
           statistic: 'Sum',
-          period: Duration.hours(1),
-          label: 'recovered / h',
+          period: HOUR,
+          label: 'events listed',
         }),
-        reconciler.fn.function.metricErrors({ period: Duration.hours(1), label: 'errors' }),
+        reconciler.metric('ReconcileFailures', {
+          statistic: 'Sum',
+          period: HOUR,
+          label: 'org failures',
+        }),
+        reconciler.fn.function.metricErrors({ period: HOUR, label: 'errors' }),
       ]),
       graph('Reports', [
-        perOrgSum('reporter', 'ReportsWritten', Duration.hours(1), 'written'),
-        perOrgSum('reporter', 'ReportsFailed', Duration.hours(1), 'failed'),
-        reporter.fn.function.metricErrors({ period: Duration.hours(1), label: 'errors' }),
+        perOrgSum(namespace, SERVICE_NAMES.reporter, 'ReportsWritten', HOUR, 'written'),
+        perOrgSum(namespace, SERVICE_NAMES.reporter, 'ReportsFailed', HOUR, 'failed'),
+        reporter.fn.function.metricErrors({ period: HOUR, label: 'errors' }),
       ]),
-      graph('Tallyfy API calls by part', [
-        new MathExpression({
-          expression: `SELECT SUM(TallyfyRequests) FROM SCHEMA("${METRICS_NAMESPACE}", service) GROUP BY service`,
-          usingMetrics: {},
-          period: FIVE_MINUTES,
-          label: 'requests',
-        }),
-      ]),
-      graph('Tallyfy throttling (429)', [
-        new MathExpression({
-          expression: `SELECT SUM(TallyfyThrottled) FROM SCHEMA("${METRICS_NAMESPACE}", service) GROUP BY service`,
-          usingMetrics: {},
-          period: FIVE_MINUTES,
-          label: 'throttled',
-        }),
+      single('Failed asynchronous invocations', [
+        integration.metricFailedInvocations({ label: 'waiting' }),
       ]),
     );
   }

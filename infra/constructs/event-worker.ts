@@ -7,8 +7,32 @@ import { Duration } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { SERVICE_NAMES } from '../../shared/observability/services.ts';
 import type { TallyfyIntegration } from '../tallyfy-integration.ts';
 import type { TallyfyFunction } from './function.ts';
+import { accessForCalls, type TableCall } from './orgs-table.ts';
+
+/**
+ * The orgs-table calls of the worker's code (shared/automations/worker, engine): the org and
+ * its rules, the event's dedupe claim and status, and the per-action records that keep each
+ * action to one effect. It never writes an org, rule or watermark item.
+ */
+export const WORKER_TABLE_CALLS: readonly TableCall[] = [
+  'getOrg',
+  'listRules',
+  'claimEvent',
+  'getEvent',
+  'updateEvent',
+  'abandonAction',
+];
+
+/**
+ * Concurrent worker invocations the events queue may drive when the worker has no reserved
+ * concurrency: a backlog (after an outage) then cannot take the account's whole Lambda pool
+ * from the receiver. Tallyfy's per-org rate limit, not Lambda, bounds useful worker
+ * concurrency (docs/scaling.md); with a reservation, the reservation is the cap.
+ */
+export const DEFAULT_WORKER_MAX_CONCURRENCY = 50;
 
 /** Properties of {@link EventWorker}. */
 export interface EventWorkerProps {
@@ -37,7 +61,9 @@ export interface EventWorkerProps {
 
 /**
  * The worker. Its timeout is the integration's `events.workerTimeout`, which sized the queue's
- * visibility timeout (6x), so the two cannot drift apart.
+ * visibility timeout (6x), so the two cannot drift apart. The queue drives at most its reserved
+ * concurrency (or {@link DEFAULT_WORKER_MAX_CONCURRENCY}) at once, so a poll is never throttled
+ * into an extra receive.
  *
  * @example
  * new EventWorker(integration, 'EventWorker', { integration, entry, refresher: refresher.fn.function });
@@ -55,19 +81,26 @@ export class EventWorker extends Construct {
     this.fn = integration
       .addFunction('Function', {
         scope: this,
-        part: 'event-worker',
+        part: SERVICE_NAMES.worker,
         entry: props.entry,
         timeout: events.workerTimeout,
         memorySize: props.memorySize,
       })
-      .bindTable(integration.orgs.table)
+      .bindTable(integration.orgs.table, accessForCalls(WORKER_TABLE_CALLS))
       .bindTokenSecrets(integration.secrets)
       .bindAutomationSecrets(integration.secrets)
       .bindEventBus(events.bus)
       .bindRefreshRequests(props.refresher)
       .bindDeadLetterQueue(events.deadLetterQueue)
-      .bindArchiveBucket(storage.archiveBucket, { access: 'read', keyPrefix: 'webhooks/' })
-      .consumeQueue(events.queue, { batchSize: props.batchSize ?? 10 });
+      .bindArchiveBucket(storage.archiveBucket, { access: 'read', keyPrefix: 'webhooks/' });
+    this.fn.consumeQueue(events.queue, {
+      batchSize: props.batchSize ?? 10,
+      // with a reservation, consumeQueue matches maxConcurrency to it
+      maxConcurrency:
+        this.fn.reservedConcurrentExecutions === undefined
+          ? DEFAULT_WORKER_MAX_CONCURRENCY
+          : undefined,
+    });
 
     const maxAge = props.maxEventAge ?? Duration.minutes(15);
     this.backlogAlarm = integration.alarms.alarm(

@@ -51,7 +51,7 @@ export interface EventsPipelineProps {
 
 /**
  * Events queue (SSE, TLS only) with a dead-letter queue after {@link MAX_RECEIVE_COUNT}
- * receives, plus the custom EventBridge bus.
+ * receives, the queue of failed asynchronous invocations, and the custom EventBridge bus.
  *
  * @example
  * const events = new EventsPipeline(this, 'Events', { workerTimeout: Duration.seconds(60) });
@@ -62,6 +62,12 @@ export class EventsPipeline extends Construct {
   readonly queue: Queue;
   /** Messages received {@link MAX_RECEIVE_COUNT} times without success (kept 14 days). */
   readonly deadLetterQueue: Queue;
+  /**
+   * Asynchronous invocations that failed after Lambda's retries (scheduled runs of the
+   * refresher, reconciler and reporter; refresh requests): their on-failure destination, kept
+   * 14 days, with the request and the error.
+   */
+  readonly failedInvocations: Queue;
   /** Bus of normalized events (source `tallyfy`). */
   readonly bus: EventBus;
   /** Archive of the bus, when asked for. */
@@ -110,6 +116,18 @@ export class EventsPipeline extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
       removalPolicy,
     });
+
+    this.failedInvocations = new Queue(this, 'FailedInvocations', {
+      ...encryption,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    acknowledgeRule(
+      this.failedInvocations,
+      'SQS3',
+      'This queue is the on-failure destination of asynchronous Lambda invocations: a failure record lands here once, for an operator to read; a DLQ behind it would hide failures.',
+    );
 
     // The bus stays on AWS-owned encryption even with a customer key: a customer key on a bus
     // needs a key policy for events.amazonaws.com, which an imported key's policy cannot get here.

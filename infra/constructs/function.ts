@@ -5,7 +5,9 @@
  *
  * The variable names are the ones `shared/config.ts` reads (docs/configuration.md).
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import {
@@ -16,16 +18,24 @@ import {
   Role,
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import {
+  Architecture,
+  type DestinationConfig,
+  EventSourceMapping,
+  type IDestination,
+  type IFunction,
+  Runtime,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { CfnQueue, type IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { VISIBILITY_TIMEOUT_FACTOR } from './events.ts';
+import { grantKeyVia } from './kms.ts';
+import { defaultMetricsNamespace, validateMetricsNamespace } from './metrics.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
+import { grantTableAccess, type TableAccess } from './orgs-table.ts';
 import type { SecretsAccess } from './secrets-access.ts';
 
 /**
@@ -33,6 +43,9 @@ import type { SecretsAccess } from './secrets-access.ts';
  * aws-cdk-lib (a template test fails when a newer one appears, as a reminder to move).
  */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
+
+/** The lock files NodejsFunction knows, in the order it prefers them. */
+const LOCK_FILES = ['pnpm-lock.yaml', 'yarn.lock', 'bun.lockb', 'bun.lock', 'package-lock.json'];
 
 /** Lets the ESM bundle load CommonJS dependencies that call `require` (esbuild's known gap). */
 const ESM_REQUIRE_BANNER =
@@ -86,10 +99,22 @@ export interface TallyfyFunctionProps {
    */
   readonly logLevel?: FunctionLogLevel;
   /**
-   * CloudWatch metrics namespace (POWERTOOLS_METRICS_NAMESPACE).
-   * @default 'TallyfyServerless'
+   * CloudWatch metrics namespace (POWERTOOLS_METRICS_NAMESPACE): the function writes every
+   * metric there, so alarms on it must read the same namespace.
+   * @default `TallyfyServerless/<stack name>`
    */
   readonly metricsNamespace?: string;
+  /**
+   * Directory esbuild bundles from (the asset's root); must contain `entry` and the lock file.
+   * @default - the directory of `depsLockFilePath`
+   */
+  readonly projectRoot?: string;
+  /**
+   * The package lock file of the project `entry` belongs to.
+   * @default - the nearest lock file (`package-lock.json`, `yarn.lock`, `pnpm-lock.yaml`,
+   *   `bun.lock(b)`) in the directory of `entry` or above it, whatever the working directory
+   */
+  readonly depsLockFilePath?: string;
   /**
    * What happens to the log group when it leaves the stack.
    * @default RemovalPolicy.RETAIN
@@ -115,10 +140,27 @@ export interface ConsumeQueueOptions {
    */
   readonly maxBatchingWindow?: Duration;
   /**
-   * Concurrent invocations the queue may drive (2-1000).
-   * @default - no cap beyond reserved concurrency
+   * Concurrent invocations the queue may drive (2-1000). Match it to the function's reserved
+   * concurrency: a poll the function cannot take is throttled, and a throttled message comes
+   * back with one more receive, on its way to the dead-letter queue.
+   * @default - the function's reserved concurrency (at most 1000), else no cap
    */
   readonly maxConcurrency?: number;
+}
+
+/** Options of {@link TallyfyFunction.sendAsyncFailuresTo}. */
+export interface AsyncFailureOptions {
+  /**
+   * Retries Lambda makes of a failed asynchronous invocation (0-2) before it gives up.
+   * @default 2
+   */
+  readonly retryAttempts?: number;
+  /**
+   * How long Lambda keeps trying (and queueing, while throttled) an asynchronous event
+   * (60 s - 6 h).
+   * @default Duration.hours(6)
+   */
+  readonly maxEventAge?: Duration;
 }
 
 /** Options of {@link TallyfyFunction.bindArchiveBucket}. */
@@ -146,7 +188,7 @@ export interface BucketBindingOptions {
  *   entry: 'functions/event-worker/index.ts',
  *   serviceName: 'event-worker',
  * });
- * worker.bindTable(orgs.table);        // ORGS_TABLE + read/write items
+ * worker.bindTable(orgs.table, accessForCalls(['getOrg', 'claimEvent'])); // ORGS_TABLE + those calls
  * worker.bindTokenSecrets(secrets);    // SECRET_PREFIX + read token secrets only
  * worker.consumeQueue(events.queue);   // SQS event source with partial batch failures
  */
@@ -160,11 +202,22 @@ export class TallyfyFunction extends Construct implements IGrantable {
   /** Its timeout (queues it consumes are sized from it). */
   readonly timeout: Duration;
 
+  /** Its reserved concurrency, when it has one. */
+  readonly reservedConcurrentExecutions: number | undefined;
+  /** The namespace its metrics go to (POWERTOOLS_METRICS_NAMESPACE). */
+  readonly metricsNamespace: string;
+
   constructor(scope: Construct, id: string, props: TallyfyFunctionProps) {
     super(scope, id);
     validateProps(props);
     const timeout = props.timeout ?? Duration.seconds(30);
     this.timeout = timeout;
+    this.reservedConcurrentExecutions = props.reservedConcurrentExecutions;
+    this.metricsNamespace = validateMetricsNamespace(
+      'TallyfyFunction: metricsNamespace',
+      props.metricsNamespace ?? defaultMetricsNamespace(this),
+    );
+    const project = bundlingProject(props);
 
     this.logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -179,6 +232,7 @@ export class TallyfyFunction extends Construct implements IGrantable {
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: props.entry,
+      ...project,
       handler: 'handler',
       functionName: props.functionName,
       description: `tallyfy-serverless ${props.serviceName}`,
@@ -191,7 +245,7 @@ export class TallyfyFunction extends Construct implements IGrantable {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'TallyfyServerless',
+        POWERTOOLS_METRICS_NAMESPACE: this.metricsNamespace,
         LOG_LEVEL: props.logLevel ?? 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
@@ -226,39 +280,11 @@ export class TallyfyFunction extends Construct implements IGrantable {
   }
 
   /**
-   * Sets ORGS_TABLE and grants item reads, writes and queries of the table and its indexes
-   * (`readOnly` for functions that never write).
+   * Sets ORGS_TABLE and grants exactly `access` on the table (see `TABLE_CALLS` in
+   * orgs-table.ts for what each data-layer call needs), plus the table's key through DynamoDB.
    */
-  bindTable(table: ITable, options: { readonly readOnly?: boolean } = {}): this {
-    const read = [
-      'dynamodb:GetItem',
-      'dynamodb:BatchGetItem',
-      'dynamodb:Query',
-      'dynamodb:ConditionCheckItem',
-      'dynamodb:DescribeTable',
-    ];
-    const write = [
-      'dynamodb:PutItem',
-      'dynamodb:UpdateItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:BatchWriteItem',
-    ];
-    const indexArn = `${table.tableArn}/index/*`;
-    Grant.addToPrincipal({
-      grantee: this,
-      actions: options.readOnly ? read : [...read, ...write],
-      resourceArns: [table.tableArn, indexArn],
-    });
-    acknowledgeWildcardResource(
-      this,
-      indexArn,
-      'Queries go to the orgs table GSIs (byRefreshDue, byKind); the wildcard covers only indexes of this one table.',
-    );
-    this.grantKeyVia(
-      table.encryptionKey,
-      'dynamodb',
-      options.readOnly ? ['kms:Decrypt', 'kms:DescribeKey'] : undefined,
-    );
+  bindTable(table: ITable, access: readonly TableAccess[]): this {
+    grantTableAccess(this, table, access);
     return this.addEnvironment('ORGS_TABLE', table.tableName);
   }
 
@@ -283,14 +309,9 @@ export class TallyfyFunction extends Construct implements IGrantable {
     return this.addEnvironment('SECRET_PREFIX', secrets.prefix);
   }
 
-  /** Sets EVENTS_QUEUE_URL and grants sending messages to the queue. */
+  /** Sets EVENTS_QUEUE_URL and grants sending messages (one or a batch) to the queue. */
   bindEventsQueue(queue: IQueue): this {
-    Grant.addToPrincipal({
-      grantee: this,
-      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
-      resourceArns: [queue.queueArn],
-    });
-    this.grantKey(queue.encryptionMasterKey, ['kms:GenerateDataKey', 'kms:Decrypt']);
+    this.grantSend(queue);
     return this.addEnvironment('EVENTS_QUEUE_URL', queue.queueUrl);
   }
 
@@ -323,12 +344,7 @@ export class TallyfyFunction extends Construct implements IGrantable {
    * failures there itself, with their reason).
    */
   bindDeadLetterQueue(queue: IQueue): this {
-    Grant.addToPrincipal({
-      grantee: this,
-      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
-      resourceArns: [queue.queueArn],
-    });
-    this.grantKey(queue.encryptionMasterKey, ['kms:GenerateDataKey', 'kms:Decrypt']);
+    this.grantSend(queue);
     return this.addEnvironment('EVENTS_DLQ_URL', queue.queueUrl);
   }
 
@@ -348,6 +364,8 @@ export class TallyfyFunction extends Construct implements IGrantable {
   /**
    * Makes the function consume `queue` with partial batch failures. The queue's visibility
    * timeout must be at least six times the function timeout (AWS's advice for SQS sources).
+   * Grants what Lambda's poller and the handler do with the queue: receive, delete, change
+   * visibility (back-off), queue attributes and URL, and decrypt through SQS only.
    */
   consumeQueue(queue: IQueue, options: ConsumeQueueOptions = {}): this {
     const cfnQueue = queue.node.defaultChild;
@@ -361,15 +379,76 @@ export class TallyfyFunction extends Construct implements IGrantable {
         `TallyfyFunction.consumeQueue: the queue's visibility timeout (${visibilitySeconds} s) must be at least ${VISIBILITY_TIMEOUT_FACTOR} x the function timeout (${neededSeconds} s)`,
       );
     }
-    this.function.addEventSource(
-      new SqsEventSource(queue, {
-        batchSize: options.batchSize ?? 10,
-        maxBatchingWindow: options.maxBatchingWindow ?? Duration.seconds(1),
-        maxConcurrency: options.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    const reserved = this.reservedConcurrentExecutions;
+    const maxConcurrency =
+      options.maxConcurrency ?? (reserved === undefined ? undefined : Math.min(reserved, 1000));
+    if (maxConcurrency !== undefined) {
+      if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+        throw new Error(
+          `TallyfyFunction.consumeQueue: maxConcurrency must be a whole number from 2 to 1000 (it follows reservedConcurrentExecutions unless given), got ${maxConcurrency}`,
+        );
+      }
+      if (reserved !== undefined && maxConcurrency > reserved) {
+        throw new Error(
+          `TallyfyFunction.consumeQueue: maxConcurrency (${maxConcurrency}) must not exceed reservedConcurrentExecutions (${reserved}), or polls are throttled and messages move towards the dead-letter queue`,
+        );
+      }
+    }
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: [
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+      ],
+      resourceArns: [queue.queueArn],
+    });
+    grantKeyVia(this, queue.encryptionMasterKey, 'sqs', ['kms:Decrypt']);
+    const mapping = new EventSourceMapping(this, 'QueueSource', {
+      target: this.function,
+      eventSourceArn: queue.queueArn,
+      batchSize: options.batchSize ?? 10,
+      maxBatchingWindow: options.maxBatchingWindow ?? Duration.seconds(1),
+      maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    // the mapping validates the role's queue permissions when it is created
+    const policy = this.role.node.tryFindChild('DefaultPolicy');
+    if (policy !== undefined) mapping.node.addDependency(policy);
     return this;
+  }
+
+  /**
+   * Sends asynchronous invocations (scheduled runs, `Event` invokes) that still fail after
+   * Lambda's retries, or grow older than `maxEventAge`, to `queue` (an on-failure destination),
+   * and grants sending there.
+   */
+  sendAsyncFailuresTo(queue: IQueue, options: AsyncFailureOptions = {}): this {
+    const retryAttempts = options.retryAttempts ?? 2;
+    if (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 2) {
+      throw new Error(
+        `TallyfyFunction.sendAsyncFailuresTo: retryAttempts must be 0, 1 or 2, got ${retryAttempts}`,
+      );
+    }
+    this.grantSend(queue);
+    this.function.configureAsyncInvoke({
+      onFailure: new QueueDestination(queue),
+      retryAttempts,
+      maxEventAge: options.maxEventAge ?? Duration.hours(6),
+    });
+    return this;
+  }
+
+  private grantSend(queue: IQueue): void {
+    Grant.addToPrincipal({
+      grantee: this,
+      // SendMessageBatch is authorized by sqs:SendMessage
+      actions: ['sqs:SendMessage'],
+      resourceArns: [queue.queueArn],
+    });
+    grantKeyVia(this, queue.encryptionMasterKey, 'sqs', ['kms:GenerateDataKey', 'kms:Decrypt']);
   }
 
   private grantPutObjects(bucket: IBucket, keyPrefix: string): void {
@@ -384,7 +463,8 @@ export class TallyfyFunction extends Construct implements IGrantable {
       objects,
       `Object keys are chosen at runtime (org id, date, event id); the wildcard covers objects${keyPrefix ? ` under ${keyPrefix}` : ''} of this one bucket.`,
     );
-    this.grantKey(bucket.encryptionKey, ['kms:GenerateDataKey', 'kms:Decrypt']);
+    // a single-part PutObject under SSE-KMS needs a data key only
+    grantKeyVia(this, bucket.encryptionKey, 's3', ['kms:GenerateDataKey']);
   }
 
   private grantGetObjects(bucket: IBucket, keyPrefix: string): void {
@@ -406,23 +486,42 @@ export class TallyfyFunction extends Construct implements IGrantable {
       objects,
       `Archived bodies are read by the key an envelope names (claim check); the wildcard covers objects${keyPrefix ? ` under ${keyPrefix}` : ''} of this one bucket.`,
     );
-    this.grantKey(bucket.encryptionKey, ['kms:Decrypt']);
+    grantKeyVia(this, bucket.encryptionKey, 's3', ['kms:Decrypt']);
   }
+}
 
-  private grantKey(key: IKey | undefined, actions: string[]): void {
-    if (key) key.grant(this, ...actions);
+/** An SQS queue as an on-failure destination; the send grant is made by the function. */
+class QueueDestination implements IDestination {
+  constructor(private readonly queue: IQueue) {}
+
+  bind(): DestinationConfig {
+    return { destination: this.queue.queueArn };
   }
+}
 
-  private grantKeyVia(key: IKey | undefined, service: string, actions?: string[]): void {
-    if (!key) return;
-    Grant.addToPrincipal({
-      grantee: this,
-      actions: actions ?? ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
-      resourceArns: [key.keyArn],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `${service}.${Stack.of(this).region}.amazonaws.com` },
-      },
-    });
+/**
+ * Where NodejsFunction bundles from: the caller's choice, else the nearest lock file at or above
+ * the entry. CDK's own default looks up from the working directory, which fails when the app
+ * runs elsewhere than this package (another app, another working directory).
+ */
+function bundlingProject(props: TallyfyFunctionProps): {
+  projectRoot?: string;
+  depsLockFilePath?: string;
+} {
+  if (props.projectRoot !== undefined || props.depsLockFilePath !== undefined) {
+    return { projectRoot: props.projectRoot, depsLockFilePath: props.depsLockFilePath };
+  }
+  let dir = dirname(resolve(props.entry));
+  for (;;) {
+    const lock = LOCK_FILES.map((name) => join(dir, name)).find((file) => existsSync(file));
+    if (lock !== undefined) return { projectRoot: dir, depsLockFilePath: lock };
+    const parent = dirname(dir);
+    if (parent === dir) {
+      throw new Error(
+        `TallyfyFunction: no lock file (${LOCK_FILES.join(', ')}) in the directory of entry ${props.entry} or above it; set depsLockFilePath`,
+      );
+    }
+    dir = parent;
   }
 }
 

@@ -4,14 +4,19 @@
  * the bundle bench can never disagree about what is deployed.
  */
 import { fileURLToPath } from 'node:url';
+import { SERVICE_NAMES } from '../../shared/observability/services.ts';
 
-/** The Lambda parts of the architecture, named like their `functions/<part>` folders. */
+/**
+ * The Lambda parts of the architecture, named like their `functions/<part>` folders: the
+ * service names of `shared/observability/services.ts` (their logs' `service` field and their
+ * metrics' `service` dimension).
+ */
 export const TALLYFY_PARTS = [
-  'token-refresher',
-  'webhook-receiver',
-  'event-worker',
-  'reconciler',
-  'reporter',
+  SERVICE_NAMES.refresher,
+  SERVICE_NAMES.receiver,
+  SERVICE_NAMES.worker,
+  SERVICE_NAMES.reconciler,
+  SERVICE_NAMES.reporter,
 ] as const;
 
 /** One Lambda part of the architecture. */

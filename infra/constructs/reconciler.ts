@@ -1,16 +1,34 @@
 /**
  * The reconciler part (functions/reconciler): on a schedule, finds the events Tallyfy never
- * delivered and enqueues them; alarms when it recovers more than a threshold.
+ * delivered and enqueues them; alarms when it recovers more than a threshold, and when it keeps
+ * failing for some org.
  */
 import { Duration } from 'aws-cdk-lib';
-import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { Alarm, Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { SERVICE_NAMES } from '../../shared/observability/services.ts';
 import type { TallyfyIntegration } from '../tallyfy-integration.ts';
 import type { TallyfyFunction } from './function.ts';
-import { partMetric } from './metrics.ts';
+import type { EmittedMetricName } from './metrics.ts';
+import { accessForCalls, type TableCall } from './orgs-table.ts';
+
+/**
+ * The orgs-table calls of the reconciler's code (shared/reconcile): the active orgs (byKind),
+ * one org on demand, its watermarks (read, conditional advance), the worker's claims and the
+ * seen markers (read, and written for what it enqueues). No delete, no org write.
+ */
+export const RECONCILER_TABLE_CALLS: readonly TableCall[] = [
+  'listOrgs',
+  'getOrg',
+  'getWatermark',
+  'advanceWatermark',
+  'getEvent',
+  'findSeen',
+  'markSeen',
+];
 
 /** Properties of {@link Reconciler}. */
 export interface ReconcilerProps {
@@ -37,8 +55,8 @@ export interface ReconcilerProps {
 }
 
 /**
- * Scheduled reconciler: reads token secrets (never credentials), reads and writes the table
- * (watermarks), sends recovered events to the events queue.
+ * Scheduled reconciler: reads token secrets (never credentials), reads org items and seen
+ * markers, advances watermarks, sends recovered events to the events queue.
  *
  * @example
  * new Reconciler(integration, 'Reconciler', {
@@ -51,12 +69,19 @@ export class Reconciler extends Construct {
   readonly fn: TallyfyFunction;
   /** The EventBridge rule that runs it. */
   readonly schedule: Rule;
-  /** More events recovered than the threshold: webhooks are being lost. */
+  /** More events recovered than the threshold in an hour: webhooks are being lost. */
   readonly recoveriesAlarm: Alarm;
+  /** Some org's reconciliation failed in 2 of the last 3 intervals. */
+  readonly failuresAlarm: Alarm;
+
+  private readonly integration: TallyfyIntegration;
+  private readonly period: Duration;
 
   constructor(scope: Construct, id: string, props: ReconcilerProps) {
     super(scope, id);
     const { integration, intervalMinutes } = props;
+    this.integration = integration;
+    this.period = Duration.minutes(intervalMinutes);
     const threshold = props.recoveredEventsPerHourThreshold;
     if (!Number.isInteger(threshold) || threshold < 0) {
       throw new Error(
@@ -66,30 +91,63 @@ export class Reconciler extends Construct {
     this.fn = integration
       .addFunction('Function', {
         scope: this,
-        part: 'reconciler',
+        part: SERVICE_NAMES.reconciler,
         entry: props.entry,
         timeout: props.timeout ?? Duration.minutes(5),
         memorySize: props.memorySize,
       })
-      .bindTable(integration.orgs.table)
+      .bindTable(integration.orgs.table, accessForCalls(RECONCILER_TABLE_CALLS))
       .bindTokenSecrets(integration.secrets)
       .bindRefreshRequests(props.refresher)
-      .bindEventsQueue(integration.events.queue);
+      .bindEventsQueue(integration.events.queue)
+      .sendAsyncFailuresTo(integration.events.failedInvocations);
 
     this.schedule = new Rule(this, 'Schedule', {
       description: `Runs the reconciler every ${intervalMinutes} minute(s)`,
-      schedule: Schedule.rate(Duration.minutes(intervalMinutes)),
+      schedule: Schedule.rate(this.period),
       targets: [new LambdaFunction(this.fn.function)],
     });
 
     this.recoveriesAlarm = integration.alarms.alarm(
       this,
       'RecoveriesAlarm',
-      partMetric('reconciler', 'EventsReconciled', { statistic: 'Sum', period: Duration.hours(1) }),
+      this.metricEventsRecovered(),
       {
-        description: `The reconciler recovered more than ${threshold} events in an hour: webhooks are not reaching the receiver (docs/operations.md#reconciler-recoveries).`,
+        description: `The reconciler recovered more than ${threshold} lost webhooks in an hour: webhooks are not reaching the receiver (docs/operations.md#reconciler-recoveries).`,
         threshold,
       },
     );
+    this.failuresAlarm = integration.alarms.alarm(
+      this,
+      'FailuresAlarm',
+      this.metric('ReconcileFailures', { statistic: 'Sum' }),
+      {
+        description:
+          'Reconciling some org failed in 2 of the last 3 reconciler intervals: its lost webhooks are not being recovered (docs/operations.md#reconcile-failures).',
+        threshold: 0,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 2,
+      },
+    );
+  }
+
+  /**
+   * Lost webhooks recovered (`EventsRecovered`: events Tallyfy reports that never came by
+   * webhook, enqueued by the reconciler). Sum per hour.
+   */
+  metricEventsRecovered(props?: MetricOptions): Metric {
+    return this.metric('EventsRecovered', {
+      statistic: 'Sum',
+      period: Duration.hours(1),
+      ...props,
+    });
+  }
+
+  /** One of the reconciler's metrics, per reconciler interval unless `props.period` says otherwise. */
+  metric(name: EmittedMetricName, props?: MetricOptions): Metric {
+    return this.integration.metric(SERVICE_NAMES.reconciler, name, {
+      period: this.period,
+      ...props,
+    });
   }
 }

@@ -8,9 +8,17 @@ import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { SERVICE_NAMES } from '../../shared/observability/services.ts';
 import type { TallyfyIntegration } from '../tallyfy-integration.ts';
 import type { TallyfyFunction } from './function.ts';
 import { perOrgSum } from './metrics.ts';
+import { accessForCalls, type TableCall } from './orgs-table.ts';
+
+/**
+ * The orgs-table calls of the reporter's code (shared/reports): the active orgs (byKind), one
+ * org on demand, and the Scan of the worker's claims for the event figures. Read only.
+ */
+export const REPORTER_TABLE_CALLS: readonly TableCall[] = ['listOrgs', 'getOrg', 'eventFigures'];
 
 /** Key prefix of every report object (`reports/<orgId>/<YYYY-MM-DD>/…`, `…/latest/…`). */
 export const REPORTS_KEY_PREFIX = 'reports/';
@@ -33,14 +41,15 @@ export interface ReporterProps {
   /**
    * Function memory in MiB (aggregates are streamed: the bench keeps peak RSS under 256 MB;
    * the rest buys CPU for parsing).
-   * @default 1024
+   * @default 512
    */
   readonly memorySize?: number;
 }
 
 /**
- * Daily reporter: reads token secrets (never credentials) and org items, writes objects under
- * `reports/` only.
+ * Daily reporter: reads token secrets (never credentials), org items and the event claims,
+ * writes objects under `reports/` only. A failed run is not retried (a retry redoes every org):
+ * it goes to the failed-invocations queue.
  *
  * @example
  * new Reporter(integration, 'Reporter', { integration, entry, refresher: refresher.fn.function, hourUtc: 6 });
@@ -59,7 +68,7 @@ export class Reporter extends Construct {
     this.fn = integration
       .addFunction('Function', {
         scope: this,
-        part: 'reporter',
+        part: SERVICE_NAMES.reporter,
         entry: props.entry,
         timeout: props.timeout ?? Duration.minutes(15),
         // measured worst case ~165 MB RSS for 100k tasks (bench `report peak rss`); 512 MB for CPU
@@ -67,10 +76,11 @@ export class Reporter extends Construct {
       })
       // the bench measures with this cap: V8 otherwise lets garbage build up to ~216 MB RSS
       .addEnvironment('NODE_OPTIONS', '--enable-source-maps --max-old-space-size=128')
-      .bindTable(integration.orgs.table, { readOnly: true })
+      .bindTable(integration.orgs.table, accessForCalls(REPORTER_TABLE_CALLS))
       .bindTokenSecrets(integration.secrets)
       .bindRefreshRequests(props.refresher)
-      .bindReportsBucket(integration.storage.reportsBucket, { keyPrefix: REPORTS_KEY_PREFIX });
+      .bindReportsBucket(integration.storage.reportsBucket, { keyPrefix: REPORTS_KEY_PREFIX })
+      .sendAsyncFailuresTo(integration.events.failedInvocations, { retryAttempts: 0 });
 
     this.schedule = new Rule(this, 'Schedule', {
       description: `Runs the reporter daily at ${String(props.hourUtc).padStart(2, '0')}:00 UTC`,
@@ -81,10 +91,16 @@ export class Reporter extends Construct {
     this.failuresAlarm = integration.alarms.alarm(
       this,
       'FailuresAlarm',
-      perOrgSum('reporter', 'ReportsFailed', Duration.hours(1), 'Reports failed (all orgs)'),
+      perOrgSum(
+        integration.metricsNamespace,
+        SERVICE_NAMES.reporter,
+        'ReportsFailed',
+        Duration.hours(1),
+        'Reports failed (all orgs)',
+      ),
       {
         description:
-          "A report failed for at least one org; the other orgs' reports were written (docs/operations.md#report-failures).",
+          "A report run failed for at least one org; the other orgs' reports were written. Clears an hour later (docs/operations.md#report-failures).",
         threshold: 0,
       },
     );

@@ -13,7 +13,8 @@ import { ArnFormat, Stack } from 'aws-cdk-lib';
 import { type Grant, Grant as IamGrant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct, type IConstruct } from 'constructs';
-import { acknowledgeRule, acknowledgeWildcardResource } from './nag.ts';
+import { grantKeyVia } from './kms.ts';
+import { acknowledgeWildcardResource } from './nag.ts';
 
 /** The pattern of ARN suffixes Secrets Manager appends: `-` plus 6 random characters. */
 const RANDOM_SUFFIX = '-??????';
@@ -63,7 +64,8 @@ export class SecretsAccess extends Construct {
   readonly tokenSecretArn: string;
   /** ARN pattern of the automation signing secrets (`<prefix>/automations/<name>`). */
   readonly automationSecretArn: string;
-  private readonly encryptionKey: IKey | undefined;
+  /** The customer key the secrets are encrypted with, when there is one. */
+  readonly encryptionKey: IKey | undefined;
 
   constructor(scope: Construct, id: string, props: SecretsAccessProps) {
     super(scope, id);
@@ -91,7 +93,7 @@ export class SecretsAccess extends Construct {
         'secretsmanager:GetSecretValue',
         'secretsmanager:DescribeSecret',
         'secretsmanager:PutSecretValue',
-        'secretsmanager:UpdateSecretVersionStage',
+        // a token write creates the token secret when it is missing, with its tags
         'secretsmanager:CreateSecret',
         'secretsmanager:TagResource',
       ],
@@ -102,7 +104,8 @@ export class SecretsAccess extends Construct {
       this.everyOrgSecretArn,
       'One credentials/token secret pair per org, created at runtime by the CLI and the refresher; the wildcard is bounded by the deployment prefix <prefix>/orgs/.',
     );
-    this.grantKey(grantee, ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey*']);
+    // GenerateDataKey encrypts a new version, Decrypt reads one (Secrets Manager calls both)
+    this.grantKey(grantee, ['kms:Decrypt', 'kms:GenerateDataKey']);
     return grant;
   }
 
@@ -145,24 +148,9 @@ export class SecretsAccess extends Construct {
   }
 
   private grantKey(grantee: IGrantable, actions: string[]): void {
-    if (!this.encryptionKey) return;
     // Only through Secrets Manager: the key grant must not let the grantee decrypt anything
     // else the customer encrypted with the same key.
-    IamGrant.addToPrincipal({
-      grantee,
-      actions,
-      resourceArns: [this.encryptionKey.keyArn],
-      conditions: {
-        StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
-      },
-    });
-    if (actions.includes('kms:GenerateDataKey*') && isConstruct(grantee)) {
-      acknowledgeRule(
-        grantee,
-        'IAM5[Action::kms:GenerateDataKey*]',
-        'Secrets Manager needs GenerateDataKey and its variants on the customer key to encrypt new secret versions; limited to kms:ViaService secretsmanager.',
-      );
-    }
+    grantKeyVia(grantee, this.encryptionKey, 'secretsmanager', actions);
   }
 
   private acknowledgeWildcard(grantee: IGrantable, arn: string, reason: string): void {

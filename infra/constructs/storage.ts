@@ -12,6 +12,7 @@ import {
   ObjectOwnership,
   StorageClass,
 } from 'aws-cdk-lib/aws-s3';
+import { S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { acknowledgeRule } from './nag.ts';
 
@@ -28,7 +29,10 @@ export interface StorageProps {
    */
   readonly reportsBucketName?: string;
   /**
-   * Days after which archived webhooks move to S3 Glacier Instant Retrieval.
+   * Days after which archived webhooks move to S3 Glacier Instant Retrieval. Only bodies of
+   * 128 KB and more move: S3 lifecycle does not transition smaller objects by default (and
+   * Glacier IR would bill them as 128 KB), so most webhooks stay in S3 Standard until
+   * `archiveExpirationDays` (docs/scaling.md).
    * @default 30
    */
   readonly archiveTransitionDays?: number;
@@ -86,12 +90,15 @@ export class Storage extends Construct {
     }
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
+    // Log delivery through a bucket policy (logging.s3.amazonaws.com, limited to our buckets),
+    // never the LogDeliveryWrite ACL, whatever the app's feature flags: the access log bucket
+    // then keeps ACLs disabled (BucketOwnerEnforced) like the other two.
+    this.node.setContext(S3_SERVER_ACCESS_LOGS_USE_BUCKET_POLICY, true);
     this.accessLogsBucket = new Bucket(this, 'AccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
-      // no objectOwnership: CDK picks it with how log delivery is granted (bucket policy under
-      // the @aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy flag, else the LogDeliveryWrite ACL)
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(365) }],
       removalPolicy,
     });

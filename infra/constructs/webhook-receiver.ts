@@ -13,12 +13,27 @@ import {
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type Alarm, Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
+import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { SERVICE_NAMES } from '../../shared/observability/services.ts';
 import type { TallyfyIntegration } from '../tallyfy-integration.ts';
 import type { TallyfyFunction } from './function.ts';
 import { acknowledgeRule } from './nag.ts';
+import { accessForCalls, type TableCall } from './orgs-table.ts';
+
+/**
+ * The orgs-table calls of the receiver's code (shared/webhooks, shared/reconcile/seen.ts): the
+ * org item's status and secret hashes, and one seen marker (`EVENT#<key>`/`SEEN`) per queued
+ * webhook. Nothing else: no delete, no batch write, no org write.
+ */
+export const RECEIVER_TABLE_CALLS: readonly TableCall[] = ['findWebhookAuth', 'markSeenOne'];
+
+/**
+ * The metric the API's access logs yield for every request the stage throttled (429), in the
+ * deployment's namespace without dimensions: a metric filter on the access logs emits it.
+ */
+export const WEBHOOKS_THROTTLED_METRIC = 'WebhooksThrottled';
 
 /** The webhook route: Tallyfy posts to `<WebhookBaseUrl>/<orgId>/<secret>`. */
 export const WEBHOOK_ROUTE_PATH = '/hooks/{orgId}/{secret}';
@@ -50,9 +65,9 @@ export interface WebhookReceiverProps {
   readonly integration: TallyfyIntegration;
   /** Handler module (`functions/webhook-receiver/index.ts`). */
   readonly entry: string;
-  /** Steady-state requests per second the API accepts (over all orgs). */
+  /** Steady-state requests per second the API accepts (over all orgs; 1-10000). */
   readonly rateLimit: number;
-  /** Burst of requests the API accepts above the rate. */
+  /** Burst of requests the API accepts at once (the token bucket's size; 1-10000). */
   readonly burstLimit: number;
   /**
    * Retention of the API's access logs.
@@ -79,11 +94,12 @@ export interface WebhookReceiverProps {
 /**
  * HTTP API + receiver function. The function reads org items, writes seen markers (so the
  * reconciler knows the event arrived), archives raw bodies under `webhooks/` and sends to the
- * events queue; nothing else.
+ * events queue; nothing else. Requests the stage throttles (429) are counted from the access
+ * logs and alarmed on: Tallyfy never retries a webhook.
  *
  * @example
  * const receiver = new WebhookReceiver(integration, 'WebhookReceiver', {
- *   integration, entry, rateLimit: 50, burstLimit: 100,
+ *   integration, entry, rateLimit: 1000, burstLimit: 2000,
  * });
  * receiver.webhookBaseUrl; // https://<id>.execute-api.<region>.amazonaws.com/hooks
  */
@@ -100,6 +116,12 @@ export class WebhookReceiver extends Construct {
   readonly webhookBaseUrl: string;
   /** The API answered 5xx: a webhook may be lost (Tallyfy never retries). */
   readonly serverErrorAlarm: Alarm;
+  /** The stage refused webhooks with 429: they are lost (Tallyfy never retries). */
+  readonly throttledAlarm: Alarm;
+  /** Counts the access log lines with status 429 into {@link WEBHOOKS_THROTTLED_METRIC}. */
+  readonly throttledFilter: MetricFilter;
+
+  private readonly metricsNamespace: string;
 
   constructor(scope: Construct, id: string, props: WebhookReceiverProps) {
     super(scope, id);
@@ -118,13 +140,12 @@ export class WebhookReceiver extends Construct {
     this.fn = integration
       .addFunction('Function', {
         scope: this,
-        part: 'webhook-receiver',
+        part: SERVICE_NAMES.receiver,
         entry: props.entry,
         timeout: props.timeout ?? Duration.seconds(10),
         memorySize: props.memorySize,
       })
-      // reads org items (auth); writes the reconciler's seen markers after each enqueue
-      .bindTable(integration.orgs.table)
+      .bindTable(integration.orgs.table, accessForCalls(RECEIVER_TABLE_CALLS))
       .bindEventsQueue(integration.events.queue)
       .bindArchiveBucket(integration.storage.archiveBucket, { keyPrefix: 'webhooks/' });
 
@@ -159,6 +180,14 @@ export class WebhookReceiver extends Construct {
       },
     });
     this.webhookBaseUrl = `${this.api.apiEndpoint}/hooks`;
+    this.metricsNamespace = integration.metricsNamespace;
+    this.throttledFilter = new MetricFilter(this, 'ThrottledFilter', {
+      logGroup: this.accessLogs,
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: this.metricsNamespace,
+      metricName: WEBHOOKS_THROTTLED_METRIC,
+      metricValue: '1',
+    });
 
     this.serverErrorAlarm = integration.alarms.alarm(
       this,
@@ -170,5 +199,19 @@ export class WebhookReceiver extends Construct {
         threshold: 0,
       },
     );
+    this.throttledAlarm = integration.alarms.alarm(this, 'ThrottledAlarm', this.metricThrottled(), {
+      description: `The webhook API refused webhooks with 429 (stage throttling at ${props.rateLimit}/s, burst ${props.burstLimit}): Tallyfy does not retry, so they are lost (docs/operations.md#webhooks-throttled).`,
+      threshold: 0,
+    });
+  }
+
+  /** Webhooks the stage refused with 429 (from the access logs). Sum per 5 minutes. */
+  metricThrottled(props?: MetricOptions): Metric {
+    return new Metric({
+      namespace: this.metricsNamespace,
+      metricName: WEBHOOKS_THROTTLED_METRIC,
+      statistic: 'Sum',
+      period: Duration.minutes(5),
+    }).with(props ?? {});
   }
 }

@@ -18,7 +18,9 @@ describe('EventsPipeline', () => {
   const template = Template.fromStack(new TallyfyStack(newApp(), 'Stack', { env: TEST_ENV }));
   const queues = template.findResources('AWS::SQS::Queue');
   const [queueId] = Object.entries(queues).find(([, q]) => q.Properties.RedrivePolicy) ?? [];
-  const [dlqId] = Object.entries(queues).find(([, q]) => !q.Properties.RedrivePolicy) ?? [];
+  const dlqId =
+    queues[queueId ?? '']?.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
+  const failedId = Object.keys(queues).find((id) => id !== queueId && id !== dlqId);
 
   test('the events queue moves a message to the DLQ after 5 receives', () => {
     expect(queueId).toBeDefined();
@@ -45,9 +47,9 @@ describe('EventsPipeline', () => {
     });
   });
 
-  test('both queues refuse requests without TLS', () => {
-    expect(Object.keys(template.findResources('AWS::SQS::QueuePolicy'))).toHaveLength(2);
-    for (const id of [queueId, dlqId]) {
+  test('every queue refuses requests without TLS', () => {
+    expect(Object.keys(template.findResources('AWS::SQS::QueuePolicy'))).toHaveLength(3);
+    for (const id of [queueId, dlqId, failedId]) {
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
         PolicyDocument: { Statement: Match.arrayWith([TLS_ONLY]) },
@@ -55,13 +57,22 @@ describe('EventsPipeline', () => {
     }
   });
 
-  test('a customer key encrypts both queues with KMS', () => {
+  test('a customer key encrypts every queue with KMS', () => {
     const stack = newStack(newApp());
     new EventsPipeline(stack, 'Events', { encryptionKey: Key.fromKeyArn(stack, 'Key', KEY_ARN) });
     const kmsQueues = Template.fromStack(stack).findResources('AWS::SQS::Queue', {
       Properties: { KmsMasterKeyId: KEY_ARN },
     });
-    expect(Object.keys(kmsQueues)).toHaveLength(2);
+    expect(Object.keys(kmsQueues)).toHaveLength(3);
+  });
+
+  test('failed asynchronous invocations are kept 14 days in a queue of their own', () => {
+    expect(failedId).toBeDefined();
+    expect(queues[failedId ?? '']?.Properties).toMatchObject({
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+    });
+    expect(queues[failedId ?? '']?.Properties.RedrivePolicy).toBeUndefined();
   });
 
   test('a worker timeout beyond the Lambda maximum is rejected naming the prop', () => {

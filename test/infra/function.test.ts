@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, Stack } from 'aws-cdk-lib';
@@ -7,8 +8,10 @@ import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, test } from 'vitest';
 import {
+  accessForCalls,
   EventsPipeline,
   FUNCTION_RUNTIME,
+  ORGS_TABLE_READ_ONLY,
   OrgsTable,
   SecretsAccess,
   Storage,
@@ -58,7 +61,8 @@ describe('TallyfyFunction', () => {
       Environment: {
         Variables: {
           POWERTOOLS_SERVICE_NAME: 'event-worker',
-          POWERTOOLS_METRICS_NAMESPACE: 'TallyfyServerless',
+          // the stack's own namespace: two stacks never mix their metrics
+          POWERTOOLS_METRICS_NAMESPACE: 'TallyfyServerless/Test',
           LOG_LEVEL: 'DEBUG',
           NODE_OPTIONS: '--enable-source-maps',
           EXTRA: 'yes',
@@ -97,7 +101,7 @@ describe('TallyfyFunction', () => {
       serviceName: 'event-worker',
     });
     worker
-      .bindTable(orgs.table)
+      .bindTable(orgs.table, accessForCalls(['getOrg', 'claimEvent', 'listOrgs']))
       .bindTokenSecrets(secrets)
       .bindEventsQueue(events.queue)
       .bindEventBus(events.bus)
@@ -150,11 +154,56 @@ describe('TallyfyFunction', () => {
     const orgs = new OrgsTable(roStack, 'Orgs');
     new TallyfyFunction(roStack, 'Reporter', { entry: FIXTURE, serviceName: 'reporter' }).bindTable(
       orgs.table,
-      { readOnly: true },
+      ORGS_TABLE_READ_ONLY,
     );
     const actions = policyStatements(Template.fromStack(roStack)).flatMap((s) => [s.Action].flat());
     expect(actions).toContain('dynamodb:Query');
     expect(actions.filter((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toEqual([]);
+  });
+
+  test('table grants name the indexes and limit item actions to their key prefixes', () => {
+    const grantStack = newStack(newApp(), 'Grants');
+    const orgs = new OrgsTable(grantStack, 'Orgs');
+    new TallyfyFunction(grantStack, 'Fn', { entry: FIXTURE, serviceName: 'reconciler' }).bindTable(
+      orgs.table,
+      accessForCalls(['listOrgs', 'getOrg', 'getWatermark', 'findSeen', 'markSeen']),
+    );
+    const statements = policyStatements(Template.fromStack(grantStack)).filter((s) =>
+      [s.Action].flat().some((a) => a.startsWith('dynamodb:')),
+    );
+    const tableArn = { 'Fn::GetAtt': ['OrgsTable', 'Arn'] };
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Action: 'dynamodb:GetItem',
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*'] } },
+        }),
+        expect.objectContaining({
+          Action: ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:PutItem'],
+          Resource: tableArn,
+          Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EVENT#*'] } },
+        }),
+        expect.objectContaining({
+          Action: 'dynamodb:Query',
+          Resource: { 'Fn::Join': ['', [tableArn, '/index/byKind']] },
+        }),
+      ]),
+    );
+    expect(statements).toHaveLength(3);
+    expect(JSON.stringify(statements)).not.toContain('index/*');
+  });
+
+  test('a malformed table access is refused naming the problem', () => {
+    const bad = newStack(newApp(), 'BadAccess');
+    const orgs = new OrgsTable(bad, 'Orgs');
+    const fn = new TallyfyFunction(bad, 'Fn', { entry: FIXTURE, serviceName: 'reporter' });
+    expect(() =>
+      fn.bindTable(orgs.table, [{ why: 'x', actions: ['Scan'], keyPrefixes: ['ORG#'] }]),
+    ).toThrow(/keyPrefixes need table item actions other than Scan/);
+    expect(() =>
+      fn.bindTable(orgs.table, [{ why: 'y', actions: ['GetItem'], index: 'byKind' }]),
+    ).toThrow(/an index only serves Query/);
   });
 
   test('consuming a queue whose visibility timeout is under 6x the function timeout is refused', () => {
@@ -185,6 +234,48 @@ describe('TallyfyFunction', () => {
         }),
     ).toThrow(/reservedConcurrentExecutions/);
     expect(existsSync(FIXTURE)).toBe(true);
+  });
+
+  test('metricsNamespace sets POWERTOOLS_METRICS_NAMESPACE; one the functions would refuse is rejected', () => {
+    const nsStack = newStack(newApp(), 'Namespaced');
+    new TallyfyFunction(nsStack, 'Fn', {
+      entry: FIXTURE,
+      serviceName: 'reporter',
+      metricsNamespace: 'Acme/Tallyfy',
+    });
+    Template.fromStack(nsStack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ POWERTOOLS_METRICS_NAMESPACE: 'Acme/Tallyfy' }),
+      },
+    });
+    expect(
+      () =>
+        new TallyfyFunction(nsStack, 'Bad', {
+          entry: FIXTURE,
+          serviceName: 'reporter',
+          metricsNamespace: 'AWS/Lambda',
+        }),
+    ).toThrow(/metricsNamespace must be a CloudWatch namespace/);
+  });
+
+  test('the lock file is found from the entry, not from the working directory', () => {
+    const cwd = process.cwd();
+    const elsewhere = mkdtempSync(join(tmpdir(), 'tallyfy-cwd-'));
+    try {
+      process.chdir(elsewhere);
+      const lockStack = newStack(newApp(), 'Elsewhere');
+      expect(
+        () => new TallyfyFunction(lockStack, 'Fn', { entry: FIXTURE, serviceName: 'reporter' }),
+      ).not.toThrow();
+      const orphan = join(elsewhere, 'handler.ts');
+      writeFileSync(orphan, 'export const handler = async () => 1;\n');
+      expect(
+        () => new TallyfyFunction(lockStack, 'Orphan', { entry: orphan, serviceName: 'reporter' }),
+      ).toThrow(/no lock file .* in the directory of entry .* set depsLockFilePath/);
+    } finally {
+      process.chdir(cwd);
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   test('the function exposes its role and log group for further grants', () => {

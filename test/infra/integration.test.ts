@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
-import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { App, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, test } from 'vitest';
-import { TallyfyIntegration, TallyfyStack } from '../../infra/index.ts';
+import { ORGS_TABLE_READ_ONLY, TallyfyIntegration, TallyfyStack } from '../../infra/index.ts';
 import { newApp, TEST_ENV } from './support.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/handler.ts', import.meta.url));
@@ -57,7 +57,7 @@ describe('TallyfyIntegration', () => {
     // a customer function on the same core, next to the five parts
     integration
       .addFunction('Custom', { part: 'event-worker', entry: FIXTURE, environment: { EXTRA: '1' } })
-      .bindTable(integration.orgs.table, { readOnly: true })
+      .bindTable(integration.orgs.table, ORGS_TABLE_READ_ONLY)
       .bindTokenSecrets(integration.secrets);
     expect(() => app.synth()).not.toThrow();
 
@@ -113,11 +113,15 @@ describe('TallyfyIntegration', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     const threshold = (metric: string) =>
       alarms.find((a) => a.Properties.MetricName === metric)?.Properties.Threshold;
-    expect(threshold('EventsReconciled')).toBe(3);
+    expect(threshold('EventsRecovered')).toBe(3);
     expect(threshold('SoonestTokenExpiry')).toBe(120);
     expect(threshold('ApproximateAgeOfOldestMessage')).toBe(300);
-    // DLQ + 7 part alarms + an errors alarm per function (5 parts + the custom one)
-    expect(alarms).toHaveLength(1 + 7 + 6);
+    // DLQ + failed invocations + 10 part alarms + an errors alarm per function (5 + the custom one)
+    expect(alarms).toHaveLength(2 + 10 + 6);
+    // the worker's reservation caps what its queue drives, so no poll is throttled
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: 20 },
+    });
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([
         'arn:aws:sns:eu-west-1:123456789012:acme-ops',
@@ -171,6 +175,12 @@ describe('TallyfyIntegration', () => {
 
   test('invalid props are rejected naming the prop', () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [
+        { reservedConcurrency: { 'event-worker': 1 } },
+        /reservedConcurrency\.event-worker must be at least 2/,
+      ],
+      [{ metricsNamespace: 'AWS/Custom' }, /metricsNamespace must be a CloudWatch namespace/],
+      [{ orgsTableLogicalId: 'orgs-table' }, /OrgsTable: logicalId must be letters and digits/],
       [{ refreshShardCount: 0 }, /refreshShardCount must be a whole number from 1 to 100/],
       [{ schedules: { reportHourUtc: 24 } }, /schedules\.reportHourUtc/],
       [{ refreshMargin: { fraction: 1 } }, /refreshMargin\.fraction/],
@@ -211,6 +221,204 @@ describe('TallyfyIntegration', () => {
       () =>
         new TallyfyIntegration(stack, 'T', { tallyfyBaseUrl: 'ftp://user:hunter2@example.com' }),
     ).toThrow(expect.objectContaining({ message: expect.not.stringContaining('hunter2') }));
+  });
+
+  test('two integrations share a stack with their own names; without them construction fails naming the props', () => {
+    const app = newApp();
+    const stack = new Stack(app, 'Shared', { env: TEST_ENV });
+    new TallyfyIntegration(stack, 'Tallyfy');
+    new TallyfyIntegration(stack, 'TallyfyEu', {
+      secretPrefix: 'acme/eu',
+      metricsNamespace: 'Acme/TallyfyEu',
+      orgsTableLogicalId: 'OrgsTableEu',
+    });
+    expect(() => app.synth()).not.toThrow();
+    const template = Template.fromStack(stack);
+    expect(Object.keys(template.findResources('AWS::DynamoDB::Table')).sort()).toEqual([
+      'OrgsTable',
+      'OrgsTableEu',
+    ]);
+    const namespaces = new Set(
+      Object.values(template.findResources('AWS::Lambda::Function')).map(
+        (f) => f.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE,
+      ),
+    );
+    expect(namespaces).toEqual(new Set(['TallyfyServerless/Shared', 'Acme/TallyfyEu']));
+
+    const clash = new Stack(newApp(), 'Clash');
+    new TallyfyIntegration(clash, 'First');
+    expect(() => new TallyfyIntegration(clash, 'Second', { secretPrefix: 'acme/second' })).toThrow(
+      /Clash\/Second is the second integration in stack Clash with metricsNamespace "TallyfyServerless\/Clash" \(already used by Clash\/First\), orgsTableLogicalId "OrgsTable" \(already used by Clash\/First\); give each integration of a stack its own secretPrefix, metricsNamespace and orgsTableLogicalId/,
+    );
+  });
+
+  test('an alarm added after construction (addFunction, addAlarm) shows on the dashboard and notifies the topic', () => {
+    const stack = new Stack(newApp(), 'Late', { env: TEST_ENV });
+    const integration = new TallyfyIntegration(stack, 'Tallyfy');
+    const late = integration.addFunction('Audit', { part: 'reporter', entry: FIXTURE });
+    const custom = integration.addAlarm(
+      integration
+        .metricOrgsNeedingReauth()
+        .createAlarm(stack, 'TooManyReauth', { threshold: 5, evaluationPeriods: 1 }),
+    );
+    const template = Template.fromStack(stack);
+    const body = JSON.stringify(
+      Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties,
+    );
+    const lateId = stack.getLogicalId(
+      late.node.findChild('ErrorsAlarm').node.defaultChild as CfnElement,
+    );
+    const customId = stack.getLogicalId(custom.node.defaultChild as CfnElement);
+    expect(body).toContain(`"Fn::GetAtt":["${lateId}","Arn"]`);
+    expect(body).toContain(`"Fn::GetAtt":["${customId}","Arn"]`);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'OrgsNeedingReauth',
+      Threshold: 5,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmsTopic') }],
+    });
+  });
+
+  test('metric methods read what the functions emit, in the integration namespace', () => {
+    const stack = new Stack(newApp(), 'Metrics', { env: TEST_ENV });
+    const integration = new TallyfyIntegration(stack, 'Tallyfy', { metricsNamespace: 'Acme/Ops' });
+    const resolved = (metric: {
+      namespace: string;
+      metricName: string;
+      dimensions?: unknown;
+      statistic: string;
+      period: Duration;
+    }) => ({
+      namespace: metric.namespace,
+      metricName: metric.metricName,
+      dimensions: stack.resolve(metric.dimensions),
+      statistic: metric.statistic,
+      period: metric.period.toSeconds(),
+    });
+    expect(resolved(integration.metricEventsRecovered())).toEqual({
+      namespace: 'Acme/Ops',
+      metricName: 'EventsRecovered',
+      dimensions: { service: 'reconciler' },
+      statistic: 'Sum',
+      period: 3600,
+    });
+    expect(resolved(integration.metricOrgsNeedingReauth())).toEqual({
+      namespace: 'Acme/Ops',
+      metricName: 'OrgsNeedingReauth',
+      dimensions: { service: 'token-refresher' },
+      statistic: 'Maximum',
+      period: 300,
+    });
+    expect(resolved(integration.metricDeadLetters())).toMatchObject({
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: {
+        QueueName: {
+          'Fn::GetAtt': [
+            stack.getLogicalId(integration.events.deadLetterQueue.node.defaultChild as CfnElement),
+            'QueueName',
+          ],
+        },
+      },
+      statistic: 'Maximum',
+    });
+    expect(resolved(integration.metricWebhooksThrottled())).toMatchObject({
+      namespace: 'Acme/Ops',
+      metricName: 'WebhooksThrottled',
+      statistic: 'Sum',
+    });
+  });
+
+  test('with a customer key, each function may use it only through the services it calls (kms:ViaService)', () => {
+    const stack = new TallyfyStack(newApp(), 'Keyed', {
+      env: TEST_ENV,
+      encryptionKeyArn: KEY_ARN,
+    });
+    const template = Template.fromStack(stack);
+    const resources = template.toJSON().Resources as ReturnType<Template['findResources']>;
+    const roleOf = (part: string) =>
+      Object.values(resources).find(
+        (r) =>
+          r.Type === 'AWS::Lambda::Function' &&
+          r.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME === part,
+      )?.Properties.Role['Fn::GetAtt'][0];
+    const kmsOf = (part: string) =>
+      Object.values(resources)
+        .filter(
+          (r) =>
+            r.Type === 'AWS::IAM::Policy' &&
+            r.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleOf(part)),
+        )
+        .flatMap((r) => r.Properties.PolicyDocument.Statement)
+        .filter((st: { Action: string | string[] }) =>
+          [st.Action].flat().some((a) => a.startsWith('kms:')),
+        );
+    const services = (part: string) => {
+      const found: Record<string, string[]> = {};
+      for (const st of kmsOf(part)) {
+        expect(st.Resource, part).toBe(KEY_ARN);
+        const via = st.Condition?.StringEquals?.['kms:ViaService'];
+        expect(typeof via, `${part}: every key grant is through a service`).toBe('string');
+        const service = /^([a-z0-9]+)\.eu-west-1\.amazonaws\.com$/.exec(via)?.[1];
+        expect(service, via).toBeDefined();
+        found[service as string] = [
+          ...new Set([...(found[service as string] ?? []), ...[st.Action].flat()]),
+        ].sort();
+      }
+      return found;
+    };
+    expect(services('webhook-receiver')).toEqual({
+      dynamodb: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      s3: ['kms:GenerateDataKey'],
+      sqs: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    });
+    expect(services('event-worker')).toEqual({
+      dynamodb: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      s3: ['kms:Decrypt'],
+      secretsmanager: ['kms:Decrypt'],
+      sqs: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    });
+    expect(services('reconciler')).toEqual({
+      dynamodb: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      secretsmanager: ['kms:Decrypt'],
+      sqs: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    });
+    expect(services('reporter')).toEqual({
+      dynamodb: ['kms:Decrypt', 'kms:DescribeKey'],
+      s3: ['kms:GenerateDataKey'],
+      secretsmanager: ['kms:Decrypt'],
+      sqs: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    });
+    expect(services('token-refresher')).toEqual({
+      dynamodb: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      secretsmanager: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      sqs: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    });
+  });
+
+  test('the access-log bucket takes log delivery by bucket policy with ACLs disabled, whatever the feature flags', () => {
+    const bare = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new TallyfyStack(bare, 'NoFlags', { env: TEST_ENV });
+    Validations.of(bare).addPlugins(new AwsSolutionsChecks(bare));
+    expect(() => bare.synth()).not.toThrow();
+    const template = Template.fromStack(stack);
+    const buckets = Object.values(template.findResources('AWS::S3::Bucket'));
+    expect(buckets).toHaveLength(3);
+    for (const bucket of buckets) {
+      expect(bucket.Properties.OwnershipControls).toEqual({
+        Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }],
+      });
+      expect(bucket.Properties.AccessControl).toBeUndefined();
+    }
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'logging.s3.amazonaws.com' },
+            Action: 's3:PutObject',
+          }),
+        ]),
+      },
+    });
   });
 
   test('acknowledgements carry a specific reason', () => {

@@ -68,7 +68,10 @@ const idOf = (
   return found[0];
 };
 const queueId = idOf('AWS::SQS::Queue', (p) => p.RedrivePolicy !== undefined);
-const dlqId = idOf('AWS::SQS::Queue', (p) => p.RedrivePolicy === undefined);
+const dlqId = resources[queueId]?.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
+const failedInvocationsId = Object.keys(resources).find(
+  (id) => resources[id]?.Type === 'AWS::SQS::Queue' && id !== queueId && id !== dlqId,
+) as string;
 
 /** Secret ARNs as Secrets Manager names them, for org ids a customer could choose. */
 const ORG_IDS = ['acme', 'a1b2c3d4', 'x/token-y', 'token', 'org/credentials', '-', 'a.b@c'];
@@ -97,7 +100,7 @@ describe('TallyfyStack: functions', () => {
       expect(env(part).NODE_OPTIONS).toMatch(/^--enable-source-maps( |$)/);
       expect(env(part)).toMatchObject({
         POWERTOOLS_SERVICE_NAME: part,
-        POWERTOOLS_METRICS_NAMESPACE: 'TallyfyServerless',
+        POWERTOOLS_METRICS_NAMESPACE: 'TallyfyServerless/Prod',
         TALLYFY_BASE_URL: 'https://go.tallyfy.com/api',
       });
     }
@@ -218,21 +221,68 @@ describe('TallyfyStack: IAM split of the org secrets', () => {
 describe('TallyfyStack: least privilege per part', () => {
   const actions = (part: TallyfyPart) => new Set(statementsOf(part).flatMap(actionsOf));
 
-  test('the receiver uses the table, writes webhooks/ in the archive, sends to the queue: nothing else', () => {
+  /** A part's DynamoDB statements as `actions @ resource [leading keys]`, sorted. */
+  const tableGrants = (part: TallyfyPart) =>
+    statementsOf(part)
+      .filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')))
+      .flatMap((st) =>
+        [st.Resource].flat().map((resource) => {
+          const index = /\/index\/(\w+)/.exec(JSON.stringify(resource))?.[1];
+          const keys = (st.Condition as Record<string, Record<string, string[]>> | undefined)?.[
+            'ForAllValues:StringLike'
+          ]?.['dynamodb:LeadingKeys'];
+          const where = index === undefined ? 'table' : `index/${index}`;
+          return `${actionsOf(st)
+            .map((a) => a.replace('dynamodb:', ''))
+            .sort()
+            .join(',')} @ ${where}${keys ? ` [${keys.join(',')}]` : ''}`;
+        }),
+      )
+      .sort();
+
+  test('per role, exactly the DynamoDB actions its code calls, on the keys and indexes it names', () => {
+    expect(tableGrants('webhook-receiver')).toEqual([
+      'GetItem @ table [ORG#*]', // findWebhookAuth
+      'PutItem @ table [EVENT#*]', // one seen marker per queued webhook
+    ]);
+    expect(tableGrants('event-worker')).toEqual([
+      'DeleteItem,GetItem,PutItem,UpdateItem @ table [EVENT#*]', // claim, status, action records
+      'GetItem,Query @ table [ORG#*]', // the org and its rules
+    ]);
+    expect(tableGrants('reconciler')).toEqual([
+      'BatchGetItem,BatchWriteItem,GetItem,PutItem @ table [EVENT#*]', // claims, seen markers
+      'GetItem,UpdateItem @ table [ORG#*]', // org, watermarks
+      'Query @ index/byKind', // active orgs
+    ]);
+    expect(tableGrants('token-refresher')).toEqual([
+      'GetItem,UpdateItem @ table [ORG#*]', // lease, fenced records, re-read
+      'Query @ index/byKind', // the OrgsNeedingReauth gauge
+      'Query @ index/byRefreshDue', // due orgs
+    ]);
+    expect(tableGrants('reporter')).toEqual([
+      'GetItem @ table [ORG#*]',
+      'Query @ index/byKind',
+      'Scan @ table', // event figures (claims), read only
+    ]);
+  });
+
+  test('no role may delete or batch-write on the table except where its code does', () => {
+    for (const part of TALLYFY_PARTS) {
+      const actions = statementsOf(part).flatMap(actionsOf);
+      expect(actions.includes('dynamodb:BatchWriteItem'), part).toBe(part === 'reconciler');
+      expect(actions.includes('dynamodb:DeleteItem'), part).toBe(part === 'event-worker');
+      expect(actions, part).not.toContain('dynamodb:DescribeTable');
+      expect(JSON.stringify(statementsOf(part)), part).not.toContain('index/*');
+    }
+  });
+
+  test('the receiver writes webhooks/ in the archive and sends to the queue: nothing else', () => {
     expect([...actions('webhook-receiver')].sort()).toEqual([
-      'dynamodb:BatchGetItem',
-      'dynamodb:BatchWriteItem',
-      'dynamodb:ConditionCheckItem',
-      'dynamodb:DeleteItem',
-      'dynamodb:DescribeTable',
       'dynamodb:GetItem',
       'dynamodb:PutItem',
-      'dynamodb:Query',
-      'dynamodb:UpdateItem',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
       's3:PutObject',
-      'sqs:GetQueueAttributes',
       'sqs:SendMessage',
     ]);
     const put = statementsOf('webhook-receiver').find((s) => actionsOf(s).includes('s3:PutObject'));
@@ -256,6 +306,33 @@ describe('TallyfyStack: least privilege per part', () => {
       actionsOf(s).includes('sqs:SendMessage'),
     );
     expect(sends.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [dlqId, 'Arn'] }]);
+    const consume = statementsOf('event-worker').find((s) =>
+      actionsOf(s).includes('sqs:ReceiveMessage'),
+    );
+    expect(consume).toMatchObject({
+      Action: [
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+      ],
+      Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+    });
+  });
+
+  test('the scheduled functions may send their failed invocations to the failure queue; nobody else', () => {
+    const sendsToFailures = (part: TallyfyPart) =>
+      statementsOf(part).some(
+        (s) =>
+          actionsOf(s).includes('sqs:SendMessage') &&
+          JSON.stringify(s.Resource).includes(`"${failedInvocationsId}"`),
+      );
+    for (const part of TALLYFY_PARTS) {
+      expect(sendsToFailures(part), part).toBe(
+        ['token-refresher', 'reconciler', 'reporter'].includes(part),
+      );
+    }
   });
 
   test('reconciler and reporter may ask the refresher for a refresh; the receiver may not', () => {
@@ -267,15 +344,46 @@ describe('TallyfyStack: least privilege per part', () => {
   });
 });
 
-describe('TallyfyStack: events queue and worker', () => {
-  test('the worker consumes the events queue with partial batch failure reporting', () => {
+describe('TallyfyStack: events queue, worker, concurrency, failed invocations', () => {
+  test('the worker consumes the events queue with partial batch failures, at most 50 at once', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: ref(functionIds['event-worker']),
       EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BatchSize: 10,
+      ScalingConfig: { MaximumConcurrency: 50 },
     });
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    expect(fn('event-worker').ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  test('the refresher has reserved concurrency of its own; the receiver is never capped', () => {
+    expect(fn('token-refresher').ReservedConcurrentExecutions).toBe(5);
+    expect(fn('webhook-receiver').ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  test('scheduled functions send failed asynchronous invocations to the failure queue; the reporter is not retried', () => {
+    const configs = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Lambda::EventInvokeConfig',
+    );
+    const byFunction = Object.fromEntries(
+      configs.map((c) => [c.Properties.FunctionName.Ref, c.Properties]),
+    );
+    expect(Object.keys(byFunction).sort()).toEqual(
+      [functionIds['token-refresher'], functionIds.reconciler, functionIds.reporter].sort(),
+    );
+    for (const part of ['token-refresher', 'reconciler', 'reporter'] as const) {
+      expect(byFunction[functionIds[part]]).toMatchObject({
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [failedInvocationsId, 'Arn'] } },
+        },
+        MaximumRetryAttempts: part === 'reporter' ? 0 : 2,
+      });
+    }
+    expect(resources[failedInvocationsId]?.Properties).toMatchObject({
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      SqsManagedSseEnabled: true,
+    });
   });
 
   test('the queue redrives to the DLQ after 5 receives, with visibility >= 6x the worker timeout', () => {
@@ -306,10 +414,10 @@ describe('TallyfyStack: webhook HTTP API', () => {
     });
   });
 
-  test('the stage is throttled', () => {
+  test('the stage is throttled above legitimate bursts (1,000/s, 2,000 at once)', () => {
     expect(stage).toMatchObject({
       StageName: '$default',
-      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
     });
   });
 
@@ -365,51 +473,188 @@ describe('TallyfyStack: alarms and dashboard', () => {
         String(a.Properties.Metrics?.[0]?.Expression ?? '').includes(`SUM(${name})`),
     );
 
-  test('every alarm of the runbook exists, on the metric the functions emit', () => {
-    const expected: Array<[string, Record<string, unknown>]> = [
-      [
-        'ApproximateNumberOfMessagesVisible',
-        { Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' },
-      ],
-      [
-        'TokenRefreshFailed',
-        {
-          Namespace: 'TallyfyServerless',
-          Dimensions: [{ Name: 'service', Value: 'token-refresher' }],
-        },
-      ],
-      ['OrgsNeedingReauth', { Statistic: 'Maximum', Threshold: 0 }],
-      [
-        'SoonestTokenExpiry',
-        { Statistic: 'Minimum', Threshold: 450, ComparisonOperator: 'LessThanThreshold' },
-      ],
-      ['5xx', { Threshold: 0 }],
-      [
-        'EventsReconciled',
-        { Threshold: 10, Period: 3600, Dimensions: [{ Name: 'service', Value: 'reconciler' }] },
-      ],
-      ['ReportsFailed', { Threshold: 0 }],
-      ['ApproximateAgeOfOldestMessage', { Threshold: 900 }],
-    ];
-    for (const [metric, properties] of expected) {
-      const found = byMetric(metric);
-      expect(found, metric).toHaveLength(1);
-      expect(found[0]?.Properties, metric).toMatchObject(properties);
+  const NS = 'TallyfyServerless/Prod';
+  const service = (name: string) => [{ Name: 'service', Value: name }];
+  /** What each alarm of the runbook reads, how it compares, and what missing data counts as. */
+  const RUNBOOK: Array<[string, Record<string, unknown>]> = [
+    [
+      'DeadLetters',
+      {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    [
+      'FailedInvocations',
+      {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          { Name: 'QueueName', Value: { 'Fn::GetAtt': [failedInvocationsId, 'QueueName'] } },
+        ],
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    [
+      'TokenRefresherFailuresAlarm',
+      {
+        Namespace: NS,
+        MetricName: 'TokenRefreshFailed',
+        Dimensions: service('token-refresher'),
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    [
+      'TokenRefresherHeartbeatAlarm',
+      {
+        Namespace: NS,
+        MetricName: 'RefreshRuns',
+        Dimensions: service('token-refresher'),
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 2,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'breaching',
+      },
+    ],
+    [
+      'TokenRefresherNeedsReauthAlarm',
+      {
+        Namespace: NS,
+        MetricName: 'OrgsNeedingReauth',
+        Dimensions: service('token-refresher'),
+        Statistic: 'Maximum',
+        Period: 300,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'ignore',
+      },
+    ],
+    [
+      'TokenRefresherSoonestExpiryAlarm',
+      {
+        Namespace: NS,
+        MetricName: 'SoonestTokenExpiry',
+        Statistic: 'Minimum',
+        Threshold: 450,
+        ComparisonOperator: 'LessThanThreshold',
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    [
+      'WebhookReceiverServerErrorsAlarm',
+      {
+        Namespace: 'AWS/ApiGateway',
+        MetricName: '5xx',
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    [
+      'WebhookReceiverThrottledAlarm',
+      {
+        Namespace: NS,
+        MetricName: 'WebhooksThrottled',
+        Statistic: 'Sum',
+        Period: 300,
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    [
+      'EventWorkerBacklogAlarm',
+      {
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Threshold: 900,
+        EvaluationPeriods: 3,
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    [
+      'ReconcilerRecoveriesAlarm',
+      {
+        Namespace: NS,
+        MetricName: 'EventsRecovered',
+        Dimensions: service('reconciler'),
+        Statistic: 'Sum',
+        Period: 3600,
+        Threshold: 10,
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    [
+      'ReconcilerFailuresAlarm',
+      {
+        Namespace: NS,
+        MetricName: 'ReconcileFailures',
+        Dimensions: service('reconciler'),
+        Statistic: 'Sum',
+        Period: 900,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+        Threshold: 0,
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    ['ReporterFailuresAlarm', { Threshold: 0, TreatMissingData: 'notBreaching' }],
+  ];
+  const alarmIds = Object.keys(resources).filter(
+    (id) => resources[id]?.Type === 'AWS::CloudWatch::Alarm',
+  );
+  const alarmNamed = (name: string) => {
+    const ids = alarmIds.filter((id) => id.replace(/^Tallyfy(Alarms)?/, '').startsWith(name));
+    expect(ids, name).toHaveLength(1);
+    return resources[ids[0] as string]?.Properties;
+  };
+
+  test('every alarm of the runbook reads its metric, with its threshold and missing-data rule', () => {
+    for (const [name, properties] of RUNBOOK) {
+      expect(alarmNamed(name), name).toMatchObject(properties);
     }
+    expect(String(alarmNamed('ReporterFailuresAlarm')?.Metrics[0].Expression)).toBe(
+      `SELECT SUM(ReportsFailed) FROM SCHEMA("${NS}", orgId, service) WHERE service = 'reporter'`,
+    );
     // plus one errors alarm per function (worker errors among them)
     const errors = byMetric('Errors').map((a) => a.Properties.Dimensions[0].Value.Ref);
     expect(errors.sort()).toEqual(Object.values(functionIds).sort());
+    expect(alarms).toHaveLength(RUNBOOK.length + 5);
   });
 
-  test('every alarm notifies the alarm topic on ALARM and on OK, and ignores missing data', () => {
+  test('every alarm notifies the alarm topic on ALARM and on OK, and names its runbook section', () => {
     const topic = idOf('AWS::SNS::Topic');
-    expect(alarms.length).toBe(8 + 5);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([ref(topic)]);
       expect(alarm.Properties.OKActions).toEqual([ref(topic)]);
-      expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
       expect(alarm.Properties.AlarmDescription).toMatch(/docs\/operations\.md#/);
     }
+  });
+
+  test('the metrics namespace comes from the stack: two stacks of one app never share one', () => {
+    const staging = Template.fromStack(new TallyfyStack(newApp(), 'Staging', { env: TEST_ENV }));
+    const namespaces = (t: Template) =>
+      new Set(
+        Object.values(t.findResources('AWS::Lambda::Function')).map(
+          (f) => f.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE,
+        ),
+      );
+    expect([...namespaces(template)]).toEqual([NS]);
+    expect([...namespaces(staging)]).toEqual(['TallyfyServerless/Staging']);
+    const alarmNamespaces = Object.values(staging.findResources('AWS::CloudWatch::Alarm'))
+      .map((a) => a.Properties.Namespace)
+      .filter((n) => n !== undefined && !String(n).startsWith('AWS/'));
+    expect(new Set(alarmNamespaces)).toEqual(new Set(['TallyfyServerless/Staging']));
   });
 
   test('every alarm links to its runbook section in docs/operations.md', () => {
@@ -444,9 +689,13 @@ describe('TallyfyStack: alarms and dashboard', () => {
       'EventsProcessed',
       'TokenRefreshFailed',
       'SoonestTokenExpiry',
-      'EventsReconciled',
+      'RefreshRuns',
+      'OrgsNeedingReauth',
+      'EventsRecovered',
+      'ReconcileFailures',
       'ReportsFailed',
-      'TallyfyThrottled',
+      'WebhooksThrottled',
+      'Failed asynchronous invocations',
     ]) {
       expect(body, text).toContain(text);
     }

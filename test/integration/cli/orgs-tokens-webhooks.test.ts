@@ -3,6 +3,7 @@
  * sandbox, local mode's admin server with the real token refresher): orgs, tokens, webhooks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAT_WARNING } from '../../../bin/commands/orgs.ts';
 import { Secret } from '../../../shared/secret.ts';
 import { verifyWebhookSecret } from '../../../shared/webhooks/index.ts';
 import { type CliHarness, passwordSecrets, startCliHarness } from './support.ts';
@@ -66,6 +67,25 @@ describe('orgs add', () => {
     expect(run.code).toBe(5);
     expect(run.stderr).toMatch(/not a member of org orgTypo123/);
     expect(await h.registry.getOrg('orgTypo123')).toBeUndefined();
+  });
+
+  it('warns, for a personal access token org, that the PAT itself becomes readable by every reader role', async () => {
+    const run = await h.run(
+      [
+        'orgs',
+        'add',
+        'orgPat12345',
+        '--auth-mode',
+        'personal_access_token',
+        '--secrets-from-stdin',
+      ],
+      { stdin: JSON.stringify({ token: 'not-a-valid-personal-access-token' }) },
+    );
+    expect(run.stderr).toContain(`warning: ${PAT_WARNING}`);
+    expect(run.stderr).toMatch(/prefer --auth-mode password or app_user_token/);
+    // the warning comes before the check; the invalid token is still refused and nothing saved
+    expect(run.code).toBe(5);
+    expect(await h.registry.getOrg('orgPat12345')).toBeUndefined();
   });
 
   it('without a secrets source and without a terminal, explains the sources (exit 2)', async () => {

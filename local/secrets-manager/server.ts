@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../../shared/async.ts';
 import { MUTATING, SecretsEngine, SecretsManagerFault } from './engine.ts';
 import { loadState, saveState } from './file-state.ts';
 

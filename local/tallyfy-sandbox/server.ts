@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { sleep } from '../../shared/async.ts';
 import { type AdminPorts, handleAdmin } from './admin.ts';
 import { authenticate, memberOf } from './auth.ts';
 import { count, type Reply, type SandboxContext } from './context.ts';
@@ -57,8 +58,6 @@ function write(res: ServerResponse, reply: Reply): void {
   res.writeHead(reply.status, headers);
   res.end(payload);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The HTTP server: request ids, latency, faults, token endpoint, auth, routes, admin. */
 export function createSandboxServer(parts: ServerParts): Server {

@@ -66,7 +66,6 @@ export {
   type WorkerDeps,
   type WorkerMetrics,
 } from './worker/batch.ts';
-export { createLimiter, type Limiter } from './worker/limiter.ts';
 export type {
   DeadLetterAttributes,
   DeadLetterSink,

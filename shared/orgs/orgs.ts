@@ -10,6 +10,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { sleep } from '../async.ts';
 import {
   OrgAlreadyExistsError,
   OrgNotFoundError,
@@ -342,7 +343,7 @@ async function deleteKeys(ctx: RegistryContext, keys: ItemKey[]): Promise<void> 
           ),
         });
       }
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      if (attempt > 1) await sleep(50 * 2 ** attempt);
       const requests = pending;
       const out = await run('removeOrg', () =>
         ctx.client.send(new BatchWriteCommand({ RequestItems: { [ctx.tableName]: requests } })),

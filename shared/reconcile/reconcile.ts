@@ -3,6 +3,8 @@
  * once and never retries) by reading the API, and enqueue them like the receiver would.
  * See docs/reconciler.md.
  */
+
+import { mapBounded } from '../async.ts';
 import {
   createEnvelope,
   type EventEnvelope,
@@ -139,18 +141,7 @@ export async function reconcile(
     orgs = deps.registry.listOrgs({ status: 'active' });
   }
 
-  const results: OrgResult[] = [];
-  const running = new Set<Promise<void>>();
-  for await (const org of orgs) {
-    const task = reconcileOrg(deps, org).then((result) => {
-      results.push(result);
-    });
-    const tracked = task.finally(() => running.delete(tracked));
-    running.add(tracked);
-    if (running.size >= concurrency) await Promise.race(running);
-  }
-  await Promise.all(running);
-
+  const results = await mapBounded(orgs, concurrency, (org) => reconcileOrg(deps, org));
   results.sort((a, b) => a.orgId.localeCompare(b.orgId));
   const recovered = results.reduce((sum, r) => sum + r.recovered, 0);
   const failedOrgs = results.filter((r) => r.status === 'failed').map((r) => r.orgId);

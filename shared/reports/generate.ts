@@ -1,3 +1,4 @@
+import { mapBounded } from '../async.ts';
 import { ReportAggregator } from './aggregator.ts';
 import { renderReport } from './document.ts';
 import { ReportOrgNotFoundError, ReportSinkError } from './errors.ts';
@@ -231,22 +232,4 @@ function errorCode(error: unknown): string {
     if (typeof code === 'string') return code;
   }
   return 'UNEXPECTED';
-}
-
-/** Runs `task` over `items` with at most `limit` in flight; results keep the input order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }

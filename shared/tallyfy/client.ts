@@ -1,5 +1,6 @@
 import { type Dispatcher, Pool } from 'undici';
 import type { z } from 'zod';
+import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
 import {
   type FieldErrors,
@@ -73,7 +74,7 @@ export interface TallyfyClientOptions {
   clock?: () => number;
   /** In [0, 1), for jitter. @default Math.random */
   random?: () => number;
-  /** Waits between attempts. @default a `setTimeout` promise */
+  /** Waits between attempts. @default `sleep` of shared/async.ts */
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -125,8 +126,6 @@ export async function closeSharedDispatchers(): Promise<void> {
   pools.clear();
   await Promise.all(all.map((pool) => pool.close()));
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Creates a Tallyfy API client: headers, timeouts, retries, 401 refresh and typed errors.

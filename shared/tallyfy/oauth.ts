@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
+import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
 import { DEFAULT_BASE_URL, networkFailure, sharedDispatcher } from './client.ts';
 import { redact, safeCause, TallyfyError } from './errors.ts';
@@ -121,7 +122,7 @@ export interface OAuthOptions {
   bodyTimeoutMs?: number;
   /** Epoch ms (`obtainedAt`, `expiresAt`, Retry-After dates). @default Date.now */
   clock?: () => number;
-  /** Waits after a 429. @default a `setTimeout` promise */
+  /** Waits after a 429. @default `sleep` of shared/async.ts */
   sleep?: (ms: number) => Promise<void>;
   /** Retries after a 429 (only 429: see the file comment). @default 2 */
   rateLimitRetries?: number;
@@ -412,8 +413,6 @@ interface Answer {
   requestId: string | undefined;
   attempts: number;
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One token-endpoint (or /applications, /me) call, retried on 429 only. */
 async function send(

@@ -12,6 +12,7 @@
  *   run that dies mid-grant leaves an org the next scheduled run picks up, never a quiet one.
  */
 import { randomUUID } from 'node:crypto';
+import { sleep as defaultSleep } from '../async.ts';
 import { LeaseLostError, OrgNotFoundError, type OrgRegistry } from '../orgs/index.ts';
 import {
   type ClassifiedError,
@@ -76,7 +77,7 @@ export interface RefreshDeps {
   leaseDurationMs?: number;
   /** @default {@link classifyRefreshError} */
   classify?: (error: unknown) => ClassifiedError;
-  /** Waits between retries of a secret write. @default a setTimeout promise */
+  /** Waits between retries of a secret write. @default `sleep` of shared/async.ts */
   sleep?: (ms: number) => Promise<void>;
   hooks?: RefreshHooks;
 }
@@ -343,7 +344,7 @@ async function writeWithRetry(
   write: () => Promise<void>,
   attempts = 3,
 ): Promise<void> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? defaultSleep;
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();

@@ -14,11 +14,11 @@
  * no hook for dead-lettering with a reason, so this is its small equivalent.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createLimiter, type Limiter } from '../../async.ts';
 import { type EventEnvelope, parseEnvelope } from '../../events/index.ts';
 import { sanitizeError, scrubSecrets } from '../../observability/index.ts';
 import type { Org, Rule } from '../../orgs/index.ts';
 import { classifyFailure } from '../failures.ts';
-import { createLimiter, type Limiter } from './limiter.ts';
 import type { DeadLetterSink, MessageVisibility } from './ports.ts';
 import {
   failureCode,

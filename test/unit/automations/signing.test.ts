@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
+import { createLimiter } from '../../../shared/async.ts';
 import {
   classifyFailure,
-  createLimiter,
   HttpPostError,
   retryDelaySeconds,
   signatureHeaders,

@@ -3,9 +3,9 @@
  * `outputs` uses the CloudFormation output names of the stack, so the CLI reads one shape for
  * both targets; `endpoints` holds the AWS endpoint overrides. It never holds a secret.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { writeFileAtomic } from '../../shared/files.ts';
 
 export const LOCAL_STATE_VERSION = 1;
 
@@ -77,14 +77,9 @@ export async function readLocalState(file: string): Promise<LocalState | undefin
   return parsed.success ? parsed.data : undefined;
 }
 
-let writes = 0;
-
 /** Writes the state atomically (temporary file renamed into place), mode 0600. */
 export async function writeLocalState(file: string, state: LocalState): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.${++writes}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(LocalStateSchema.parse(state), null, 2)}\n`, {
+  await writeFileAtomic(file, `${JSON.stringify(LocalStateSchema.parse(state), null, 2)}\n`, {
     mode: 0o600,
   });
-  await rename(temporary, file);
 }

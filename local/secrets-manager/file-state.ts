@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../shared/files.ts';
 import type { EngineState } from './engine.ts';
 
 /**
@@ -37,19 +36,8 @@ export async function loadState(file: string): Promise<EngineState> {
  * rename, so a crash leaves either the old or the new file, never half of one.
  */
 export async function saveState(file: string, state: EngineState): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(state, null, 2)}\n`, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`, {
+    mode: 0o600,
+    dirMode: 0o700,
+  });
 }

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../shared/files.ts';
 import type { EngineState } from './engine.ts';
 
 /** Reads the persisted queues; a missing file is an empty state. A foreign file fails loudly. */
@@ -27,19 +26,5 @@ export async function loadState(file: string): Promise<EngineState> {
 
 /** Writes atomically (temporary file, fsync, rename): a crash leaves the old or the new file. */
 export async function saveState(file: string, state: EngineState): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const handle = await open(temporary, 'w', 0o600);
-  try {
-    await handle.writeFile(`${JSON.stringify(state)}\n`, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(file, `${JSON.stringify(state)}\n`, { mode: 0o600, dirMode: 0o700 });
 }

@@ -2,7 +2,7 @@
  * Files on the local disk (local mode's archive, report sink and engine state), written one way.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** Options of {@link writeFileAtomic}. */
@@ -42,6 +42,21 @@ export async function writeFileAtomic(
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * The file's text, or `undefined` when it does not exist; any other failure (permissions, a
+ * directory) is thrown as Node's error.
+ *
+ * @example const text = await readTextIfExists('.data/local.json');
+ */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
 }

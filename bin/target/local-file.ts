@@ -2,9 +2,9 @@
  * `<data-dir>/local.json`: what a running local mode (`npm start`) serves. Its schema is local
  * mode's own (local/runtime/state-file.ts); this module reads it with messages for the CLI.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type LocalState, LocalStateSchema } from '../../local/runtime/state-file.ts';
+import { readTextIfExists } from '../../shared/files.ts';
 import { CliError } from '../errors.ts';
 
 export type LocalFile = LocalState;
@@ -18,11 +18,10 @@ export function localFilePath(cwd: string, dataDir: string): string {
 
 /** Reads and validates the file; `undefined` when it does not exist. */
 export async function readLocalFile(path: string): Promise<LocalFile | undefined> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextIfExists(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CliError(
       'target_unreachable',
       `Cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
@@ -31,6 +30,7 @@ export async function readLocalFile(path: string): Promise<LocalFile | undefined
       },
     );
   }
+  if (text === undefined) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);

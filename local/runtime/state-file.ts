@@ -3,9 +3,8 @@
  * `outputs` uses the CloudFormation output names of the stack, so the CLI reads one shape for
  * both targets; `endpoints` holds the AWS endpoint overrides. It never holds a secret.
  */
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { writeFileAtomic } from '../../shared/files.ts';
+import { readTextIfExists, writeFileAtomic } from '../../shared/files.ts';
 
 export const LOCAL_STATE_VERSION = 1;
 
@@ -59,13 +58,8 @@ export type LocalState = z.infer<typeof LocalStateSchema>;
 
 /** The previous state, or `undefined` when there is none or it is not ours. */
 export async function readLocalState(file: string): Promise<LocalState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readTextIfExists(file);
+  if (text === undefined) return undefined;
   // a file from another version, or half-edited by hand, is replaced rather than trusted
   let json: unknown;
   try {

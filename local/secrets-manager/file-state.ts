@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../shared/files.ts';
+import { DataFileError, readJsonDataFile } from '../data-file.ts';
 import type { EngineState } from './engine.ts';
 
 /**
@@ -7,24 +7,12 @@ import type { EngineState } from './engine.ts';
  * loudly with its path (never its content: it holds secret values).
  */
 export async function loadState(file: string): Promise<EngineState> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { secrets: [] };
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(
-      `${file} is not valid JSON; move it aside to start the local Secrets Manager empty.`,
-    );
-  }
+  const parsed = await readJsonDataFile(file, 'the local Secrets Manager');
+  if (parsed === undefined) return { secrets: [] };
   const secrets = (parsed as { secrets?: unknown } | null)?.secrets;
   if (!Array.isArray(secrets)) {
-    throw new Error(
+    throw new DataFileError(
+      file,
       `${file} has no "secrets" list; it was not written by the local Secrets Manager.`,
     );
   }

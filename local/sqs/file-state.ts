@@ -1,25 +1,17 @@
-import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../shared/files.ts';
+import { DataFileError, readJsonDataFile } from '../data-file.ts';
 import type { EngineState } from './engine.ts';
 
 /** Reads the persisted queues; a missing file is an empty state. A foreign file fails loudly. */
 export async function loadState(file: string): Promise<EngineState> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, queues: [] };
-    throw error;
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new Error(`${file} is not valid JSON; move it aside to start the local SQS empty.`);
-  }
+  const parsed = await readJsonDataFile(file, 'the local SQS');
+  if (parsed === undefined) return { version: 1, queues: [] };
   const state = parsed as Partial<EngineState> | null;
   if (state?.version !== 1 || !Array.isArray(state.queues)) {
-    throw new Error(`${file} has no "queues" list; it was not written by the local SQS.`);
+    throw new DataFileError(
+      file,
+      `${file} has no "queues" list; it was not written by the local SQS.`,
+    );
   }
   return state as EngineState;
 }

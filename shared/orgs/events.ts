@@ -5,13 +5,7 @@
  * DynamoDB deletes expired items lazily (often within days, not at once), so every read and
  * condition here treats an item past its `expiresAt` as absent.
  */
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ActionStateError, EventNotFoundError, StoreError } from './errors.ts';
 import { ACTION_PREFIX, type ActionKey, actionKey, EVENT_PREFIX, eventKey } from './keys.ts';
@@ -34,6 +28,7 @@ import {
   nowIso,
   parseInput,
   parseItem,
+  queryPages,
   type RegistryContext,
   run,
   UpdateBuilder,
@@ -314,27 +309,16 @@ export async function listActions(
 ): Promise<ActionRecord[]> {
   parseInput(DedupeKeySchema, dedupeKey, 'dedupeKey');
   const records: ActionRecord[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await run('listActions', () =>
-      ctx.client.send(
-        new QueryCommand({
-          TableName: ctx.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: {
-            ':pk': `${EVENT_PREFIX}${dedupeKey}`,
-            ':prefix': ACTION_PREFIX,
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    for (const item of out.Items ?? []) {
+  const pages = queryPages(ctx, 'listActions', {
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': `${EVENT_PREFIX}${dedupeKey}`, ':prefix': ACTION_PREFIX },
+    ConsistentRead: true,
+  });
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
       const record = parseItem(ActionRecordSchema, item);
       if (record.expiresAt >= nowSeconds(ctx)) records.push(record);
     }
-    start = out.LastEvaluatedKey;
-  } while (start !== undefined);
+  }
   return records;
 }

@@ -2,7 +2,7 @@
  * The refresher's side of an org: the lease (one writer per org, fenced), the fenced refresh
  * outcome writes, and the due-orgs query on the sparse byRefreshDue index.
  */
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { MAX_ERROR_MESSAGE_LENGTH, scrubSecrets } from '../observability/index.ts';
 import { LeaseLostError, OrgNotFoundError, VersionConflictError } from './errors.ts';
@@ -20,6 +20,7 @@ import {
   nowIso,
   parseInput,
   parseItem,
+  queryPages,
   type RegistryContext,
   run,
   UpdateBuilder,
@@ -304,35 +305,29 @@ export async function queryDue(
     refreshShards(ctx.shards).map(async (shard) => {
       const found: DueOrg[] = [];
       let itemsRead = 0;
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await run('queryDue', () =>
-          ctx.client.send(
-            new QueryCommand({
-              TableName: ctx.tableName,
-              IndexName: name,
-              KeyConditionExpression: '#shard = :shard AND #due <= :now',
-              ExpressionAttributeNames: {
-                '#shard': partitionKey,
-                '#due': sortKey,
-                '#orgId': 'orgId',
-                '#expires': 'tokenExpiresAt',
-                '#authMode': 'authMode',
-              },
-              ExpressionAttributeValues: { ':shard': shard, ':now': nowText },
-              ProjectionExpression: '#orgId, #due, #expires, #authMode',
-              Limit: limit - found.length,
-              ExclusiveStartKey: start,
-            }),
-          ),
-        );
-        itemsRead += out.ScannedCount ?? 0;
-        for (const item of out.Items ?? []) {
+      const pages = queryPages(ctx, 'queryDue', {
+        IndexName: name,
+        KeyConditionExpression: '#shard = :shard AND #due <= :now',
+        ExpressionAttributeNames: {
+          '#shard': partitionKey,
+          '#due': sortKey,
+          '#orgId': 'orgId',
+          '#expires': 'tokenExpiresAt',
+          '#authMode': 'authMode',
+        },
+        ExpressionAttributeValues: { ':shard': shard, ':now': nowText },
+        ProjectionExpression: '#orgId, #due, #expires, #authMode',
+        Limit: limit,
+      });
+      for await (const page of pages) {
+        itemsRead += page.ScannedCount ?? 0;
+        for (const item of page.Items ?? []) {
           found.push(parseItem(DueOrgSchema, { pk: `index ${name}`, sk: shard, ...item }));
         }
-        start = out.LastEvaluatedKey;
-      } while (start !== undefined && found.length < limit);
-      return { found, itemsRead };
+        // the earliest `limit` of the shard are all a run can use: read no further page
+        if (found.length >= limit) break;
+      }
+      return { found: found.slice(0, limit), itemsRead };
     }),
   );
   const orgs = perShard

@@ -39,6 +39,7 @@ import {
   nowIso,
   parseInput,
   parseItem,
+  queryPages,
   type RegistryContext,
   run,
   UpdateBuilder,
@@ -165,10 +166,8 @@ export interface OrgsPage {
   itemsRead: number;
 }
 
-export async function listOrgsPage(
-  ctx: RegistryContext,
-  options: ListOrgsOptions = {},
-): Promise<OrgsPage> {
+/** The byKind Query of {@link listOrgsPage} and {@link listOrgs}. */
+function listOrgsQuery(options: Omit<ListOrgsOptions, 'cursor'>) {
   const status =
     options.status === undefined
       ? undefined
@@ -179,16 +178,26 @@ export async function listOrgsPage(
   const filter =
     status === undefined ? undefined : `${query.name('status')} = ${query.value(status)}`;
   const { ExpressionAttributeNames, ExpressionAttributeValues } = query.build();
+  return {
+    IndexName: indexes.byKind.name,
+    KeyConditionExpression: keyCondition,
+    ...(filter === undefined ? {} : { FilterExpression: filter }),
+    ExpressionAttributeNames,
+    ExpressionAttributeValues,
+    Limit: limit,
+  };
+}
+
+export async function listOrgsPage(
+  ctx: RegistryContext,
+  options: ListOrgsOptions = {},
+): Promise<OrgsPage> {
+  const query = listOrgsQuery(options);
   const out = await run('listOrgs', () =>
     ctx.client.send(
       new QueryCommand({
         TableName: ctx.tableName,
-        IndexName: indexes.byKind.name,
-        KeyConditionExpression: keyCondition,
-        ...(filter === undefined ? {} : { FilterExpression: filter }),
-        ExpressionAttributeNames,
-        ExpressionAttributeValues,
-        Limit: limit,
+        ...query,
         ExclusiveStartKey: decodeCursor(options.cursor),
       }),
     ),
@@ -204,12 +213,9 @@ export async function* listOrgs(
   ctx: RegistryContext,
   options: Omit<ListOrgsOptions, 'cursor'> = {},
 ): AsyncGenerator<Org, void, undefined> {
-  let cursor: string | undefined;
-  do {
-    const page = await listOrgsPage(ctx, { ...options, cursor });
-    yield* page.orgs;
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  for await (const page of queryPages(ctx, 'listOrgs', listOrgsQuery(options))) {
+    yield* (page.Items ?? []).map(toOrg);
+  }
 }
 
 export async function updateOrg(
@@ -303,23 +309,15 @@ export async function removeOrg(
 ): Promise<{ itemsDeleted: number }> {
   parseInput(OrgIdSchema, orgId, 'orgId');
   const keys: ItemKey[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await run('removeOrg', () =>
-      ctx.client.send(
-        new QueryCommand({
-          TableName: ctx.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `${ORG_PREFIX}${orgId}` },
-          ProjectionExpression: 'pk, sk',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    for (const item of out.Items ?? []) keys.push({ pk: String(item.pk), sk: String(item.sk) });
-    start = out.LastEvaluatedKey;
-  } while (start !== undefined);
+  const pages = queryPages(ctx, 'removeOrg', {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': `${ORG_PREFIX}${orgId}` },
+    ProjectionExpression: 'pk, sk',
+    ConsistentRead: true,
+  });
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) keys.push({ pk: String(item.pk), sk: String(item.sk) });
+  }
   const meta = orgKey(orgId);
   const children = keys.filter((key) => key.sk !== meta.sk);
   await deleteKeys(ctx, children);

@@ -7,8 +7,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { AuthMode } from '../shared/orgs/index.ts';
 import { Secret } from '../shared/secret.ts';
-import type { AuthMode } from '../shared/tokens/index.ts';
 import { CliError } from './errors.ts';
 import { type CliIo, isInteractive } from './io.ts';
 import { readAll } from './stdin.ts';

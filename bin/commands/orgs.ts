@@ -1,7 +1,7 @@
 /** `orgs add|list|show|disable|enable|remove`. */
 import { type Command, Option } from 'commander';
 import type { Org } from '../../shared/orgs/index.ts';
-import { AUTH_MODES, type AuthMode } from '../../shared/tokens/index.ts';
+import { AUTH_MODES, type AuthMode } from '../../shared/orgs/index.ts';
 import { now, withTarget } from '../context.ts';
 import { CliError, orgNotFound } from '../errors.ts';
 import { type CliIo, fields, isInteractive } from '../io.ts';

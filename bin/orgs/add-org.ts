@@ -6,7 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Org, OrgRegistry } from '../../shared/orgs/index.ts';
+import {
+  type AuthMode,
+  ORG_ID_RULE,
+  type Org,
+  OrgIdSchema,
+  type OrgRegistry,
+} from '../../shared/orgs/index.ts';
 import type { Secret } from '../../shared/secret.ts';
 import {
   clientCredentialsGrant,
@@ -20,12 +26,7 @@ import {
   type TokenSet,
   validatePersonalAccessToken,
 } from '../../shared/tallyfy/index.ts';
-import type {
-  AuthMode,
-  CredentialsInput,
-  LastGrant,
-  TokenStore,
-} from '../../shared/tokens/index.ts';
+import type { CredentialsInput, LastGrant, TokenStore } from '../../shared/tokens/index.ts';
 import { CliError } from '../errors.ts';
 import { explainGrant } from '../explain.ts';
 import type { SecretKey } from '../secret-input.ts';
@@ -70,8 +71,6 @@ export interface AddOrgResult {
   };
 }
 
-/** The registry's org id rule (shared/orgs/schemas.ts `OrgIdSchema`). */
-const OrgIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 const text = z.string().trim().min(1);
 const InputSchema = z.discriminatedUnion('authMode', [
   z.object({ authMode: z.literal('password'), clientId: text, username: text }),
@@ -104,7 +103,7 @@ function need(secrets: AddOrgInput['secrets'], key: SecretKey, mode: AuthMode): 
 function check(input: AddOrgInput): void {
   const org = OrgIdSchema.safeParse(input.orgId);
   if (!org.success) {
-    throw new CliError('invalid_input', 'The org id must be 1-128 characters of A-Z a-z 0-9 _ -.', {
+    throw new CliError('invalid_input', `The org id must be ${ORG_ID_RULE}.`, {
       hint: 'It is the id in your Tallyfy URL: https://go.tallyfy.com/<orgId>/…',
     });
   }

@@ -5,6 +5,7 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Secret } from '../secret.ts';
+import { signingSecretName } from '../secret-names.ts';
 import { SecretUnavailableError } from './errors.ts';
 import type {
   CustomEvent,
@@ -26,11 +27,6 @@ export interface SigningSecretsOptions {
   clock: () => number;
   /** How long a read secret is reused. @default 300000 */
   ttlMs?: number;
-}
-
-/** The Secrets Manager name of a named signing secret. */
-export function signingSecretName(prefix: string, name: string): string {
-  return `${prefix}/automations/${name}`;
 }
 
 /**

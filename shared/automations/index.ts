@@ -10,7 +10,6 @@ export {
   createSigningSecrets,
   memoryCustomEventPublisher,
   type SigningSecretsOptions,
-  signingSecretName,
 } from './adapters.ts';
 export {
   type CodeAutomation,

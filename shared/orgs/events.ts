@@ -9,6 +9,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import { z } from 'zod';
 import { ActionStateError, EventNotFoundError, StoreError } from './errors.ts';
 import { ACTION_PREFIX, type ActionKey, actionKey, EVENT_PREFIX, eventKey } from './keys.ts';
+import { OrgIdSchema } from './org-id.ts';
 import {
   type ActionRecord,
   ActionRecordSchema,
@@ -21,7 +22,6 @@ import {
   EventStatusSchema,
   type JsonObject,
   JsonObjectSchema,
-  OrgIdSchema,
   RuleIdSchema,
 } from './schemas.ts';
 import {

@@ -24,17 +24,20 @@ export {
 } from './events.ts';
 export { type ActionKey, actionMarker, refreshShardOf, refreshShards } from './keys.ts';
 export type { AcquiredLease, DueOrgs, LeaseClaim } from './leases.ts';
+export { isOrgId, ORG_ID_MAX_LENGTH, ORG_ID_RULE, OrgIdSchema } from './org-id.ts';
 export type { ListOrgsOptions, OrgsPage } from './orgs.ts';
 export { createOrgRegistry, type OrgRegistry, type OrgRegistryOptions } from './registry.ts';
 export {
   type ActionRecord,
   ActionRecordSchema,
+  AUTH_MODES,
   type AuthMode,
   AuthModeSchema,
   type CreateOrgInput,
   CreateOrgInputSchema,
   type DueOrg,
   type EventOrigin,
+  EventOriginSchema,
   type EventRecord,
   EventRecordSchema,
   type EventStatus,

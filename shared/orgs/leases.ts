@@ -7,12 +7,12 @@ import { z } from 'zod';
 import { MAX_ERROR_MESSAGE_LENGTH, scrubSecrets } from '../observability/index.ts';
 import { LeaseLostError, OrgNotFoundError, VersionConflictError } from './errors.ts';
 import { orgKey, refreshShardOf, refreshShards } from './keys.ts';
+import { OrgIdSchema } from './org-id.ts';
 import { bumpVersion, readOrgItem, toOrg, updateOrgItem } from './orgs.ts';
 import {
   type DueOrg,
   IsoTimestampSchema,
   type Org,
-  OrgIdSchema,
   type OrgStatus,
   StoredOrgSchema,
 } from './schemas.ts';

@@ -18,12 +18,12 @@ import {
   VersionConflictError,
 } from './errors.ts';
 import { type ItemKey, ORG_PREFIX, orgKey, refreshShardOf } from './keys.ts';
+import { OrgIdSchema } from './org-id.ts';
 import {
   type CreateOrgInput,
   CreateOrgInputSchema,
   IsoTimestampSchema,
   type Org,
-  OrgIdSchema,
   type OrgPatch,
   OrgPatchSchema,
   type OrgStatus,

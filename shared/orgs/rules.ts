@@ -4,14 +4,8 @@
 import { DeleteCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { OrgNotFoundError, StoreError } from './errors.ts';
 import { ORG_PREFIX, orgKey, RULE_PREFIX, ruleKey } from './keys.ts';
-import {
-  OrgIdSchema,
-  type Rule,
-  RuleIdSchema,
-  type RuleInput,
-  RuleInputSchema,
-  RuleSchema,
-} from './schemas.ts';
+import { OrgIdSchema } from './org-id.ts';
+import { type Rule, RuleIdSchema, type RuleInput, RuleInputSchema, RuleSchema } from './schemas.ts';
 import {
   nowIso,
   parseInput,

@@ -15,8 +15,9 @@ import {
   type DynamoDBDocumentClient,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { EventEnvelope, EventOrigin, EventQueue } from '../events/index.ts';
+import type { EventEnvelope, EventQueue } from '../events/index.ts';
 import { QueueSendError } from '../events/index.ts';
+import type { EventOrigin } from '../orgs/index.ts';
 import { ReconcileStoreError } from './errors.ts';
 
 /** One marker to write. */

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { OrgIdSchema } from '../orgs/index.ts';
 import { DAY_MS } from './period.ts';
 import type { EventFigures, ReportLog } from './ports.ts';
 import type { EventCounts, Period } from './types.ts';
@@ -35,7 +36,7 @@ export interface EventScanCost {
 
 /** The claim fields the counts use; other attributes are not projected. */
 const ClaimSchema = z.object({
-  orgId: z.string().min(1),
+  orgId: OrgIdSchema,
   origin: z.string(),
   status: z.string(),
   firstSeenAt: z.string(),

@@ -49,7 +49,7 @@ export {
   type ReportEventDefaults,
   ScheduledEventSchema,
 } from './input.ts';
-export { datedPrefix, latestPrefix, ORG_ID_PATTERN } from './keys.ts';
+export { datedPrefix, latestPrefix } from './keys.ts';
 export { powertoolsReportMetrics, REPORT_METRICS } from './metrics.ts';
 export { DAY_MS, periodKeyDay, scheduledPeriod, startOfUtcDay, utcDay } from './period.ts';
 export type {

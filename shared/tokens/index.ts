@@ -69,10 +69,7 @@ export {
 } from './refresh-requests.ts';
 export {
   type AppUserTokenCredentials,
-  AUTH_MODES,
-  type AuthMode,
   appUserTokenCredentialsSchema,
-  authModeSchema,
   type ClientCredentials,
   type CredentialsInput,
   clientCredentialsSchema,
@@ -95,7 +92,6 @@ export {
   type DeleteOptions,
   type OrgSecretIds,
   type ReadOptions,
-  type SecretKind,
   type TokenStore,
   type TokenStoreOptions,
   type WriteOptions,

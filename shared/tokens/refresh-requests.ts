@@ -5,11 +5,12 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import { OrgIdSchema } from '../orgs/index.ts';
 import type { RefreshReason } from './provider.ts';
 
 /** The on-demand event the token refresher accepts (and workers send). */
 export const refreshRequestSchema = z.strictObject({
-  orgId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'an org id of A-Z a-z 0-9 _ -'),
+  orgId: OrgIdSchema,
   /** Refresh even if the token is not due (a worker saw a 401). @default false */
   force: z.boolean().optional(),
   reason: z.enum(['unauthorized', 'expired', 'missing', 'manual']).optional(),

@@ -8,6 +8,8 @@ import {
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
 import { type ZodType, z } from 'zod';
+import { isOrgId, ORG_ID_RULE } from '../orgs/index.ts';
+import { MAX_SECRET_PREFIX_LENGTH, orgSecretName, type SecretKind } from '../secret-names.ts';
 import {
   SecretConflictError,
   type SecretIssue,
@@ -27,8 +29,6 @@ import {
 export const AWSCURRENT = 'AWSCURRENT';
 /** Staging label Secrets Manager moves to the version that was current before the last write. */
 export const AWSPREVIOUS = 'AWSPREVIOUS';
-
-export type SecretKind = 'credentials' | 'token';
 
 /** Options of {@link createTokenStore}. */
 export interface TokenStoreOptions {
@@ -98,7 +98,6 @@ export interface TokenStore {
   deleteOrgSecrets(orgId: string, options?: DeleteOptions): Promise<void>;
 }
 
-const ORG_ID = /^[A-Za-z0-9_+=.@-]{1,128}$/;
 const TAG_PREFIX = 'tallyfy-serverless';
 
 /**
@@ -113,18 +112,20 @@ const TAG_PREFIX = 'tallyfy-serverless';
 export function createTokenStore(options: TokenStoreOptions): TokenStore {
   const { client, prefix } = options;
   const clock = options.clock ?? Date.now;
-  if (!prefix || prefix.endsWith('/')) {
-    throw new TypeError(`createTokenStore: prefix must be non-empty without a trailing "/"`);
+  if (!prefix || prefix.endsWith('/') || prefix.length > MAX_SECRET_PREFIX_LENGTH) {
+    throw new TypeError(
+      `createTokenStore: prefix must be 1-${MAX_SECRET_PREFIX_LENGTH} characters without a trailing "/"`,
+    );
   }
 
   const secretName = (orgId: string, kind: SecretKind): string => {
-    if (!ORG_ID.test(orgId)) {
+    if (!isOrgId(orgId)) {
       throw new TokenStoreError(
         'invalid_value',
-        `The org id ${JSON.stringify(orgId)} is not usable in a secret name: use 1–128 characters of A-Z a-z 0-9 _ + = . @ -.`,
+        `The org id ${JSON.stringify(orgId.slice(0, 200))} is not usable in a secret name: an org id is ${ORG_ID_RULE}.`,
       );
     }
-    return `${prefix}/orgs/${orgId}/${kind}`;
+    return orgSecretName(prefix, orgId, kind);
   };
 
   /** The secret's JSON text, or `undefined` when the secret exists without a value there. */

@@ -10,6 +10,7 @@ import {
   type RawArchive,
 } from '../events/index.ts';
 import type { Logger } from '../observability/index.ts';
+import { isOrgId } from '../orgs/index.ts';
 import type { Secret } from '../secret.ts';
 import { webhookArchiveKey } from './archive-key.ts';
 import { verifyWebhookSecret, type WebhookAuthLookup } from './auth.ts';
@@ -18,8 +19,6 @@ import { classifyWebhook, type WebhookIssue } from './schemas.ts';
 /** Largest body accepted by default: 256 KiB (`WEBHOOK_MAX_BODY_BYTES`). */
 export const DEFAULT_MAX_BODY_BYTES = 262_144;
 
-/** Org ids we look up; anything else is answered 401 without a lookup. */
-const ORG_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** A URL secret is 32 random bytes in base64url (43 characters); allow some slack. */
 const SECRET_MAX_LENGTH = 256;
 
@@ -113,7 +112,8 @@ export async function receiveWebhook(
   request: ReceiveRequest,
 ): Promise<ReceiveResponse> {
   const { logger } = deps;
-  const orgIdValid = ORG_ID_PATTERN.test(request.orgId);
+  // only a registrable org id is looked up; anything else is answered 401 at once
+  const orgIdValid = isOrgId(request.orgId);
   // the org id is logged only once the registry knows it: before that it is whatever the caller
   // put in the URL, and a URL with its parts swapped would put the secret in the log
   const correlation = request.requestId === undefined ? {} : { requestId: request.requestId };

@@ -6,6 +6,7 @@ import {
   memoryEventQueue,
   QueueSendError,
 } from '../../../shared/events/index.ts';
+import { ORG_ID_MAX_LENGTH } from '../../../shared/orgs/index.ts';
 import { Secret } from '../../../shared/secret.ts';
 import { receiveWebhook, webhookArchiveKey } from '../../../shared/webhooks/index.ts';
 import {
@@ -196,6 +197,21 @@ describe('authentication', () => {
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
     for (const ctx of [disabled, unknownOrg, wrongSecret])
       expect(ctx.queue.messages).toHaveLength(0);
+  });
+
+  test('an org id as long as the registry allows (128) is accepted; one longer gets the 401', async () => {
+    const longest = 'x'.repeat(ORG_ID_MAX_LENGTH);
+    const ctx = receiverDeps({ auth: mapAuthLookup({ [longest]: activeOrg() }) });
+    const headers = { 'content-type': 'application/json', 'x-tallyfy-orgid': longest };
+    const accepted = await receiveWebhook(ctx.deps, request({ orgId: longest, headers }));
+    expect(accepted.status).toBe(202);
+    expect(ctx.queue.envelopes()[0]?.orgId).toBe(longest);
+    const tooLong = `${longest}x`;
+    const refused = receiverDeps({ auth: mapAuthLookup({ [tooLong]: activeOrg() }) });
+    const tooLongHeaders = { ...headers, 'x-tallyfy-orgid': tooLong };
+    expect(
+      await receiveWebhook(refused.deps, request({ orgId: tooLong, headers: tooLongHeaders })),
+    ).toEqual(unauthorized);
   });
 
   test('an org that needs re-authorization still accepts webhooks', async () => {

@@ -66,6 +66,7 @@ export {
 } from './operations.ts';
 export { MAX_PER_PAGE, type PageOptions, Paginated, type TallyfyPage } from './pagination.ts';
 export {
+  type AttemptOutcome,
   backoffDelayMs,
   type ClientStats,
   DEFAULT_RETRY_POLICY,
@@ -74,6 +75,7 @@ export {
   type RetryEvent,
   type RetryPolicy,
   type RetryReason,
+  retryAfter,
 } from './retry.ts';
 export {
   checklistSchema,

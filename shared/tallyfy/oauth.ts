@@ -2,17 +2,26 @@ import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
-import { DEFAULT_BASE_URL, networkFailure, sharedDispatcher } from './client.ts';
+import { DEFAULT_BASE_URL, networkFailure, sharedDispatcher, wasUnsent } from './client.ts';
 import { redact, safeCause, TallyfyError } from './errors.ts';
-import { parseRetryAfterMs } from './retry.ts';
+import {
+  type AttemptOutcome,
+  parseRetryAfterMs,
+  type RetryPolicy,
+  retryAfter,
+  retryPolicy,
+} from './retry.ts';
 import { single, type TallyfyUser, userSchema } from './schemas.ts';
 
 /*
  * Tallyfy's token grants (Laravel Passport): `POST {base}/oauth/token`, form-encoded, never JSON.
- * Token requests are POSTs that may rotate a refresh token, so a 5xx or a lost connection is
- * never retried here (a second refresh could spend the token the first one already rotated):
- * it is reported as transient and the caller (the refresher, under its lease) decides. A 429 is
- * retried after Retry-After: the server refused it without processing it.
+ * Every call here follows the API client's retry policy (retry.ts). Token requests are POSTs that
+ * may rotate a refresh token, so under that policy a 5xx or a connection lost after the request
+ * went out is never retried (a second refresh could spend the token the first one already
+ * rotated): it is reported as transient and the caller (the refresher, under its lease)
+ * decides. A 429 is retried after Retry-After (the server refused it without processing it), and
+ * so is a connection that was never made (nothing was sent). `GET /me` is idempotent: it is
+ * retried on 502/503/504 and lost connections too.
  */
 
 /** The result of a grant. Lifetimes come from `expires_in`, never from a constant. */
@@ -120,14 +129,22 @@ export interface OAuthOptions {
   headersTimeoutMs?: number;
   /** Longest silence while reading the body. @default 15000 */
   bodyTimeoutMs?: number;
-  /** Epoch ms (`obtainedAt`, `expiresAt`, Retry-After dates). @default Date.now */
+  /** Epoch ms (`obtainedAt`, `expiresAt`, Retry-After dates, the call's deadline). @default Date.now */
   clock?: () => number;
-  /** Waits after a 429. @default `sleep` of shared/async.ts */
+  /** In [0, 1), for the backoff's jitter. @default Math.random */
+  random?: () => number;
+  /** Waits between attempts. @default `sleep` of shared/async.ts */
   sleep?: (ms: number) => Promise<void>;
-  /** Retries after a 429 (only 429: see the file comment). @default 2 */
-  rateLimitRetries?: number;
-  /** Longest Retry-After wait. @default 30000 */
-  retryAfterCapMs?: number;
+  /**
+   * The retry policy, the API client's (`tallyfyClientOptions(config.tallyfy).retry` gives the
+   * configured one); fields not given keep their defaults (`DEFAULT_RETRY_POLICY`, retry.ts).
+   */
+  retry?: Partial<RetryPolicy> | undefined;
+  /**
+   * @deprecated Use `retry.retryAfterCapMs`; kept until every caller passes `retry`.
+   * Longest Retry-After wait.
+   */
+  retryAfterCapMs?: number | undefined;
 }
 
 export interface PasswordGrantInput {
@@ -414,7 +431,10 @@ interface Answer {
   attempts: number;
 }
 
-/** One token-endpoint (or /applications, /me) call, retried on 429 only. */
+/**
+ * One token-endpoint (or /applications, /me) call, retried as the API client's policy allows
+ * ({@link retryAfter}): a POST only when Tallyfy refused it unprocessed (429) or it was never sent.
+ */
 async function send(
   grant: GrantType,
   method: 'GET' | 'POST',
@@ -428,9 +448,14 @@ async function send(
   const basePath = url.pathname.replace(/\/+$/, '');
   const dispatcher = options.dispatcher ?? sharedDispatcher(url.origin);
   const clock = options.clock ?? Date.now;
+  const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
-  const maxRetries = options.rateLimitRetries ?? 2;
-  const capMs = options.retryAfterCapMs ?? 30_000;
+  const policy = retryPolicy({
+    ...(options.retryAfterCapMs === undefined ? {} : { retryAfterCapMs: options.retryAfterCapMs }),
+    ...options.retry,
+  });
+  const deadlineAt = clock() + policy.deadlineMs;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 15_000;
   const hidden = secrets.map((s) => s.reveal());
   const headers: Record<string, string> = {
     accept: 'application/json',
@@ -438,6 +463,13 @@ async function send(
   };
   if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
   if (bearer !== undefined) headers.authorization = `Bearer ${bearer.reveal()}`;
+  const again = async (outcome: AttemptOutcome, attempts: number): Promise<boolean> => {
+    const question = { method, outcome, retry: attempts, nowMs: clock(), deadlineAt };
+    const decision = retryAfter(question, policy, random);
+    if (decision === undefined) return false;
+    await sleep(decision.delayMs);
+    return true;
+  };
   for (let attempts = 1; ; attempts++) {
     let res: Dispatcher.ResponseData;
     try {
@@ -447,15 +479,21 @@ async function send(
         method,
         headers,
         body: form,
-        headersTimeout: options.headersTimeoutMs ?? 15_000,
+        headersTimeout: Math.max(1, Math.min(headersTimeoutMs, deadlineAt - clock())),
         bodyTimeout: options.bodyTimeoutMs ?? 15_000,
       });
     } catch (error) {
+      const unsent = wasUnsent(error);
+      if (await again({ unsent }, attempts)) continue;
       const failure = networkFailure(error);
+      const why =
+        method === 'POST' && !unsent
+          ? 'Not retried: the request may have reached Tallyfy, and a repeated token request could spend a rotated refresh token'
+          : `Gave up after ${attempts} attempt(s)`;
       throw new OAuthError(
         'network_error',
         grant,
-        `No answer from Tallyfy for ${method} ${path} (${failure}). Not retried here: check network access to ${url.origin}; the caller may try again later.`,
+        `No answer from Tallyfy for ${method} ${path} (${failure}). ${why}; check network access to ${url.origin}, the caller may try again later.`,
         {
           needsReauth: false,
           transient: true,
@@ -491,17 +529,15 @@ async function send(
     try {
       body = text.length === 0 ? undefined : JSON.parse(text);
     } catch {
+      // not JSON (a proxy's error page): the status decides, and nothing of it is quoted
       body = undefined;
     }
     if (res.statusCode >= 200 && res.statusCode < 300) {
       return { status: res.statusCode, body, requestId, attempts };
     }
+    const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], clock());
+    if (await again({ status: res.statusCode, retryAfterMs }, attempts)) continue;
     if (res.statusCode === 429) {
-      const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], clock());
-      if (attempts <= maxRetries) {
-        await sleep(Math.min(retryAfterMs ?? 1000, capMs));
-        continue;
-      }
       throw new OAuthError(
         'rate_limited',
         grant,
@@ -551,7 +587,7 @@ function classifyFailure(
     return new OAuthError(
       'server_error',
       grant,
-      `Tallyfy failed ${method} ${path} with ${status}${ref}. Not retried here (a repeated token request could spend a rotated refresh token); try again later.`,
+      `Tallyfy failed ${method} ${path} with ${status}${ref}. ${method === 'POST' ? 'Not retried (a repeated token request could spend a rotated refresh token)' : `Gave up after ${attempts} attempt(s)`}; try again later.`,
       { ...common, needsReauth: false, transient: true },
     );
   }

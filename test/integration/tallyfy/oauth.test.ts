@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
 import { Secret } from '../../../shared/secret.ts';
@@ -216,7 +218,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(sleeps).toEqual([2000]);
     sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 3 });
     const err = await failure(
-      passwordGrant({ ...client, ...user }, { ...opts, rateLimitRetries: 1 }),
+      passwordGrant({ ...client, ...user }, { ...opts, retry: { maxRetries: 1 } }),
     );
     expect(err).toMatchObject({
       code: 'rate_limited',
@@ -224,6 +226,56 @@ describe('Tallyfy OAuth against the sandbox', () => {
       retryAfterMs: 3000,
       attempts: 2,
     });
+  });
+
+  test('a refresh grant that may have reached Tallyfy is never repeated: one attempt on 5xx or a reset', async () => {
+    const grant = await passwordGrant({ ...client, ...user }, opts);
+    const refreshToken = grant.refreshToken as Secret;
+    for (const fault of [{ status: 502 }, { kind: 'reset' as const }]) {
+      const before = sandbox.stats().faultsInjected;
+      sandbox.injectFault({ path: '/oauth/token', times: 1, ...fault });
+      const err = await failure(refreshTokenGrant({ ...client, refreshToken }, opts));
+      expect(err).toMatchObject({ transient: true, needsReauth: false, attempts: 1 });
+      expect(sandbox.stats().faultsInjected - before).toBe(1);
+    }
+    expect(sleeps).toEqual([]);
+    // the fault answered before the grant ran: the refresh token was not spent
+    const next = await refreshTokenGrant({ ...client, refreshToken }, opts);
+    expect(next.refreshToken?.reveal()).not.toBe(refreshToken.reveal());
+  });
+
+  test('a token request whose connection was never made is retried with the client policy, then fails as network_error', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const err = await failure(
+      refreshTokenGrant(
+        { ...client, refreshToken: new Secret('never-sent') },
+        {
+          ...opts,
+          baseUrl: `http://127.0.0.1:${port}/api`,
+          random: () => 0.5,
+          retry: { maxRetries: 2 },
+        },
+      ),
+    );
+    expect(err).toMatchObject({ code: 'network_error', transient: true, attempts: 3 });
+    expect(sleeps).toEqual([500, 1000]);
+  });
+
+  test('GET /me is idempotent: a 503 while validating a personal access token is retried', async () => {
+    const pat = new Secret(sandbox.issuePersonalAccessToken(sandbox.demo.standard.id));
+    sandbox.injectFault({ path: '/me', status: 503, times: 1 });
+    const me = await validatePersonalAccessToken(pat, { ...opts, random: () => 0.5 });
+    expect(me.id).toBe(sandbox.demo.standard.id);
+    expect(sleeps).toEqual([500]);
+  });
+
+  test('the Retry-After cap of the shared policy applies to token calls', async () => {
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 120, times: 1 });
+    await passwordGrant({ ...client, ...user }, { ...opts, retry: { retryAfterCapMs: 5000 } });
+    expect(sleeps).toEqual([5000]);
   });
 
   test('a token answer missing a field is bad_response, and the fields are named', async () => {

@@ -130,6 +130,7 @@ async function answers(endpoint: string): Promise<boolean> {
     await response.arrayBuffer();
     return response.status < 500;
   } catch {
+    // no answer yet is what this probe asks about: the caller waits and asks again
     return false;
   }
 }

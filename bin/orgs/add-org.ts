@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { errorCodeOf } from '../../shared/error-codes.ts';
 import {
   type AuthMode,
   ORG_ID_RULE,
@@ -95,7 +96,7 @@ export const PLAIN_FIELDS_OF: Readonly<
 function need(secrets: AddOrgInput['secrets'], key: SecretKey, mode: AuthMode): Secret {
   const value = secrets[key];
   if (value === undefined || value.reveal() === '') {
-    throw new CliError('invalid_input', `Auth mode ${mode} needs the secret ${key}.`);
+    throw new CliError('CLI_INPUT_INVALID', `Auth mode ${mode} needs the secret ${key}.`);
   }
   return value;
 }
@@ -103,7 +104,7 @@ function need(secrets: AddOrgInput['secrets'], key: SecretKey, mode: AuthMode): 
 function check(input: AddOrgInput): void {
   const org = OrgIdSchema.safeParse(input.orgId);
   if (!org.success) {
-    throw new CliError('invalid_input', `The org id must be ${ORG_ID_RULE}.`, {
+    throw new CliError('CLI_INPUT_INVALID', `The org id must be ${ORG_ID_RULE}.`, {
       hint: 'It is the id in your Tallyfy URL: https://go.tallyfy.com/<orgId>/…',
     });
   }
@@ -111,7 +112,7 @@ function check(input: AddOrgInput): void {
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => issue.path.join('.') || 'authMode');
     throw new CliError(
-      'invalid_input',
+      'CLI_INPUT_INVALID',
       `Auth mode ${input.authMode} needs valid ${[...new Set(fields)].join(', ')}.`,
     );
   }
@@ -252,7 +253,7 @@ async function membership(
   const org = orgs.find((candidate) => candidate.id === orgId);
   if (org === undefined) {
     throw new CliError(
-      'credentials_rejected',
+      'CLI_CREDENTIALS_REJECTED',
       `The credentials are valid, but their user${me.email === undefined ? '' : ` ${me.email}`} is not a member of org ${orgId}.`,
       {
         hint: `Their orgs: ${orgs.map((o) => `${o.id} (${o.name})`).join(', ') || 'none'}. Nothing was saved.`,
@@ -269,7 +270,7 @@ async function membership(
 export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddOrgResult> {
   check(input);
   if ((await deps.registry.getOrg(input.orgId)) !== undefined) {
-    throw new CliError('org_exists', `Org ${input.orgId} is already registered.`, {
+    throw new CliError('CLI_ORG_ALREADY_EXISTS', `Org ${input.orgId} is already registered.`, {
       hint: 'See it with `tallyfy-serverless orgs show`; to start over, `orgs remove` it first.',
     });
   }
@@ -288,10 +289,23 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       ...(input.timezone === undefined ? {} : { timezone: input.timezone }),
     });
   } catch (error) {
-    await deps.tokenStore
+    const cleanup = await deps.tokenStore
       .deleteOrgSecrets(input.orgId, { forceDeleteWithoutRecovery: true })
-      .catch(() => undefined); // the original failure is the one to report
-    throw error;
+      .then(
+        () => undefined,
+        (cleanupError: unknown) => cleanupError,
+      );
+    if (cleanup === undefined) throw error;
+    // secrets left behind would make the next `orgs add` fail (other credentials stored): say so
+    throw new CliError(
+      'CLI_REMOTE_FAILED',
+      `Registering org ${input.orgId} failed, and the secrets created for it could not be removed.`,
+      {
+        hint: `Delete ${ids.credentialsSecretName} and ${ids.tokenSecretName} (aws secretsmanager delete-secret --force-delete-without-recovery) before adding the org again.`,
+        cause: error,
+        details: { registration: explainCode(error), cleanup: explainCode(cleanup) },
+      },
+    );
   }
   return {
     org,
@@ -302,4 +316,9 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       membershipChecked: validated.membershipChecked,
     },
   };
+}
+
+/** The code of a failure for `--json` details (never its message: it may be anything). */
+function explainCode(error: unknown): string {
+  return errorCodeOf(error, error instanceof Error ? error.name : 'unknown');
 }

@@ -23,7 +23,7 @@ export async function readLocalFile(path: string): Promise<LocalFile | undefined
     text = await readTextIfExists(path);
   } catch (error) {
     throw new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `Cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
       {
         cause: error,
@@ -35,7 +35,7 @@ export async function readLocalFile(path: string): Promise<LocalFile | undefined
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new CliError('target_unreachable', `${path} is not valid JSON.`, {
+    throw new CliError('CLI_TARGET_UNREACHABLE', `${path} is not valid JSON.`, {
       hint: 'Restart local mode (`npm start`): it rewrites the file.',
       cause: error,
     });
@@ -46,7 +46,7 @@ export async function readLocalFile(path: string): Promise<LocalFile | undefined
       (i) => `${i.path.join('.') || '(root)'}: ${i.message}`,
     );
     throw new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `${path} is not a local-mode state this CLI understands: ${problems.slice(0, 3).join('; ')}.`,
       { hint: 'Restart local mode (`npm start`) from the same checkout as this CLI.' },
     );
@@ -62,7 +62,7 @@ export function assertRunning(
 ): void {
   if (!file.running) {
     throw new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `Local mode is not running (it stopped${file.stoppedAt === undefined ? '' : ` at ${file.stoppedAt}`}).`,
       {
         hint: `Start it with \`npm start\` (state: ${path}).`,
@@ -71,7 +71,7 @@ export function assertRunning(
   }
   if (!isAlive(file.pid)) {
     throw new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `Local mode (pid ${file.pid}) is no longer running: it did not stop cleanly.`,
       {
         hint: 'Start it again with `npm start`; its data is kept.',

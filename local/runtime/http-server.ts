@@ -201,6 +201,7 @@ function decode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
+    // a malformed %-escape: API Gateway passes the segment on as it is, and so do we
     return segment;
   }
 }

@@ -233,6 +233,7 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     try {
       engine.handle('GetQueueUrl', { QueueName: queue.name });
     } catch {
+      // the engine's way of saying the queue does not exist yet: create it
       engine.handle('CreateQueue', { QueueName: queue.name, Attributes: queue.attributes ?? {} });
       created = true;
     }

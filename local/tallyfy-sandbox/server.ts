@@ -35,6 +35,7 @@ function parseJsonBody(raw: string): { ok: true; value: unknown } | { ok: false 
   try {
     return { ok: true, value: JSON.parse(raw) };
   } catch {
+    // the caller answers 400, as Tallyfy does for a body that is not JSON
     return { ok: false };
   }
 }

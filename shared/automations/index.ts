@@ -26,8 +26,12 @@ export {
 export {
   ActionBusyError,
   ActionFailedError,
+  AUTOMATIONS_DEAD_LETTER_FAILED,
+  AUTOMATIONS_ERROR_CODES,
+  AUTOMATIONS_UNEXPECTED,
   AutomationError,
   type AutomationErrorCode,
+  type HttpPostErrorCode,
   OrgUnavailableError,
   RuleInvalidError,
   SecretUnavailableError,

@@ -23,6 +23,7 @@ export {
   BusPublishError,
   EnvelopeDataMissingError,
   EnvelopeInvalidError,
+  EVENTS_ERROR_CODES,
   EventsError,
   type EventsErrorCode,
   MessageTooLargeError,

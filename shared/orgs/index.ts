@@ -9,6 +9,7 @@ export {
   InvalidInputError,
   ItemInvalidError,
   LeaseLostError,
+  ORGS_ERROR_CODES,
   OrgAlreadyExistsError,
   OrgNotFoundError,
   OrgsError,
@@ -23,7 +24,12 @@ export {
   MIN_DEDUPE_TTL_SECONDS,
 } from './events.ts';
 export { type ActionKey, actionMarker, refreshShardOf, refreshShards } from './keys.ts';
-export type { AcquiredLease, DueOrgs, LeaseClaim } from './leases.ts';
+export {
+  type AcquiredLease,
+  type DueOrgs,
+  ERROR_CODE_INVALID,
+  type LeaseClaim,
+} from './leases.ts';
 export { isOrgId, ORG_ID_MAX_LENGTH, ORG_ID_RULE, OrgIdSchema } from './org-id.ts';
 export type { ListOrgsOptions, OrgsPage } from './orgs.ts';
 export { createOrgRegistry, type OrgRegistry, type OrgRegistryOptions } from './registry.ts';

@@ -225,6 +225,9 @@ export async function recordRefreshSuccess(
   });
 }
 
+/** `lastError.code` of a failure recorded with a code that is not one (a caller's bug). */
+export const ERROR_CODE_INVALID = 'ORGS_ERROR_CODE_INVALID';
+
 const RefreshFailureSchema = z.object({
   fence: z.number().int().nonnegative(),
   owner: z.string().min(1).optional(),
@@ -252,7 +255,8 @@ export async function recordRefreshFailure(
 ): Promise<Org> {
   const input = parseInput(RefreshFailureSchema, result, 'refresh failure');
   const lastError = {
-    code: /^[A-Za-z0-9_.-]{1,64}$/.test(input.error.code) ? input.error.code : 'UNKNOWN',
+    // a code is stored as given when it looks like one; anything else would be shown as is
+    code: /^[A-Za-z0-9_.-]{1,64}$/.test(input.error.code) ? input.error.code : ERROR_CODE_INVALID,
     message: scrubSecrets(input.error.message).slice(0, MAX_ERROR_MESSAGE_LENGTH),
     at: nowIso(ctx),
   };

@@ -3,6 +3,8 @@
  * which events already reached the queue. See docs/reconciler.md.
  */
 export {
+  RECONCILE_ERROR_CODES,
+  RECONCILE_UNEXPECTED,
   ReconcileError,
   type ReconcileErrorCode,
   ReconcileInputError,

@@ -5,6 +5,7 @@
  */
 
 import { mapBounded } from '../async.ts';
+import { errorCodeOf } from '../error-codes.ts';
 import {
   createEnvelope,
   type EventEnvelope,
@@ -16,7 +17,7 @@ import type { Logger } from '../observability/index.ts';
 import type { Org, OrgRegistry } from '../orgs/index.ts';
 import type { TallyfyApi } from '../tallyfy/index.ts';
 import { tryParseTallyfyDateMs } from '../tallyfy/index.ts';
-import { ReconcileOrgNotFoundError } from './errors.ts';
+import { RECONCILE_UNEXPECTED, ReconcileOrgNotFoundError } from './errors.ts';
 import { eventKeys, type WebhookDateFormat, webhookDateFormatOf } from './keys.ts';
 import type { SeenEvents } from './seen.ts';
 
@@ -266,9 +267,8 @@ async function reconcileStream(
     result.advanced = advanced.advanced;
     return result;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
     result.error = {
-      code: typeof code === 'string' ? code : 'RECONCILE_FAILED',
+      code: errorCodeOf(error, RECONCILE_UNEXPECTED),
       message: error instanceof Error ? error.message : String(error),
     };
     logger.error('reconciliation of a stream failed', { ...log, error });

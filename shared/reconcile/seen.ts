@@ -96,7 +96,12 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
             .slice(i, i + BATCH_WRITE_MAX)
             .map((mark) => ({ PutRequest: { Item: item(mark) } }));
           for (let round = 0; requests !== undefined && requests.length > 0; round++) {
-            if (round > maxRetries) throw new Error(`${requests.length} markers left unprocessed`);
+            if (round > maxRetries) {
+              throw new ReconcileStoreError(
+                'markSeen',
+                `${requests.length} markers left unprocessed`,
+              );
+            }
             const out = await client.send(
               new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
             );
@@ -104,6 +109,7 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
           }
         }
       } catch (error) {
+        if (error instanceof ReconcileStoreError) throw error;
         throw new ReconcileStoreError('markSeen', error);
       }
     },
@@ -117,7 +123,9 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
             .slice(i, i + BATCH_GET_MAX)
             .map(seenKey);
           for (let round = 0; keys !== undefined && keys.length > 0; round++) {
-            if (round > maxRetries) throw new Error(`${keys.length} keys left unprocessed`);
+            if (round > maxRetries) {
+              throw new ReconcileStoreError('findSeen', `${keys.length} keys left unprocessed`);
+            }
             const out = await client.send(
               new BatchGetCommand({
                 RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } },
@@ -133,6 +141,7 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
           }
         }
       } catch (error) {
+        if (error instanceof ReconcileStoreError) throw error;
         throw new ReconcileStoreError('findSeen', error);
       }
       return found;

@@ -1,7 +1,8 @@
 import { mapBounded } from '../async.ts';
+import { errorCodeOf } from '../error-codes.ts';
 import { ReportAggregator } from './aggregator.ts';
 import { renderReport } from './document.ts';
-import { ReportOrgNotFoundError, ReportSinkError } from './errors.ts';
+import { REPORTS_UNEXPECTED, ReportOrgNotFoundError, ReportSinkError } from './errors.ts';
 import { datedPrefix, latestPrefix } from './keys.ts';
 import { periodKeyDay, scheduledPeriod, startOfUtcDay } from './period.ts';
 import type {
@@ -180,7 +181,7 @@ export async function reportOrg(
     };
   } catch (error) {
     finish(false);
-    const code = errorCode(error);
+    const code = errorCodeOf(error, REPORTS_UNEXPECTED);
     const message = error instanceof Error ? error.message : String(error);
     deps.log?.error('report failed', { orgId: org.orgId, code, error });
     return { orgId: org.orgId, ok: false, code, message };
@@ -197,7 +198,11 @@ async function eventCounts(
     return await deps.events.counts(orgId, period);
   } catch (error) {
     // the Tallyfy figures are still worth writing; the event figures then say "not available"
-    deps.log?.error('event figures unavailable', { orgId, code: errorCode(error), error });
+    deps.log?.error('event figures unavailable', {
+      orgId,
+      code: errorCodeOf(error, REPORTS_UNEXPECTED),
+      error,
+    });
     return null;
   }
 }
@@ -224,12 +229,4 @@ async function writeFiles(
   const json = files.get('report.json');
   if (json !== undefined) keys.push(await put('report.json', json));
   return keys;
-}
-
-function errorCode(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const { code } = error as { code: unknown };
-    if (typeof code === 'string') return code;
-  }
-  return 'UNEXPECTED';
 }

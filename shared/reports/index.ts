@@ -22,6 +22,8 @@ export {
   reportTables,
 } from './document.ts';
 export {
+  REPORTS_ERROR_CODES,
+  REPORTS_UNEXPECTED,
   ReportError,
   type ReportErrorCode,
   ReportInputError,

@@ -507,6 +507,7 @@ async function readErrorBody(
   try {
     json = JSON.parse(text.slice(0, MAX_ERROR_BODY_CHARS));
   } catch {
+    // not JSON (a proxy's HTML page): the status says what failed, and the page is not quoted
     return { message: undefined, fieldErrors: {} };
   }
   if (typeof json !== 'object' || json === null) return { message: undefined, fieldErrors: {} };

@@ -25,6 +25,7 @@ export {
 export {
   type FieldErrors,
   type NetworkFailure,
+  TALLYFY_ERROR_CODES,
   TallyfyAuthError,
   TallyfyDateError,
   TallyfyError,

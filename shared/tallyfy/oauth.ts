@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
 import { DEFAULT_BASE_URL, networkFailure, sharedDispatcher, wasUnsent } from './client.ts';
-import { redact, safeCause, TallyfyError } from './errors.ts';
+import { redact, safeCause, TallyfyError, type TallyfyErrorCode } from './errors.ts';
 import {
   type AttemptOutcome,
   parseRetryAfterMs,
@@ -45,21 +45,16 @@ export type GrantType =
   | 'app_user_token'
   | 'personal_access_token';
 
-export type OAuthErrorCode =
-  | 'invalid_client'
-  | 'invalid_credentials'
-  | 'refresh_token_rejected'
-  | 'token_rejected'
-  | 'user_not_found'
-  | 'forbidden'
-  | 'invalid_request'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'oauth_error'
-  | 'rate_limited'
-  | 'server_error'
-  | 'network_error'
-  | 'bad_response';
+/** The codes an {@link OAuthError} carries (a subset of the family's). */
+export type OAuthErrorCode = Extract<
+  TallyfyErrorCode,
+  | `TALLYFY_OAUTH_${string}`
+  | 'TALLYFY_FORBIDDEN'
+  | 'TALLYFY_RATE_LIMITED'
+  | 'TALLYFY_SERVER_ERROR'
+  | 'TALLYFY_NETWORK_ERROR'
+  | 'TALLYFY_RESPONSE_INVALID'
+>;
 
 /**
  * A grant or token check failed. `needsReauth`: the credentials are wrong or dead, retrying
@@ -104,7 +99,7 @@ export class OAuthError extends TallyfyError {
 
   /** The refresh token is spent or revoked (either of Passport's two answers). */
   get refreshTokenRejected(): boolean {
-    return this.code === 'refresh_token_rejected';
+    return this.code === 'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED';
   }
 
   override toJSON(): Record<string, unknown> {
@@ -300,7 +295,7 @@ export async function validatePersonalAccessToken(
   const parsed = single(userSchema).safeParse(answer.body);
   if (!parsed.success) {
     throw new OAuthError(
-      'bad_response',
+      'TALLYFY_RESPONSE_INVALID',
       'personal_access_token',
       'Tallyfy accepted the personal access token but its GET /me answer has no user id.',
       {
@@ -362,7 +357,7 @@ export function classifyGrantError(error: unknown): {
     };
   }
   return {
-    code: 'unexpected_error',
+    code: 'TALLYFY_UNEXPECTED',
     message:
       error instanceof Error
         ? `${error.name}: unexpected failure during a grant`
@@ -399,7 +394,7 @@ function toTokenSet(
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)'))];
     throw new OAuthError(
-      'bad_response',
+      'TALLYFY_RESPONSE_INVALID',
       grant,
       `Tallyfy's token answer is missing or has malformed fields: ${fields.join(', ')}. Nothing was stored; ${grant === 'refresh_token' ? 'the refresh token may have been rotated already, so the next refresh may need the password grant' : 'try again'}.`,
       {
@@ -491,7 +486,7 @@ async function send(
           ? 'Not retried: the request may have reached Tallyfy, and a repeated token request could spend a rotated refresh token'
           : `Gave up after ${attempts} attempt(s)`;
       throw new OAuthError(
-        'network_error',
+        'TALLYFY_NETWORK_ERROR',
         grant,
         `No answer from Tallyfy for ${method} ${path} (${failure}). ${why}; check network access to ${url.origin}, the caller may try again later.`,
         {
@@ -510,7 +505,7 @@ async function send(
       text = await res.body.text();
     } catch (error) {
       throw new OAuthError(
-        'network_error',
+        'TALLYFY_NETWORK_ERROR',
         grant,
         `Tallyfy's answer to ${method} ${path} was cut short.`,
         {
@@ -539,7 +534,7 @@ async function send(
     if (await again({ status: res.statusCode, retryAfterMs }, attempts)) continue;
     if (res.statusCode === 429) {
       throw new OAuthError(
-        'rate_limited',
+        'TALLYFY_RATE_LIMITED',
         grant,
         `Tallyfy rate-limited ${method} ${path} (429) ${attempts} time(s); try again ${retryAfterMs === undefined ? 'later' : `in ${Math.ceil(retryAfterMs / 1000)} s`}.`,
         {
@@ -585,7 +580,7 @@ function classifyFailure(
 
   if (status >= 500) {
     return new OAuthError(
-      'server_error',
+      'TALLYFY_SERVER_ERROR',
       grant,
       `Tallyfy failed ${method} ${path} with ${status}${ref}. ${method === 'POST' ? 'Not retried (a repeated token request could spend a rotated refresh token)' : `Gave up after ${attempts} attempt(s)`}; try again later.`,
       { ...common, needsReauth: false, transient: true },
@@ -595,34 +590,34 @@ function classifyFailure(
     if (status === 401) {
       return grant === 'personal_access_token'
         ? reauth(
-            'token_rejected',
+            'TALLYFY_OAUTH_TOKEN_REJECTED',
             'Tallyfy rejected the personal access token (401): it expired (they live 6 months) or its user logged out of the web app, which deletes it. Create a new one under Settings › Integrations › REST API and register it again.',
           )
         : reauth(
-            'token_rejected',
+            'TALLYFY_OAUTH_TOKEN_REJECTED',
             'Tallyfy rejected the app token when minting a user token (401): get a new client-credentials token and check the app client is allowed to issue user tokens for this organisation.',
           );
     }
     if (status === 404) {
       return reauth(
-        'user_not_found',
+        'TALLYFY_OAUTH_USER_NOT_FOUND',
         'Tallyfy knows no such user in this organisation (404): check the email address and organisation id.',
       );
     }
     if (status === 403) {
       return reauth(
-        'forbidden',
+        'TALLYFY_FORBIDDEN',
         `Tallyfy refused ${method} ${path} (403): the token may not act on this organisation.`,
       );
     }
     return reauth(
-      'invalid_request',
+      'TALLYFY_OAUTH_REQUEST_INVALID',
       `Tallyfy rejected ${method} ${path} with ${status}${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}.`,
     );
   }
   if (oauthError === 'invalid_client' || (status === 401 && oauthError === undefined)) {
     return reauth(
-      'invalid_client',
+      'TALLYFY_OAUTH_CLIENT_INVALID',
       'Tallyfy rejected the OAuth client (invalid_client): check the client id (numeric) and client secret; Tallyfy Support issues and can confirm them.',
     );
   }
@@ -633,36 +628,36 @@ function classifyFailure(
         (status === 401 || /refresh token is invalid/i.test(described ?? ''))));
   if (refreshInvalid) {
     return reauth(
-      'refresh_token_rejected',
+      'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED',
       `Tallyfy rejected the refresh token (${oauthError}${status === 401 ? ', 401' : ''}): it was already used (tokens rotate on every refresh), revoked or expired. Use the password grant if credentials are stored, otherwise register the organisation again.`,
     );
   }
   if (oauthError === 'invalid_grant' && grant === 'password') {
     return reauth(
-      'invalid_credentials',
+      'TALLYFY_OAUTH_CREDENTIALS_INVALID',
       'Tallyfy rejected the username or password (invalid_grant): check them by signing in to Tallyfy; a changed password or a locked account also gives this.',
     );
   }
   if (oauthError === 'invalid_request') {
     return reauth(
-      'invalid_request',
+      'TALLYFY_OAUTH_REQUEST_INVALID',
       `Tallyfy rejected the token request as incomplete (invalid_request)${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}: every parameter of the grant must be present and the body form-encoded.`,
     );
   }
   if (oauthError === 'unsupported_grant_type' || oauthError === 'unauthorized_client') {
     return reauth(
-      'unsupported_grant_type',
+      'TALLYFY_OAUTH_GRANT_UNSUPPORTED',
       `Tallyfy does not allow this grant (${grant}) for this client (${oauthError}): ask Tallyfy Support to enable it or use another auth mode.`,
     );
   }
   if (oauthError === 'invalid_scope') {
     return reauth(
-      'invalid_scope',
+      'TALLYFY_OAUTH_SCOPE_INVALID',
       'Tallyfy rejected the requested scope (invalid_scope): client-credentials grants ask for scope *.',
     );
   }
   return reauth(
-    'oauth_error',
+    'TALLYFY_OAUTH_GRANT_REJECTED',
     `Tallyfy rejected the ${grant} grant with ${status}${oauthError === undefined ? '' : ` (${oauthError})`}${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}.`,
   );
 }

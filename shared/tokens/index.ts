@@ -1,11 +1,14 @@
 export {
+  REFRESH_UNEXPECTED,
   SecretConflictError,
   type SecretIssue,
   SecretMalformedError,
   SecretNotFoundError,
+  TOKENS_ERROR_CODES,
   TokenStoreError,
   type TokenStoreErrorCode,
   type TokenStoreErrorOptions,
+  type TokensErrorCode,
   TokenUnavailableError,
 } from './errors.ts';
 export {

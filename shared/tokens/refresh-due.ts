@@ -4,6 +4,7 @@
  */
 import { sleep as defaultSleep, mapBounded } from '../async.ts';
 import type { OrgRegistry } from '../orgs/index.ts';
+import { REFRESH_UNEXPECTED } from './errors.ts';
 import {
   type RefreshDeps,
   type RefreshOutcome,
@@ -98,7 +99,7 @@ export async function refreshDueOrgs(
       // refreshOrg returns its failures; a throw here is a bug: report it, keep going
       const name = error instanceof Error ? error.name : typeof error;
       deps.logger.error('refresh of one org threw', { orgId, error: name });
-      return { orgId, outcome: 'error', code: 'unexpected_error', message: name } as const;
+      return { orgId, outcome: 'error', code: REFRESH_UNEXPECTED, message: name } as const;
     }
   });
   const results: RefreshResult[] = ran.filter((result) => result !== undefined);

@@ -121,7 +121,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
   const secretName = (orgId: string, kind: SecretKind): string => {
     if (!isOrgId(orgId)) {
       throw new TokenStoreError(
-        'invalid_value',
+        'TOKENS_VALUE_INVALID',
         `The org id ${JSON.stringify(orgId.slice(0, 200))} is not usable in a secret name: an org id is ${ORG_ID_RULE}.`,
       );
     }
@@ -145,7 +145,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       );
       if (out.SecretString === undefined) {
         throw new SecretMalformedError(
-          'secret_malformed',
+          'TOKENS_SECRET_MALFORMED',
           `The ${kind} secret of org ${orgId} (${name}) holds binary data, not JSON text.`,
           [{ path: '', code: 'not_text' }],
           { orgId, secretName: name },
@@ -222,7 +222,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
         const stored = await readText(orgId, kind, { versionId: clientRequestToken });
         if (stored && sameContent(stored.text)) return;
         throw new SecretConflictError(
-          'version_conflict',
+          'TOKENS_VERSION_CONFLICT',
           `The ${kind} secret of org ${orgId} already has a version ${clientRequestToken} with a different value: use a new clientRequestToken for a new value.`,
           { orgId, secretName: name, cause: error },
         );
@@ -271,7 +271,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       const stored = await readText(orgId, 'credentials', {});
       if (!stored || !sameIgnoringUpdatedAt(stored.text, text)) {
         throw new SecretConflictError(
-          'secret_exists',
+          'TOKENS_SECRET_ALREADY_EXISTS',
           `Org ${orgId} already has different credentials stored (${credentialsName}): replace them with writeCredentials, or delete the org first.`,
           { orgId, secretName: credentialsName },
         );
@@ -366,7 +366,7 @@ function tags(kind: SecretKind, orgId: string): { Key: string; Value: string }[]
 function assertOrgMatches(orgId: string, valueOrgId: string, kind: SecretKind): void {
   if (orgId !== valueOrgId) {
     throw new TokenStoreError(
-      'invalid_value',
+      'TOKENS_VALUE_INVALID',
       `The ${kind} handed for org ${orgId} name org ${valueOrgId}: they must match.`,
       { orgId },
     );
@@ -387,28 +387,28 @@ function storeError(error: unknown, orgId: string, name: string): TokenStoreErro
         return new SecretNotFoundError(`Secret ${name} was not found: ${error.message}`, context);
       case 'ThrottlingException':
         return new TokenStoreError(
-          'throttled',
+          'TOKENS_SECRETS_MANAGER_THROTTLED',
           `Secrets Manager throttled ${name} after ${error.$metadata.attempts ?? 1} attempts: lower the concurrency or retry later.`,
           { ...context, retryable: true },
         );
       case 'InvalidRequestException':
         if (/deletion/i.test(error.message)) {
           return new TokenStoreError(
-            'secret_deleted',
+            'TOKENS_SECRET_DELETED',
             `Secret ${name} is scheduled for deletion: restore it (RestoreSecret) or register the org again after it is gone.`,
             context,
           );
         }
     }
     return new TokenStoreError(
-      'secrets_manager_error',
+      'TOKENS_SECRETS_MANAGER_FAILED',
       `Secrets Manager failed on ${name}: ${error.name}: ${error.message}`,
       { ...context, retryable: error.$fault === 'server' || error.$retryable !== undefined },
     );
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown failure';
   return new TokenStoreError(
-    'secrets_manager_error',
+    'TOKENS_SECRETS_MANAGER_FAILED',
     `Secrets Manager could not be reached for ${name}: ${message}`,
     { ...context, retryable: true },
   );
@@ -447,7 +447,7 @@ function decode<S extends ZodType>(
   } catch {
     // The SyntaxError quotes the text (a secret): keep neither it nor its message.
     throw new SecretMalformedError(
-      'secret_malformed',
+      'TOKENS_SECRET_MALFORMED',
       `The ${kind} secret of org ${orgId} (${name}) is not valid JSON: write it again (the CLI's orgs commands do).`,
       [{ path: '', code: 'invalid_json' }],
       { orgId, secretName: name },
@@ -457,7 +457,7 @@ function decode<S extends ZodType>(
   if (!parsed.success) {
     const issues = issuesOf(parsed.error);
     throw new SecretMalformedError(
-      'secret_malformed',
+      'TOKENS_SECRET_MALFORMED',
       `The ${kind} secret of org ${orgId} (${name}) does not match its schema: ${describeIssues(issues)}.`,
       issues,
       { orgId, secretName: name },
@@ -466,7 +466,7 @@ function decode<S extends ZodType>(
   const value = parsed.data as { orgId?: unknown };
   if (value.orgId !== orgId) {
     throw new SecretMalformedError(
-      'secret_malformed',
+      'TOKENS_SECRET_MALFORMED',
       `The ${kind} secret of org ${orgId} (${name}) names another org: it was copied from the wrong place.`,
       [{ path: 'orgId', code: 'org_mismatch' }],
       { orgId, secretName: name },
@@ -485,7 +485,7 @@ function encode<S extends ZodType>(
   if (!result.success) {
     const issues = issuesOf(result.error);
     throw new SecretMalformedError(
-      'invalid_value',
+      'TOKENS_VALUE_INVALID',
       `The ${kind} to store for org ${orgId} does not match its schema: ${describeIssues(issues)}.`,
       issues,
       { orgId },

@@ -75,7 +75,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(JSON.stringify(tokens)).not.toContain(tokens.accessToken.reveal());
   });
 
-  test('refresh grant rotates: the new refresh token works, the old one is refresh_token_rejected (400 invalid_grant)', async () => {
+  test('refresh grant rotates: the new refresh token works, the old one is TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED (400 invalid_grant)', async () => {
     const first = await passwordGrant({ ...client, ...user }, opts);
     const second = await refreshTokenGrant(
       { ...client, refreshToken: first.refreshToken as Secret },
@@ -85,20 +85,20 @@ describe('Tallyfy OAuth against the sandbox', () => {
     const err = await failure(
       refreshTokenGrant({ ...client, refreshToken: first.refreshToken as Secret }, opts),
     );
-    expect(err.code).toBe('refresh_token_rejected');
+    expect(err.code).toBe('TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED');
     expect(err.status).toBe(400);
     expect(err.oauthError).toBe('invalid_grant');
     expect(err.needsReauth).toBe(true);
     expect(err.refreshTokenRejected).toBe(true);
     expect(err.message).toContain('password grant');
     expect(classifyGrantError(err)).toMatchObject({
-      code: 'refresh_token_rejected',
+      code: 'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED',
       refreshTokenRejected: true,
     });
     await refreshTokenGrant({ ...client, refreshToken: second.refreshToken as Secret }, opts);
   });
 
-  test("older Passport's 401 invalid_request for a spent refresh token is refresh_token_rejected too", async () => {
+  test("older Passport's 401 invalid_request for a spent refresh token is TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED too", async () => {
     const o = { ...opts, baseUrl: legacy.url };
     const c = {
       clientId: legacy.demo.passwordClient.clientId,
@@ -114,16 +114,16 @@ describe('Tallyfy OAuth against the sandbox', () => {
     );
     expect(err.status).toBe(401);
     expect(err.oauthError).toBe('invalid_request');
-    expect(err.code).toBe('refresh_token_rejected');
+    expect(err.code).toBe('TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED');
     expect(err.needsReauth).toBe(true);
   });
 
-  test('a wrong password is invalid_credentials; a wrong client secret is invalid_client', async () => {
+  test('a wrong password is TALLYFY_OAUTH_CREDENTIALS_INVALID; a wrong client secret is TALLYFY_OAUTH_CLIENT_INVALID', async () => {
     const bad = await failure(
       passwordGrant({ ...client, ...user, password: new Secret('wrong-password-1') }, opts),
     );
     expect(bad).toMatchObject({
-      code: 'invalid_credentials',
+      code: 'TALLYFY_OAUTH_CREDENTIALS_INVALID',
       needsReauth: true,
       transient: false,
       kind: 'permanent',
@@ -132,7 +132,11 @@ describe('Tallyfy OAuth against the sandbox', () => {
     const badClient = await failure(
       passwordGrant({ ...client, clientSecret: new Secret('wrong-client-secret'), ...user }, opts),
     );
-    expect(badClient).toMatchObject({ code: 'invalid_client', status: 401, needsReauth: true });
+    expect(badClient).toMatchObject({
+      code: 'TALLYFY_OAUTH_CLIENT_INVALID',
+      status: 401,
+      needsReauth: true,
+    });
     expect(badClient.message).toContain('Tallyfy Support');
   });
 
@@ -158,7 +162,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
         opts,
       ),
     );
-    expect(unknown.code).toBe('user_not_found');
+    expect(unknown.code).toBe('TALLYFY_OAUTH_USER_NOT_FOUND');
     const rejected = await failure(
       mintAppUserToken(
         {
@@ -169,16 +173,20 @@ describe('Tallyfy OAuth against the sandbox', () => {
         opts,
       ),
     );
-    expect(rejected.code).toBe('token_rejected');
+    expect(rejected.code).toBe('TALLYFY_OAUTH_TOKEN_REJECTED');
   });
 
-  test('a personal access token validates with GET /me and is token_rejected after its user logs out', async () => {
+  test('a personal access token validates with GET /me and is TALLYFY_OAUTH_TOKEN_REJECTED after its user logs out', async () => {
     const pat = new Secret(sandbox.issuePersonalAccessToken(sandbox.demo.standard.id));
     const oauth = tallyfyOAuth(opts);
     expect((await oauth.validatePersonalAccessToken(pat)).id).toBe(sandbox.demo.standard.id);
     sandbox.revokeUserTokens(sandbox.demo.standard.id);
     const err = await failure(oauth.validatePersonalAccessToken(pat));
-    expect(err).toMatchObject({ code: 'token_rejected', needsReauth: true, status: 401 });
+    expect(err).toMatchObject({
+      code: 'TALLYFY_OAUTH_TOKEN_REJECTED',
+      needsReauth: true,
+      status: 401,
+    });
     expect(err.message).toContain('logged out of the web app');
   });
 
@@ -187,7 +195,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
     const before = sandbox.stats().faultsInjected;
     const err = await failure(passwordGrant({ ...client, ...user }, opts));
     expect(err).toMatchObject({
-      code: 'server_error',
+      code: 'TALLYFY_SERVER_ERROR',
       transient: true,
       needsReauth: false,
       retryable: true,
@@ -197,18 +205,18 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(classifyGrantError(err).needsReauth).toBe(false);
   });
 
-  test('a reset connection on the token endpoint is a transient network_error, not retried', async () => {
+  test('a reset connection on the token endpoint is a transient TALLYFY_NETWORK_ERROR, not retried', async () => {
     sandbox.injectFault({ path: '/oauth/token', kind: 'reset', times: 1 });
     const err = await failure(passwordGrant({ ...client, ...user }, opts));
-    expect(err).toMatchObject({ code: 'network_error', transient: true, attempts: 1 });
+    expect(err).toMatchObject({ code: 'TALLYFY_NETWORK_ERROR', transient: true, attempts: 1 });
   });
 
-  test('a hanging token endpoint times out as a transient network_error', async () => {
+  test('a hanging token endpoint times out as a transient TALLYFY_NETWORK_ERROR', async () => {
     sandbox.injectFault({ path: '/oauth/token', kind: 'hang', times: 1 });
     const err = await failure(
       passwordGrant({ ...client, ...user }, { ...opts, headersTimeoutMs: 100 }),
     );
-    expect(err).toMatchObject({ code: 'network_error', transient: true });
+    expect(err).toMatchObject({ code: 'TALLYFY_NETWORK_ERROR', transient: true });
   });
 
   test('a 429 on the token endpoint waits Retry-After and then succeeds', async () => {
@@ -221,7 +229,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
       passwordGrant({ ...client, ...user }, { ...opts, retry: { maxRetries: 1 } }),
     );
     expect(err).toMatchObject({
-      code: 'rate_limited',
+      code: 'TALLYFY_RATE_LIMITED',
       transient: true,
       retryAfterMs: 3000,
       attempts: 2,
@@ -244,7 +252,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(next.refreshToken?.reveal()).not.toBe(refreshToken.reveal());
   });
 
-  test('a token request whose connection was never made is retried with the client policy, then fails as network_error', async () => {
+  test('a token request whose connection was never made is retried with the client policy, then fails as TALLYFY_NETWORK_ERROR', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
@@ -260,7 +268,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
         },
       ),
     );
-    expect(err).toMatchObject({ code: 'network_error', transient: true, attempts: 3 });
+    expect(err).toMatchObject({ code: 'TALLYFY_NETWORK_ERROR', transient: true, attempts: 3 });
     expect(sleeps).toEqual([500, 1000]);
   });
 
@@ -278,7 +286,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(sleeps).toEqual([5000]);
   });
 
-  test('a token answer missing a field is bad_response, and the fields are named', async () => {
+  test('a token answer missing a field is TALLYFY_RESPONSE_INVALID, and the fields are named', async () => {
     sandbox.injectFault({
       path: '/oauth/token',
       status: 200,
@@ -286,7 +294,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
       times: 1,
     });
     const err = await failure(passwordGrant({ ...client, ...user }, opts));
-    expect(err.code).toBe('bad_response');
+    expect(err.code).toBe('TALLYFY_RESPONSE_INVALID');
     expect(err.message).toContain('expires_in');
   });
 

@@ -50,7 +50,7 @@ describe('Tallyfy dates', () => {
       }
     })() as TallyfyDateError;
     expect(err).toBeInstanceOf(TallyfyDateError);
-    expect(err.code).toBe('invalid_date');
+    expect(err.code).toBe('TALLYFY_DATE_INVALID');
     expect(err.message).toContain('d/m/Y h:i A T');
   });
 

@@ -179,7 +179,7 @@ describe('dedupe keys', () => {
 describe('authentication', () => {
   const unauthorized = {
     status: 401,
-    body: { error: { code: 'unauthorized', message: expect.any(String) } },
+    body: { error: { code: 'WEBHOOKS_UNAUTHORIZED', message: expect.any(String) } },
   };
 
   test('an unknown org, a wrong secret and a disabled org get the same 401 and nothing is queued', async () => {
@@ -265,7 +265,10 @@ describe('input checks', () => {
     expect((await receiveWebhook(ctx.deps, request({ body: atLimit }))).status).toBe(202);
     const over = `{"pad":"${'x'.repeat(limit - 9)}"}`;
     const response = await receiveWebhook(ctx.deps, request({ body: over }));
-    expect(response).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    expect(response).toMatchObject({
+      status: 413,
+      body: { error: { code: 'WEBHOOKS_BODY_TOO_LARGE' } },
+    });
     expect(ctx.queue.messages).toHaveLength(1);
   });
 
@@ -301,12 +304,12 @@ describe('input checks', () => {
   });
 
   test.each([
-    ['not JSON', '{"this_task": ', 'invalid_json'],
-    ['empty', '', 'invalid_json'],
-    ['an array', '[]', 'invalid_body'],
-    ['null', 'null', 'invalid_body'],
-    ['a number', '42', 'invalid_body'],
-    ['a string', '"task.completed"', 'invalid_body'],
+    ['not JSON', '{"this_task": ', 'WEBHOOKS_JSON_INVALID'],
+    ['empty', '', 'WEBHOOKS_JSON_INVALID'],
+    ['an array', '[]', 'WEBHOOKS_BODY_INVALID'],
+    ['null', 'null', 'WEBHOOKS_BODY_INVALID'],
+    ['a number', '42', 'WEBHOOKS_BODY_INVALID'],
+    ['a string', '"task.completed"', 'WEBHOOKS_BODY_INVALID'],
   ])('a body that is %s answers 400 and queues nothing', async (_label, body, code) => {
     const ctx = receiverDeps();
     const response = await receiveWebhook(ctx.deps, request({ body }));
@@ -361,7 +364,9 @@ describe('input checks', () => {
     const response = await receiveWebhook(ctx.deps, request({ body: JSON.stringify(body) }));
     expect(response).toMatchObject({
       status: 400,
-      body: { error: { code: 'invalid_payload', issues: [expect.objectContaining({ path })] } },
+      body: {
+        error: { code: 'WEBHOOKS_PAYLOAD_INVALID', issues: [expect.objectContaining({ path })] },
+      },
     });
     expect(ctx.queue.messages).toHaveLength(0);
   });
@@ -403,7 +408,7 @@ describe('storage failures', () => {
     const response = await receiveWebhook(ctx.deps, request());
     expect(response).toEqual({
       status: 503,
-      body: { error: { code: 'unavailable', message: expect.any(String) } },
+      body: { error: { code: 'WEBHOOKS_UNAVAILABLE', message: expect.any(String) } },
     });
     expect(JSON.stringify(response.body)).not.toContain('SQS');
     const [line] = ctx.captured.records().filter((r) => r.level === 'ERROR');

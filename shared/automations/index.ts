@@ -60,7 +60,7 @@ export {
 } from './rule-schema.ts';
 export { SIGNATURE_HEADERS, signatureHeaders, signPayload, verifySignature } from './signing.ts';
 export { type TallyfyForOrgsOptions, tallyfyForOrgs } from './tallyfy-for.ts';
-export { lookupPath, renderTemplate, renderValue, templatePaths } from './template.ts';
+export { renderTemplate, renderValue, templatePaths } from './template.ts';
 export { type EventView, eventView } from './view.ts';
 export {
   processBatch,

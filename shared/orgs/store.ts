@@ -21,7 +21,7 @@ export interface RegistryContext {
 export const nowIso = (ctx: RegistryContext): string => new Date(ctx.clock()).toISOString();
 
 /** True for a failed ConditionExpression (plain, or inside a cancelled transaction). */
-export function isConditionFailed(err: unknown): boolean {
+function isConditionFailed(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'ConditionalCheckFailedException') return true;
   if (err.name === 'TransactionCanceledException') {

@@ -15,14 +15,12 @@ export { parseReconcileEvent, type ReconcileRequest } from './input.ts';
 export { type EventKeys, eventKeys, type WebhookDateFormat, webhookDateFormatOf } from './keys.ts';
 export {
   type OrgResult,
-  RECONCILE_STREAMS,
   type ReconcileDeps,
   type ReconcileResult,
   type ReconcilerMetrics,
   type ReconcilerOptions,
   type ReconcileStream,
   reconcile,
-  reconcileOrg,
   type StreamResult,
   watermarkStreamOf,
 } from './reconcile.ts';
@@ -31,8 +29,6 @@ export {
   type DynamoSeenEventsOptions,
   type MarkSeenAfterSendOptions,
   markSeenAfterSend,
-  memorySeenEvents,
-  SEEN_SK,
   type SeenEvents,
   type SeenMark,
 } from './seen.ts';

@@ -165,7 +165,7 @@ export async function reconcile(
  * are not `active` are skipped: without a working token there is nothing to read, and their
  * watermarks stay put so the window is read once the org is repaired.
  */
-export async function reconcileOrg(deps: ReconcileDeps, org: Org): Promise<OrgResult> {
+async function reconcileOrg(deps: ReconcileDeps, org: Org): Promise<OrgResult> {
   const { orgId } = org;
   if (org.status !== 'active') {
     deps.logger.info('org skipped by the reconciler', { orgId, status: org.status });

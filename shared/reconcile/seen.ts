@@ -48,7 +48,7 @@ export interface DynamoSeenEventsOptions {
   maxBatchRetries?: number;
 }
 
-export const SEEN_SK = 'SEEN';
+const SEEN_SK = 'SEEN';
 const EVENT_PREFIX = 'EVENT#';
 const BATCH_GET_MAX = 100;
 const BATCH_WRITE_MAX = 25;
@@ -145,20 +145,6 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
         throw new ReconcileStoreError('findSeen', error);
       }
       return found;
-    },
-  };
-}
-
-/** An in-memory {@link SeenEvents} (tests, benches, local experiments). */
-export function memorySeenEvents(): SeenEvents & { readonly marks: ReadonlyMap<string, SeenMark> } {
-  const marks = new Map<string, SeenMark>();
-  return {
-    marks,
-    async markSeen(list) {
-      for (const mark of list) marks.set(mark.dedupeKey, { ...mark });
-    },
-    async findSeen(keys) {
-      return new Set(keys.filter((key) => marks.has(key)));
     },
   };
 }

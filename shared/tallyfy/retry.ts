@@ -42,7 +42,7 @@ export function isIdempotent(method: string): boolean {
 }
 
 /** Statuses that say "the gateway or server is briefly unavailable". */
-export function isRetryableStatus(status: number): boolean {
+function isRetryableStatus(status: number): boolean {
   return status === 502 || status === 503 || status === 504;
 }
 

@@ -118,8 +118,10 @@ export class OAuthError extends TallyfyError {
 export interface OAuthOptions {
   /** API base URL; the token endpoint is `${baseUrl}/oauth/token`. @default 'https://go.tallyfy.com/api' */
   baseUrl?: string;
-  /** @default the process-wide keep-alive pool of the origin */
+  /** @default the process-wide keep-alive pool of the origin (the API client's, when the origins match) */
   dispatcher?: Dispatcher;
+  /** TCP+TLS connect timeout of that shared pool (ignored with `dispatcher`). @default 5000 */
+  connectTimeoutMs?: number | undefined;
   /** Time to the response headers. @default 15000 */
   headersTimeoutMs?: number;
   /** Longest silence while reading the body. @default 15000 */
@@ -313,10 +315,11 @@ export async function validatePersonalAccessToken(
 }
 
 /**
- * The grants bound to one set of options (what the refresher takes as its `grants` port).
+ * The grants bound to one set of options (what the refresher takes as its `grants` port). The
+ * API client's settings fit as they are, retry policy included.
  *
  * @example
- * const oauth = tallyfyOAuth({ baseUrl: config.tallyfyBaseUrl });
+ * const oauth = tallyfyOAuth(tallyfyClientOptions(config.tallyfy));
  * const tokens = await oauth.refreshTokenGrant({ clientId, clientSecret, refreshToken });
  */
 export function tallyfyOAuth(options: OAuthOptions = {}) {
@@ -441,7 +444,8 @@ async function send(
 ): Promise<Answer> {
   const url = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
   const basePath = url.pathname.replace(/\/+$/, '');
-  const dispatcher = options.dispatcher ?? sharedDispatcher(url.origin);
+  const dispatcher =
+    options.dispatcher ?? sharedDispatcher(url.origin, options.connectTimeoutMs ?? 5000);
   const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;

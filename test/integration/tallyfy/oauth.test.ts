@@ -2,7 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
+import { loadConfig } from '../../../shared/config.ts';
 import { Secret } from '../../../shared/secret.ts';
+import { tallyfyClientOptions } from '../../../shared/tallyfy/from-config.ts';
 import {
   classifyGrantError,
   clientCredentialsGrant,
@@ -284,6 +286,23 @@ describe('Tallyfy OAuth against the sandbox', () => {
     sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 120, times: 1 });
     await passwordGrant({ ...client, ...user }, { ...opts, retry: { retryAfterCapMs: 5000 } });
     expect(sleeps).toEqual([5000]);
+  });
+
+  test("the API client's configured settings drive the token calls too (one retry policy)", async () => {
+    const config = loadConfig(['tallyfy'], {
+      TALLYFY_BASE_URL: sandbox.url,
+      HTTP_MAX_RETRIES: '1',
+      HTTP_RETRY_AFTER_CAP_SECONDS: '1',
+    });
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 5, times: 2 });
+    const oauth = tallyfyOAuth({
+      ...tallyfyClientOptions(config.tallyfy),
+      clock: opts.clock,
+      sleep: opts.sleep,
+    });
+    const err = await failure(oauth.passwordGrant({ ...client, ...user }));
+    expect(err).toMatchObject({ code: 'TALLYFY_RATE_LIMITED', attempts: 2, retryAfterMs: 5000 });
+    expect(sleeps).toEqual([1000]);
   });
 
   test('a token answer missing a field is TALLYFY_RESPONSE_INVALID, and the fields are named', async () => {

@@ -166,38 +166,20 @@ export interface OrgsPage {
   itemsRead: number;
 }
 
-/** The byKind Query of {@link listOrgsPage} and {@link listOrgs}. */
-function listOrgsQuery(options: Omit<ListOrgsOptions, 'cursor'>) {
+export async function listOrgsPage(
+  ctx: RegistryContext,
+  options: ListOrgsOptions = {},
+): Promise<OrgsPage> {
   const status =
     options.status === undefined
       ? undefined
       : parseInput(OrgStatusSchema, options.status, 'status');
   const limit = parseInput(z.number().int().min(1).max(1000), options.limit ?? 100, 'limit');
-  const query = new UpdateBuilder();
-  const keyCondition = `${query.name(indexes.byKind.partitionKey)} = ${query.value(orgKind)}`;
-  const filter =
-    status === undefined ? undefined : `${query.name('status')} = ${query.value(status)}`;
-  const { ExpressionAttributeNames, ExpressionAttributeValues } = query.build();
-  return {
-    IndexName: indexes.byKind.name,
-    KeyConditionExpression: keyCondition,
-    ...(filter === undefined ? {} : { FilterExpression: filter }),
-    ExpressionAttributeNames,
-    ExpressionAttributeValues,
-    Limit: limit,
-  };
-}
-
-export async function listOrgsPage(
-  ctx: RegistryContext,
-  options: ListOrgsOptions = {},
-): Promise<OrgsPage> {
-  const query = listOrgsQuery(options);
   const out = await run('listOrgs', () =>
     ctx.client.send(
       new QueryCommand({
-        TableName: ctx.tableName,
-        ...query,
+        ...orgsQuery(ctx, status),
+        Limit: limit,
         ExclusiveStartKey: decodeCursor(options.cursor),
       }),
     ),
@@ -209,11 +191,34 @@ export async function listOrgsPage(
   };
 }
 
+/** The byKind query over org items, in `status` when given (a filter: every org item is read). */
+function orgsQuery(ctx: RegistryContext, status: OrgStatus | undefined) {
+  const query = new UpdateBuilder();
+  const keyCondition = `${query.name(indexes.byKind.partitionKey)} = ${query.value(orgKind)}`;
+  const filter =
+    status === undefined ? undefined : `${query.name('status')} = ${query.value(status)}`;
+  const { ExpressionAttributeNames, ExpressionAttributeValues } = query.build();
+  return {
+    TableName: ctx.tableName,
+    IndexName: indexes.byKind.name,
+    KeyConditionExpression: keyCondition,
+    ...(filter === undefined ? {} : { FilterExpression: filter }),
+    ExpressionAttributeNames,
+    ExpressionAttributeValues,
+  };
+}
+
 export async function* listOrgs(
   ctx: RegistryContext,
   options: Omit<ListOrgsOptions, 'cursor'> = {},
 ): AsyncGenerator<Org, void, undefined> {
-  for await (const page of queryPages(ctx, 'listOrgs', listOrgsQuery(options))) {
+  const status =
+    options.status === undefined
+      ? undefined
+      : parseInput(OrgStatusSchema, options.status, 'status');
+  const limit = parseInput(z.number().int().min(1).max(1000), options.limit ?? 100, 'limit');
+  const query = { ...orgsQuery(ctx, status), Limit: limit };
+  for await (const page of queryPages(ctx, 'listOrgs', query)) {
     yield* (page.Items ?? []).map(toOrg);
   }
 }

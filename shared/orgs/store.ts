@@ -57,7 +57,7 @@ export async function run<T>(
 export async function* queryPages(
   ctx: RegistryContext,
   operation: string,
-  input: Omit<QueryCommandInput, 'TableName'>,
+  input: Omit<QueryCommandInput, 'TableName'> & { TableName?: string },
 ): AsyncGenerator<QueryCommandOutput, void, undefined> {
   const pages = paginateQuery({ client: ctx.client }, { TableName: ctx.tableName, ...input });
   try {

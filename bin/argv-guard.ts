@@ -42,7 +42,7 @@ export function assertNoSecretOptions(argv: readonly string[]): void {
       name.startsWith('no-') ? isSecretLikeOptionName(name.slice(3)) : isSecretLikeOptionName(name)
     ) {
       throw new CliError(
-        'secret_on_argv',
+        'CLI_SECRET_ON_ARGV',
         `--${name} is not accepted: secrets are never taken from the command line (they would stay in shell history and process lists).`,
         {
           hint: 'Type them at the hidden prompt, pipe JSON with --secrets-from-stdin, or use --secrets-file <path> (see `tallyfy-serverless orgs add --help`).',

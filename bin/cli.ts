@@ -25,7 +25,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') {
         return EXIT.ok;
       }
-      if (json) report(io, new CliError('usage', error.message.replace(/^error: /, '')), true);
+      if (json) report(io, new CliError('CLI_USAGE', error.message.replace(/^error: /, '')), true);
       return EXIT.usage;
     }
     const failure = explain(error);

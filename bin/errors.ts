@@ -31,48 +31,51 @@ export const EXIT = Object.freeze({
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** Stable codes of {@link CliError} (JSON output `error.code`). */
-export type CliErrorCode =
-  | 'usage'
-  | 'secret_on_argv'
-  | 'invalid_input'
-  | 'org_not_found'
-  | 'rule_not_found'
-  | 'dead_letter_not_found'
-  | 'org_exists'
-  | 'secrets_exist'
-  | 'org_state'
-  | 'credentials_rejected'
-  | 'forbidden'
-  | 'no_target'
-  | 'target_unreachable'
-  | 'stack_output_missing'
-  | 'remote_failed'
-  | 'partial_failure'
-  | 'cancelled'
-  | 'not_available'
-  | 'unexpected';
+/** Stable codes of {@link CliError} (JSON output `error.code`; docs/errors.md, docs/cli.md). */
+export const CLI_ERROR_CODES = [
+  'CLI_USAGE',
+  'CLI_SECRET_ON_ARGV',
+  'CLI_INPUT_INVALID',
+  'CLI_ORG_NOT_FOUND',
+  'CLI_RULE_NOT_FOUND',
+  'CLI_DEAD_LETTER_NOT_FOUND',
+  'CLI_ORG_ALREADY_EXISTS',
+  'CLI_SECRETS_ALREADY_EXIST',
+  'CLI_ORG_STATE_CONFLICT',
+  'CLI_CREDENTIALS_REJECTED',
+  'CLI_FORBIDDEN',
+  'CLI_TARGET_MISSING',
+  'CLI_TARGET_UNREACHABLE',
+  'CLI_STACK_OUTPUT_MISSING',
+  'CLI_REMOTE_FAILED',
+  'CLI_PARTLY_FAILED',
+  'CLI_CANCELLED',
+  'CLI_NOT_AVAILABLE',
+  'CLI_UNEXPECTED',
+] as const;
+
+export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 
 const EXIT_OF: Record<CliErrorCode, ExitCode> = {
-  usage: EXIT.usage,
-  secret_on_argv: EXIT.usage,
-  invalid_input: EXIT.usage,
-  org_not_found: EXIT.notFound,
-  rule_not_found: EXIT.notFound,
-  dead_letter_not_found: EXIT.notFound,
-  org_exists: EXIT.conflict,
-  secrets_exist: EXIT.conflict,
-  org_state: EXIT.conflict,
-  credentials_rejected: EXIT.credentials,
-  forbidden: EXIT.forbidden,
-  no_target: EXIT.target,
-  target_unreachable: EXIT.target,
-  stack_output_missing: EXIT.target,
-  remote_failed: EXIT.unavailable,
-  partial_failure: EXIT.partial,
-  cancelled: EXIT.cancelled,
-  not_available: EXIT.error,
-  unexpected: EXIT.error,
+  CLI_USAGE: EXIT.usage,
+  CLI_SECRET_ON_ARGV: EXIT.usage,
+  CLI_INPUT_INVALID: EXIT.usage,
+  CLI_ORG_NOT_FOUND: EXIT.notFound,
+  CLI_RULE_NOT_FOUND: EXIT.notFound,
+  CLI_DEAD_LETTER_NOT_FOUND: EXIT.notFound,
+  CLI_ORG_ALREADY_EXISTS: EXIT.conflict,
+  CLI_SECRETS_ALREADY_EXIST: EXIT.conflict,
+  CLI_ORG_STATE_CONFLICT: EXIT.conflict,
+  CLI_CREDENTIALS_REJECTED: EXIT.credentials,
+  CLI_FORBIDDEN: EXIT.forbidden,
+  CLI_TARGET_MISSING: EXIT.target,
+  CLI_TARGET_UNREACHABLE: EXIT.target,
+  CLI_STACK_OUTPUT_MISSING: EXIT.target,
+  CLI_REMOTE_FAILED: EXIT.unavailable,
+  CLI_PARTLY_FAILED: EXIT.partial,
+  CLI_CANCELLED: EXIT.cancelled,
+  CLI_NOT_AVAILABLE: EXIT.error,
+  CLI_UNEXPECTED: EXIT.error,
 };
 
 /** A failure the CLI reports as one line (plus an optional hint) and an exit code. */
@@ -117,9 +120,9 @@ export class CliError extends Error {
 }
 
 export const usage = (message: string, hint?: string): CliError =>
-  new CliError('usage', message, { hint });
+  new CliError('CLI_USAGE', message, { hint });
 
 export const orgNotFound = (orgId: string): CliError =>
-  new CliError('org_not_found', `No org ${orgId} is registered.`, {
+  new CliError('CLI_ORG_NOT_FOUND', `No org ${orgId} is registered.`, {
     hint: 'List the registered orgs with `tallyfy-serverless orgs list`.',
   });

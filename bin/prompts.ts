@@ -9,7 +9,7 @@ import type { InStream, OutStream, Prompts } from './io.ts';
 
 /** Ctrl-C / Ctrl-D inside a prompt: a cancellation, not a crash. */
 function cancelled(cause?: unknown): CliError {
-  return new CliError('cancelled', 'Cancelled.', { cause });
+  return new CliError('CLI_CANCELLED', 'Cancelled.', { cause });
 }
 
 export function terminalPrompts(input: InStream, output: OutStream): Prompts {

@@ -7,8 +7,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { AuthMode } from '../shared/orgs/index.ts';
 import { Secret } from '../shared/secret.ts';
-import type { AuthMode } from '../shared/tokens/index.ts';
 import { CliError } from './errors.ts';
 import { type CliIo, isInteractive } from './io.ts';
 import { readAll } from './stdin.ts';
@@ -63,7 +63,7 @@ export function parseSecretsJson(
   try {
     json = JSON.parse(text);
   } catch {
-    throw new CliError('invalid_input', `The secrets from ${from} are not valid JSON.`, {
+    throw new CliError('CLI_INPUT_INVALID', `The secrets from ${from} are not valid JSON.`, {
       hint: exampleHint(authMode),
     });
   }
@@ -82,7 +82,7 @@ export function parseSecretsJson(
         : `${path} must be a non-empty string`;
     });
     throw new CliError(
-      'invalid_input',
+      'CLI_INPUT_INVALID',
       `The secrets from ${from} do not fit auth mode ${authMode}: ${problems.join('; ')}.`,
       { hint: exampleHint(authMode) },
     );
@@ -113,12 +113,12 @@ export async function collectSecrets(
   sources: SecretSources,
 ): Promise<CollectedSecrets> {
   if (sources.secretsFromStdin === true && sources.secretsFile !== undefined) {
-    throw new CliError('usage', '--secrets-from-stdin and --secrets-file exclude each other.');
+    throw new CliError('CLI_USAGE', '--secrets-from-stdin and --secrets-file exclude each other.');
   }
   if (sources.secretsFromStdin === true) {
     if (io.stdin.isTTY === true) {
       throw new CliError(
-        'usage',
+        'CLI_USAGE',
         '--secrets-from-stdin needs piped input, but stdin is a terminal.',
         {
           hint: 'Leave the flag out to type the secrets at a hidden prompt, or pipe JSON: `… --secrets-from-stdin < secrets.json`.',
@@ -133,7 +133,7 @@ export async function collectSecrets(
     return { ...parseSecretsJson(text, authMode, '--secrets-file'), source: 'file' };
   }
   if (!isInteractive(io)) {
-    throw new CliError('usage', 'No secrets given, and there is no terminal to ask for them.', {
+    throw new CliError('CLI_USAGE', 'No secrets given, and there is no terminal to ask for them.', {
       hint: `Pipe them with --secrets-from-stdin or name a file with --secrets-file. ${exampleHint(authMode)}`,
     });
   }
@@ -153,9 +153,14 @@ async function readSecretsFile(io: CliIo, file: string): Promise<string> {
   const path = resolve(io.cwd, file);
   try {
     const info = await stat(path);
-    if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOTFILE' });
+    if (!info.isFile()) {
+      throw new CliError('CLI_INPUT_INVALID', 'The --secrets-file is not a file.');
+    }
     if (info.size > MAX_BYTES) {
-      throw new CliError('invalid_input', `The --secrets-file is larger than ${MAX_BYTES} bytes.`);
+      throw new CliError(
+        'CLI_INPUT_INVALID',
+        `The --secrets-file is larger than ${MAX_BYTES} bytes.`,
+      );
     }
     if (process.platform !== 'win32' && (info.mode & 0o077) !== 0) {
       io.stderr.write(
@@ -166,7 +171,7 @@ async function readSecretsFile(io: CliIo, file: string): Promise<string> {
   } catch (error) {
     if (error instanceof CliError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new CliError('invalid_input', `The --secrets-file could not be read (${code}).`, {
+    throw new CliError('CLI_INPUT_INVALID', `The --secrets-file could not be read (${code}).`, {
       hint: 'Give the path of a JSON file (relative to the current directory).',
     });
   }

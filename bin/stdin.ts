@@ -9,7 +9,7 @@ export async function readAll(stream: NodeJS.ReadableStream, maxBytes: number): 
       typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array);
     size += buffer.length;
     if (size > maxBytes) {
-      throw new CliError('invalid_input', `More than ${maxBytes} bytes on stdin.`);
+      throw new CliError('CLI_INPUT_INVALID', `More than ${maxBytes} bytes on stdin.`);
     }
     chunks.push(buffer);
   }

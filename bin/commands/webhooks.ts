@@ -6,6 +6,7 @@ import {
   createTallyfyClient,
   staticToken,
   TallyfyApi,
+  TallyfyError,
   TallyfyForbiddenError,
 } from '../../shared/tallyfy/index.ts';
 import { now, withTarget } from '../context.ts';
@@ -24,7 +25,7 @@ function graceSeconds(text: string): number {
   const seconds = parseDurationSeconds(text);
   if (seconds === undefined || seconds > MAX_GRACE_SECONDS) {
     throw new CliError(
-      'usage',
+      'CLI_USAGE',
       `--grace must be a duration such as 30m, 24h or 7d (at most 30d), not "${text}".`,
     );
   }
@@ -41,12 +42,12 @@ async function requireOrg(target: Target, orgId: string): Promise<Org> {
 async function urlFromStdin(io: CliIo, flag: string): Promise<Secret> {
   if (io.stdin.isTTY === true) {
     throw new CliError(
-      'usage',
+      'CLI_USAGE',
       `${flag} reads the URL from stdin: pipe it in (e.g. \`… ${flag} < url.txt\`).`,
     );
   }
   const text = (await readAll(io.stdin, 8192)).trim();
-  if (text === '') throw new CliError('invalid_input', `${flag}: stdin was empty.`);
+  if (text === '') throw new CliError('CLI_INPUT_INVALID', `${flag}: stdin was empty.`);
   return new Secret(text);
 }
 
@@ -102,7 +103,7 @@ export function registerWebhooks(program: Command, io: CliIo): void {
       const valid = verdict === 'valid' && org.status !== 'disabled';
       if (!valid) {
         throw new CliError(
-          'invalid_input',
+          'CLI_INPUT_INVALID',
           verdict === 'foreign'
             ? `That is not a webhook URL of org ${orgId} at ${base}.`
             : verdict === 'invalid'
@@ -188,13 +189,13 @@ export function registerWebhooks(program: Command, io: CliIo): void {
         const org = await requireOrg(target, orgId);
         if (org.status === 'disabled') {
           throw new CliError(
-            'org_state',
+            'CLI_ORG_STATE_CONFLICT',
             `Org ${orgId} is disabled: enable it before subscribing.`,
           );
         }
         if (org.authMode === 'client_credentials') {
           throw new CliError(
-            'org_state',
+            'CLI_ORG_STATE_CONFLICT',
             `Org ${orgId} uses client credentials: that token has no user, and only an org admin can add a watcher.`,
             {
               hint: 'Register the org with an org admin (password, personal_access_token or app_user_token).',
@@ -209,7 +210,7 @@ export function registerWebhooks(program: Command, io: CliIo): void {
           const auth = await target.registry().findWebhookAuth(orgId);
           if (checkWebhookUrl(url, base, orgId, auth?.hashes ?? []) !== 'valid') {
             throw new CliError(
-              'invalid_input',
+              'CLI_INPUT_INVALID',
               `The URL on stdin is not a valid webhook URL of org ${orgId} now.`,
             );
           }
@@ -220,7 +221,7 @@ export function registerWebhooks(program: Command, io: CliIo): void {
         }
         const token = await target.tokenStore().readToken(orgId);
         if (token === undefined) {
-          throw new CliError('org_state', `Org ${orgId} has no token yet.`, {
+          throw new CliError('CLI_ORG_STATE_CONFLICT', `Org ${orgId} has no token yet.`, {
             hint: `Store one with \`tallyfy-serverless tokens refresh ${orgId}\`.`,
           });
         }
@@ -257,8 +258,14 @@ export function registerWebhooks(program: Command, io: CliIo): void {
             previousUrlValidUntil = rotated.previousWebhookSecretValidUntil ?? null;
           } catch (error) {
             // Tallyfy would post to a URL we do not accept: take the watcher back
-            if (watcherId !== undefined)
-              await api.removeWatcher(orgId, watcherId).catch(() => undefined);
+            if (watcherId !== undefined) {
+              await api.removeWatcher(orgId, watcherId).catch((removeError: unknown) => {
+                const why = removeError instanceof TallyfyError ? removeError.code : 'failed';
+                io.stderr.write(
+                  `warning: watcher ${watcherId} could not be removed (${why}); Tallyfy posts to a URL that answers 401 until you remove it in Tallyfy.\n`,
+                );
+              });
+            }
             throw error;
           }
         }
@@ -310,7 +317,7 @@ export function registerWebhooks(program: Command, io: CliIo): void {
 function notAdmin(error: unknown, orgId: string, email: string | undefined): CliError | undefined {
   if (!(error instanceof TallyfyForbiddenError)) return undefined;
   return new CliError(
-    'forbidden',
+    'CLI_FORBIDDEN',
     `Tallyfy refused (403): the org's user${email === undefined ? '' : ` ${email}`} is not an admin of org ${orgId}, and only org admins can add webhook watchers.`,
     {
       hint: "Ask an org admin to register the org (or to add the URL as a template webhook in Tallyfy's settings). Nothing was changed.",

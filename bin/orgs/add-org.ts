@@ -6,7 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Org, OrgRegistry } from '../../shared/orgs/index.ts';
+import { errorCodeOf } from '../../shared/error-codes.ts';
+import {
+  type AuthMode,
+  ORG_ID_RULE,
+  type Org,
+  OrgIdSchema,
+  type OrgRegistry,
+} from '../../shared/orgs/index.ts';
 import type { Secret } from '../../shared/secret.ts';
 import {
   clientCredentialsGrant,
@@ -20,12 +27,7 @@ import {
   type TokenSet,
   validatePersonalAccessToken,
 } from '../../shared/tallyfy/index.ts';
-import type {
-  AuthMode,
-  CredentialsInput,
-  LastGrant,
-  TokenStore,
-} from '../../shared/tokens/index.ts';
+import type { CredentialsInput, LastGrant, TokenStore } from '../../shared/tokens/index.ts';
 import { CliError } from '../errors.ts';
 import { explainGrant } from '../explain.ts';
 import type { SecretKey } from '../secret-input.ts';
@@ -70,8 +72,6 @@ export interface AddOrgResult {
   };
 }
 
-/** The registry's org id rule (shared/orgs/schemas.ts `OrgIdSchema`). */
-const OrgIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 const text = z.string().trim().min(1);
 const InputSchema = z.discriminatedUnion('authMode', [
   z.object({ authMode: z.literal('password'), clientId: text, username: text }),
@@ -96,7 +96,7 @@ export const PLAIN_FIELDS_OF: Readonly<
 function need(secrets: AddOrgInput['secrets'], key: SecretKey, mode: AuthMode): Secret {
   const value = secrets[key];
   if (value === undefined || value.reveal() === '') {
-    throw new CliError('invalid_input', `Auth mode ${mode} needs the secret ${key}.`);
+    throw new CliError('CLI_INPUT_INVALID', `Auth mode ${mode} needs the secret ${key}.`);
   }
   return value;
 }
@@ -104,7 +104,7 @@ function need(secrets: AddOrgInput['secrets'], key: SecretKey, mode: AuthMode): 
 function check(input: AddOrgInput): void {
   const org = OrgIdSchema.safeParse(input.orgId);
   if (!org.success) {
-    throw new CliError('invalid_input', 'The org id must be 1-128 characters of A-Z a-z 0-9 _ -.', {
+    throw new CliError('CLI_INPUT_INVALID', `The org id must be ${ORG_ID_RULE}.`, {
       hint: 'It is the id in your Tallyfy URL: https://go.tallyfy.com/<orgId>/…',
     });
   }
@@ -112,7 +112,7 @@ function check(input: AddOrgInput): void {
   if (!parsed.success) {
     const fields = parsed.error.issues.map((issue) => issue.path.join('.') || 'authMode');
     throw new CliError(
-      'invalid_input',
+      'CLI_INPUT_INVALID',
       `Auth mode ${input.authMode} needs valid ${[...new Set(fields)].join(', ')}.`,
     );
   }
@@ -253,7 +253,7 @@ async function membership(
   const org = orgs.find((candidate) => candidate.id === orgId);
   if (org === undefined) {
     throw new CliError(
-      'credentials_rejected',
+      'CLI_CREDENTIALS_REJECTED',
       `The credentials are valid, but their user${me.email === undefined ? '' : ` ${me.email}`} is not a member of org ${orgId}.`,
       {
         hint: `Their orgs: ${orgs.map((o) => `${o.id} (${o.name})`).join(', ') || 'none'}. Nothing was saved.`,
@@ -270,7 +270,7 @@ async function membership(
 export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddOrgResult> {
   check(input);
   if ((await deps.registry.getOrg(input.orgId)) !== undefined) {
-    throw new CliError('org_exists', `Org ${input.orgId} is already registered.`, {
+    throw new CliError('CLI_ORG_ALREADY_EXISTS', `Org ${input.orgId} is already registered.`, {
       hint: 'See it with `tallyfy-serverless orgs show`; to start over, `orgs remove` it first.',
     });
   }
@@ -289,10 +289,23 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       ...(input.timezone === undefined ? {} : { timezone: input.timezone }),
     });
   } catch (error) {
-    await deps.tokenStore
+    const cleanup = await deps.tokenStore
       .deleteOrgSecrets(input.orgId, { forceDeleteWithoutRecovery: true })
-      .catch(() => undefined); // the original failure is the one to report
-    throw error;
+      .then(
+        () => undefined,
+        (cleanupError: unknown) => cleanupError,
+      );
+    if (cleanup === undefined) throw error;
+    // secrets left behind would make the next `orgs add` fail (other credentials stored): say so
+    throw new CliError(
+      'CLI_REMOTE_FAILED',
+      `Registering org ${input.orgId} failed, and the secrets created for it could not be removed.`,
+      {
+        hint: `Delete ${ids.credentialsSecretName} and ${ids.tokenSecretName} (aws secretsmanager delete-secret --force-delete-without-recovery) before adding the org again.`,
+        cause: error,
+        details: { registration: explainCode(error), cleanup: explainCode(cleanup) },
+      },
+    );
   }
   return {
     org,
@@ -303,4 +316,9 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       membershipChecked: validated.membershipChecked,
     },
   };
+}
+
+/** The code of a failure for `--json` details (never its message: it may be anything). */
+function explainCode(error: unknown): string {
+  return errorCodeOf(error, error instanceof Error ? error.name : 'unknown');
 }

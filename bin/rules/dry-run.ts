@@ -54,7 +54,7 @@ export interface DryRun {
 export function envelopeFor(orgId: string, json: unknown, receivedAtMs: number): EventEnvelope {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new CliError(
-      'invalid_input',
+      'CLI_INPUT_INVALID',
       'The event must be a JSON object (a Tallyfy webhook payload or an event envelope).',
     );
   }
@@ -65,13 +65,13 @@ export function envelopeFor(orgId: string, json: unknown, receivedAtMs: number):
         (i) => `${i.path.join('.') || '(root)'}: ${i.message}`,
       );
       throw new CliError(
-        'invalid_input',
+        'CLI_INPUT_INVALID',
         `The event looks like an envelope but is not one: ${checks.join('; ')}.`,
       );
     }
     if (parsed.data.orgId !== orgId) {
       throw new CliError(
-        'invalid_input',
+        'CLI_INPUT_INVALID',
         `The event envelope is of org ${parsed.data.orgId}, not ${orgId}.`,
       );
     }
@@ -80,7 +80,10 @@ export function envelopeFor(orgId: string, json: unknown, receivedAtMs: number):
   const classified = classifyWebhook(json as Record<string, unknown>);
   if (!classified.ok) {
     const issues = classified.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-    throw new CliError('invalid_input', `The receiver would refuse this payload (400): ${issues}.`);
+    throw new CliError(
+      'CLI_INPUT_INVALID',
+      `The receiver would refuse this payload (400): ${issues}.`,
+    );
   }
   const { type, subjectId, occurredAt } = classified.classification;
   return createEnvelope({
@@ -95,7 +98,7 @@ export function envelopeFor(orgId: string, json: unknown, receivedAtMs: number):
 }
 
 const refuse = (what: string) => () => {
-  throw new Error(`dry run: ${what} is never called`);
+  throw new CliError('CLI_UNEXPECTED', `The dry run called ${what}, which it never should.`);
 };
 
 /** Hides signing secrets kept in a rule (`http_post.secret.value`) wherever it is shown. */

@@ -6,7 +6,7 @@ export function awsFailure(error: unknown, doing: string): CliError {
   const name = error instanceof Error ? error.name : 'Error';
   const message = error instanceof Error ? error.message : String(error);
   if (name === 'CredentialsProviderError' || /credential/i.test(name)) {
-    return new CliError('target_unreachable', `No AWS credentials while ${doing}: ${message}`, {
+    return new CliError('CLI_TARGET_UNREACHABLE', `No AWS credentials while ${doing}: ${message}`, {
       hint: 'Use --profile <name>, or configure the default credential chain (AWS_PROFILE, SSO, environment).',
       cause: error,
     });
@@ -14,7 +14,7 @@ export function awsFailure(error: unknown, doing: string): CliError {
   const code = (error as { code?: unknown }).code;
   if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) {
     return new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `Nothing answers while ${doing} (connection refused).`,
       {
         hint: 'For local mode, start it with `npm start` (it writes .data/local.json).',
@@ -23,12 +23,12 @@ export function awsFailure(error: unknown, doing: string): CliError {
     );
   }
   if (/AccessDenied|UnauthorizedOperation|not authorized/i.test(`${name} ${message}`)) {
-    return new CliError('forbidden', `AWS refused ${doing}: ${message}`, {
+    return new CliError('CLI_FORBIDDEN', `AWS refused ${doing}: ${message}`, {
       hint: 'Your AWS identity needs the permissions listed in docs/cli.md.',
       cause: error,
     });
   }
-  return new CliError('remote_failed', `AWS failed while ${doing}: ${name}: ${message}`, {
+  return new CliError('CLI_REMOTE_FAILED', `AWS failed while ${doing}: ${name}: ${message}`, {
     cause: error,
   });
 }

@@ -75,7 +75,7 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
  */
 export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<Target> {
   if (options.stack !== undefined && options.local === true) {
-    throw new CliError('usage', '--local and --stack exclude each other: choose one target.');
+    throw new CliError('CLI_USAGE', '--local and --stack exclude each other: choose one target.');
   }
   const clock = io.clock ?? Date.now;
   if (options.stack !== undefined) return stackTarget(options.stack, options, io, clock);
@@ -83,7 +83,7 @@ export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<
   const file = await readLocalFile(path);
   if (file === undefined) {
     throw new CliError(
-      'no_target',
+      'CLI_TARGET_MISSING',
       options.local === true
         ? `Local mode has not written ${path}.`
         : `No target: ${path} does not exist and no --stack was given.`,
@@ -110,7 +110,7 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
   let store: TokenStore | undefined;
   let sqs: SQSClient | undefined;
   const missing = (what: string): CliError =>
-    new CliError('not_available', `Local mode (${path}) runs no ${what}.`, {
+    new CliError('CLI_NOT_AVAILABLE', `Local mode (${path}) runs no ${what}.`, {
       hint: 'Restart local mode (`npm start`) from the same checkout as this CLI.',
     });
   return {
@@ -197,7 +197,7 @@ export async function invokeLocal(
     });
   } catch (error) {
     throw new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `Local mode does not answer at ${new URL(url).origin}.`,
       {
         hint: 'Is `npm start` running? It rewrites .data/local.json on every start.',
@@ -210,6 +210,7 @@ export async function invokeLocal(
   try {
     body = text === '' ? undefined : JSON.parse(text);
   } catch {
+    // not JSON: the status decides what is reported, without quoting the body
     body = undefined;
   }
   const detail = body as
@@ -217,13 +218,13 @@ export async function invokeLocal(
     | undefined;
   if (!response.ok) {
     throw new CliError(
-      response.status === 404 ? 'not_available' : 'remote_failed',
+      response.status === 404 ? 'CLI_NOT_AVAILABLE' : 'CLI_REMOTE_FAILED',
       `The local ${fn} refused: ${typeof detail?.message === 'string' ? detail.message : `HTTP ${response.status}`}`,
     );
   }
   if (response.headers.get('x-amz-function-error') !== null) {
     throw new CliError(
-      'remote_failed',
+      'CLI_REMOTE_FAILED',
       `The local ${fn} failed: ${String(detail?.errorType ?? 'Error')}: ${String(detail?.errorMessage ?? 'no message')}`,
       { hint: "See local mode's log for the full error." },
     );
@@ -311,7 +312,7 @@ async function stackTarget(
       if (out.FunctionError !== undefined) {
         const detail = body as { errorType?: string; errorMessage?: string } | undefined;
         throw new CliError(
-          'remote_failed',
+          'CLI_REMOTE_FAILED',
           `${functionName} failed: ${detail?.errorType ?? out.FunctionError}: ${detail?.errorMessage ?? 'no message'}`,
           { hint: `See the function's CloudWatch log group for the full error.` },
         );

@@ -2,9 +2,9 @@
  * `<data-dir>/local.json`: what a running local mode (`npm start`) serves. Its schema is local
  * mode's own (local/runtime/state-file.ts); this module reads it with messages for the CLI.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type LocalState, LocalStateSchema } from '../../local/runtime/state-file.ts';
+import { readTextIfExists } from '../../shared/files.ts';
 import { CliError } from '../errors.ts';
 
 export type LocalFile = LocalState;
@@ -18,24 +18,24 @@ export function localFilePath(cwd: string, dataDir: string): string {
 
 /** Reads and validates the file; `undefined` when it does not exist. */
 export async function readLocalFile(path: string): Promise<LocalFile | undefined> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readTextIfExists(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `Cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
       {
         cause: error,
       },
     );
   }
+  if (text === undefined) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new CliError('target_unreachable', `${path} is not valid JSON.`, {
+    throw new CliError('CLI_TARGET_UNREACHABLE', `${path} is not valid JSON.`, {
       hint: 'Restart local mode (`npm start`): it rewrites the file.',
       cause: error,
     });
@@ -46,7 +46,7 @@ export async function readLocalFile(path: string): Promise<LocalFile | undefined
       (i) => `${i.path.join('.') || '(root)'}: ${i.message}`,
     );
     throw new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `${path} is not a local-mode state this CLI understands: ${problems.slice(0, 3).join('; ')}.`,
       { hint: 'Restart local mode (`npm start`) from the same checkout as this CLI.' },
     );
@@ -62,7 +62,7 @@ export function assertRunning(
 ): void {
   if (!file.running) {
     throw new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `Local mode is not running (it stopped${file.stoppedAt === undefined ? '' : ` at ${file.stoppedAt}`}).`,
       {
         hint: `Start it with \`npm start\` (state: ${path}).`,
@@ -71,7 +71,7 @@ export function assertRunning(
   }
   if (!isAlive(file.pid)) {
     throw new CliError(
-      'target_unreachable',
+      'CLI_TARGET_UNREACHABLE',
       `Local mode (pid ${file.pid}) is no longer running: it did not stop cleanly.`,
       {
         hint: 'Start it again with `npm start`; its data is kept.',

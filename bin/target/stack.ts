@@ -34,7 +34,9 @@ export async function readStackOutputs(
   try {
     const out = await client.send(new DescribeStacksCommand({ StackName: stackName }));
     const stack = out.Stacks?.[0];
-    if (stack === undefined) throw new Error('DescribeStacks returned no stack');
+    if (stack === undefined) {
+      throw new CliError('CLI_TARGET_UNREACHABLE', `Stack ${stackName} was not found.`);
+    }
     const outputs: Record<string, string> = {};
     for (const output of stack.Outputs ?? []) {
       if (output.OutputKey !== undefined && output.OutputValue !== undefined) {
@@ -43,8 +45,10 @@ export async function readStackOutputs(
     }
     return Object.freeze(outputs);
   } catch (error) {
+    if (error instanceof CliError) throw error;
+    // CloudFormation says "not found" only in the message of a ValidationError
     if (error instanceof Error && /does not exist/.test(error.message)) {
-      throw new CliError('target_unreachable', `Stack ${stackName} was not found.`, {
+      throw new CliError('CLI_TARGET_UNREACHABLE', `Stack ${stackName} was not found.`, {
         hint: 'Check --stack, --region and --profile (the stack name is `tallyfy:stackName`, default TallyfyServerless).',
         cause: error,
       });
@@ -63,7 +67,7 @@ export function requireOutput(
 ): string {
   const value = outputs[key];
   if (value === undefined || value === '') {
-    throw new CliError('stack_output_missing', `Stack ${stackName} has no output ${key}.`, {
+    throw new CliError('CLI_STACK_OUTPUT_MISSING', `Stack ${stackName} has no output ${key}.`, {
       hint: 'Deploy the current version of the stack (`npx cdk deploy`): this command needs it.',
     });
   }

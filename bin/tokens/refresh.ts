@@ -13,14 +13,14 @@ export async function requestRefresh(
   const rejected = answer as { kind?: unknown; error?: { message?: unknown } } | undefined;
   if (rejected?.kind === 'rejected') {
     throw new CliError(
-      'remote_failed',
+      'CLI_REMOTE_FAILED',
       `The token refresher rejected the request: ${String(rejected.error?.message ?? 'invalid event')}.`,
     );
   }
   const outcome = findRefreshOutcome(answer, orgId);
   if (outcome === undefined) {
     throw new CliError(
-      'remote_failed',
+      'CLI_REMOTE_FAILED',
       `The token refresher's answer names no outcome for ${orgId}.`,
       {
         hint: 'See the refresher log; `tokens status` shows what it recorded.',
@@ -55,14 +55,14 @@ export function outcomeError(outcome: RefreshOutcome, orgId: string): CliError |
   if (outcome.outcome === 'failed') {
     return outcome.needsReauth === true
       ? new CliError(
-          'credentials_rejected',
+          'CLI_CREDENTIALS_REJECTED',
           `Refresh of ${orgId} failed: Tallyfy rejected the stored credentials (${outcome.code ?? 'error'}).`,
           {
             hint: 'Register the org again with valid credentials (`orgs remove`, then `orgs add`).',
           },
         )
       : new CliError(
-          'remote_failed',
+          'CLI_REMOTE_FAILED',
           `Refresh of ${orgId} failed (${outcome.code ?? 'error'}); the refresher retries at ${outcome.retryAt ?? 'its next run'}.`,
           {
             hint: 'See `tokens status` for the last error.',
@@ -71,7 +71,7 @@ export function outcomeError(outcome: RefreshOutcome, orgId: string): CliError |
   }
   if (outcome.outcome === 'error') {
     return new CliError(
-      'remote_failed',
+      'CLI_REMOTE_FAILED',
       `Refresh of ${orgId} could not run (${outcome.code ?? 'error'}${outcome.message === undefined ? '' : `: ${outcome.message}`}).`,
       {
         hint: "See the token refresher's log.",
@@ -80,7 +80,7 @@ export function outcomeError(outcome: RefreshOutcome, orgId: string): CliError |
   }
   if (outcome.outcome === 'skipped') {
     return new CliError(
-      'org_state',
+      'CLI_ORG_STATE_CONFLICT',
       `Org ${orgId} was not refreshed: it is ${outcome.reason ?? 'not active'}.`,
       {
         hint:

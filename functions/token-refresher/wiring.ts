@@ -12,6 +12,7 @@ import {
   type TelemetryOutput,
 } from '../../shared/observability/index.ts';
 import { orgRegistryFromConfig } from '../../shared/orgs/index.ts';
+import { tallyfyClientOptions } from '../../shared/tallyfy/from-config.ts';
 import { tallyfyOAuth } from '../../shared/tallyfy/index.ts';
 import { refreshPolicyFromConfig } from '../../shared/tokens/from-config.ts';
 import {
@@ -61,14 +62,7 @@ export function wireTokenRefresher(
       prefix: config.secrets.prefix,
       clock,
     }),
-    grants: createTallyfyGrants(
-      tallyfyOAuth({
-        baseUrl: tallyfy.baseUrl,
-        headersTimeoutMs: tallyfy.headersTimeoutMs,
-        bodyTimeoutMs: tallyfy.bodyTimeoutMs,
-        retryAfterCapMs: tallyfy.retryAfterCapSeconds * 1000,
-      }),
-    ),
+    grants: createTallyfyGrants(tallyfyOAuth(tallyfyClientOptions(tallyfy))),
     policy: refreshPolicyFromConfig(refresher),
     clock,
     random: Math.random,

@@ -25,7 +25,10 @@ export function createWebhookReceiverHandler(
           statusCode: 405,
           headers: { ...JSON_HEADERS, allow: 'POST' },
           body: JSON.stringify({
-            error: { code: 'method_not_allowed', message: 'Webhooks are delivered with POST.' },
+            error: {
+              code: 'WEBHOOKS_METHOD_NOT_ALLOWED',
+              message: 'Webhooks are delivered with POST.',
+            },
           }),
         };
       }

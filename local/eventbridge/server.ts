@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { appendFile, mkdir } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
+import { readTextIfExists } from '../../shared/files.ts';
+import { DataFileError } from '../data-file.ts';
+import { readBody, sendJson, startLocalServer } from '../http.ts';
 
 /** One event as the local bus stores it: the shape EventBridge delivers to targets. */
 export interface LocalBusEvent {
@@ -84,7 +86,10 @@ export async function startLocalEventBridge(
   const putEvents = (input: Record<string, unknown>) => {
     const entries = input.Entries;
     if (!Array.isArray(entries) || entries.length === 0 || entries.length > MAX_ENTRIES) {
-      throw fault('ValidationException', `Entries must hold 1 to ${MAX_ENTRIES} entries.`);
+      throw new EventBridgeFault(
+        'ValidationException',
+        `Entries must hold 1 to ${MAX_ENTRIES} entries.`,
+      );
     }
     const accepted: LocalBusEvent[] = [];
     const results = entries.map((raw: Record<string, unknown>) => {
@@ -133,30 +138,31 @@ export async function startLocalEventBridge(
     };
   };
 
-  const server = createServer(async (request, response) => {
-    const reply = (status: number, body: unknown, type?: string) => {
-      const payload = JSON.stringify(body);
-      response.writeHead(status, {
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const reply = (status: number, body: unknown, type?: string) =>
+      sendJson(response, status, body, {
         'content-type': CONTENT_TYPE,
-        'content-length': Buffer.byteLength(payload),
         'x-amzn-requestid': randomUUID(),
         ...(type ? { 'x-amzn-errortype': type } : {}),
       });
-      response.end(payload);
-    };
     try {
-      const body = await readBody(request);
+      // the request JSON wraps entries in some overhead: allow for it above the entries' own limit
+      const body = await readBody(request, MAX_REQUEST_BYTES * 2);
       if (request.headers['x-amz-target'] !== 'AWSEvents.PutEvents') {
-        const error = fault('UnknownOperationException', 'Only AWSEvents.PutEvents is served.');
-        return reply(400, { __type: error.type, message: error.message }, error.type);
+        throw new EventBridgeFault(
+          'UnknownOperationException',
+          'Only AWSEvents.PutEvents is served.',
+        );
       }
       if (faults > 0) {
         faults -= 1;
         return reply(500, { __type: 'InternalException', message: 'Injected fault.' });
       }
       if (body === undefined) {
-        const error = fault('ValidationException', 'Total size of the entries exceeds 256 KiB.');
-        return reply(400, { __type: error.type, message: error.message }, error.type);
+        throw new EventBridgeFault(
+          'ValidationException',
+          'Total size of the entries exceeds 256 KiB.',
+        );
       }
       const { accepted, output } = putEvents(JSON.parse(body.toString('utf8')));
       events.push(...accepted);
@@ -169,24 +175,22 @@ export async function startLocalEventBridge(
       for (const event of accepted) for (const listener of listeners) listener(event);
       reply(200, output);
     } catch (error) {
-      const known = error as { type?: string; message?: string };
-      if (known.type !== undefined) {
-        return reply(400, { __type: known.type, message: known.message }, known.type);
-      }
-      reply(500, { __type: 'InternalException', message: 'unexpected failure' });
+      if (!(error instanceof EventBridgeFault)) throw error;
+      reply(400, { __type: error.type, message: error.message }, error.type);
     }
+  };
+  const local = await startLocalServer(handle, {
+    port: options.port,
+    // a failed append or a listener's bug: answer 500 (the SDK retries it) and keep serving
+    failureAnswer: () => ({
+      status: 500,
+      body: { __type: 'InternalException', message: 'unexpected failure' },
+      headers: { 'content-type': CONTENT_TYPE },
+    }),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
+    endpoint: local.origin,
+    port: local.port,
     events,
     subscribe(listener) {
       listeners.add(listener);
@@ -196,46 +200,36 @@ export async function startLocalEventBridge(
       faults += count;
     },
     async close() {
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      await local.close();
       await writing;
     },
   };
 }
 
-function fault(type: string, message: string): Error & { type: string } {
-  return Object.assign(new Error(message), { type });
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    chunks.push(chunk as Buffer);
+/** A request EventBridge refuses; `type` is its error code (`__type`, `x-amzn-errortype`). */
+export class EventBridgeFault extends Error {
+  override readonly name = 'EventBridgeFault';
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
   }
-  // the request JSON wraps entries in some overhead: allow for it above the entries' own limit
-  return size > MAX_REQUEST_BYTES * 2 ? undefined : Buffer.concat(chunks);
 }
 
 async function loadEvents(file: string): Promise<LocalBusEvent[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+  const text = await readTextIfExists(file);
+  if (text === undefined) return [];
   const events: LocalBusEvent[] = [];
   for (const [index, line] of text.split('\n').entries()) {
     if (line.trim() === '') continue;
     try {
       events.push(JSON.parse(line) as LocalBusEvent);
-    } catch {
-      throw new Error(
+    } catch (error) {
+      throw new DataFileError(
+        file,
         `${file}:${index + 1} is not a JSON event; move the file aside to start empty.`,
+        { cause: error instanceof Error ? error.name : 'SyntaxError' },
       );
     }
   }

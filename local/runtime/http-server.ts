@@ -3,10 +3,10 @@
  * plus `GET /health` and the loopback-only admin route `POST /_local/invoke/<function>` (what
  * Lambda Invoke does for the CLI in AWS).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { scrubSecrets } from '../../shared/observability/index.ts';
+import { type LocalServer, readBody, sendJson, startLocalServer } from '../http.ts';
 import { toApiGatewayEvent, writeProxyResult } from './api-gateway.ts';
 import { LocalModeError } from './errors.ts';
 
@@ -53,31 +53,22 @@ export async function startLocalHttpServer(options: {
   let app: LocalApp | undefined;
   let stopping = false;
 
-  const server: Server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      options.onError('local HTTP request failed', error);
-      if (!response.headersSent) json(response, 500, { message: 'Internal Server Error' });
-      else response.destroy();
-    });
-  });
-  server.keepAliveTimeout = 5_000;
-
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://local');
     const path = url.pathname;
     if (path === '/health') {
       if (request.method !== 'GET' && request.method !== 'HEAD') {
-        return json(response, 405, { message: 'Method Not Allowed' }, { allow: 'GET' });
+        return sendJson(response, 405, { message: 'Method Not Allowed' }, { allow: 'GET' });
       }
-      if (stopping) return json(response, 503, { status: 'stopping' });
-      if (!app) return json(response, 503, { status: 'starting' });
-      return json(response, 200, { status: 'ok', ...app.health() });
+      if (stopping) return sendJson(response, 503, { status: 'stopping' });
+      if (!app) return sendJson(response, 503, { status: 'starting' });
+      return sendJson(response, 200, { status: 'ok', ...app.health() });
     }
     if (!app || stopping) {
-      return json(response, 503, { message: stopping ? 'Stopping' : 'Starting' });
+      return sendJson(response, 503, { message: stopping ? 'Stopping' : 'Starting' });
     }
-    const body = await readBody(request);
-    if (body === undefined) return json(response, 413, { message: 'Request Entity Too Large' });
+    const body = await readBody(request, MAX_REQUEST_BYTES);
+    if (body === undefined) return sendJson(response, 413, { message: 'Request Entity Too Large' });
 
     const hook = HOOK_ROUTE.exec(path);
     if (hook && request.method === 'POST') {
@@ -99,39 +90,22 @@ export async function startLocalHttpServer(options: {
       return adminInvoke(app, invoke[1] ?? '', request, body, response);
     }
     // what an HTTP API answers for a route it does not have
-    return json(response, 404, { message: 'Not Found' });
+    return sendJson(response, 404, { message: 'Not Found' });
   };
 
-  await new Promise<void>((done, fail) => {
-    const onError = (error: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      if (error.code === 'EADDRINUSE') {
-        fail(
-          new LocalModeError(
-            'PORT_IN_USE',
-            `Port ${options.port} is already in use: stop the program using it, or start on another port (PORT=${options.port + 1} npm start).`,
-            { cause: error },
-          ),
-        );
-      } else if (error.code === 'EACCES') {
-        fail(
-          new LocalModeError(
-            'PORT_IN_USE',
-            `Port ${options.port} needs privileges this user does not have: choose a port above 1023 (PORT=3000 npm start).`,
-            { cause: error },
-          ),
-        );
-      } else fail(error);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      done();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(options.port, host);
-  });
-  const port = (server.address() as AddressInfo).port;
+  let local: LocalServer;
+  try {
+    local = await startLocalServer(handle, {
+      port: options.port,
+      host,
+      onError: (error) => options.onError('local HTTP request failed', error),
+      failureAnswer: () => ({ status: 500, body: { message: 'Internal Server Error' } }),
+    });
+  } catch (error) {
+    throw portError(options.port, error);
+  }
+  const { port } = local;
+  let closing: Promise<void> | undefined;
 
   return {
     port,
@@ -141,17 +115,30 @@ export async function startLocalHttpServer(options: {
     },
     close(graceMs = 5_000) {
       stopping = true;
-      return new Promise<void>((done) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          done();
-        });
-        server.closeIdleConnections();
-      });
+      closing ??= local.close(graceMs);
+      return closing;
     },
   };
+}
+
+/** A bind failure in one line a user can act on. */
+function portError(port: number, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'EADDRINUSE') {
+    return new LocalModeError(
+      'PORT_IN_USE',
+      `Port ${port} is already in use: stop the program using it, or start on another port (PORT=${port + 1} npm start).`,
+      { cause: error },
+    );
+  }
+  if (code === 'EACCES') {
+    return new LocalModeError(
+      'PORT_IN_USE',
+      `Port ${port} needs privileges this user does not have: choose a port above 1023 (PORT=3000 npm start).`,
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 /**
@@ -176,13 +163,15 @@ async function adminInvoke(
     forwarded ||
     !LOOPBACK_HOST.test(request.headers.host ?? '')
   ) {
-    return json(response, 403, { message: 'The local admin API answers loopback callers only.' });
+    return sendJson(response, 403, {
+      message: 'The local admin API answers loopback callers only.',
+    });
   }
   if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
-    return json(response, 415, { message: 'Send the event as application/json.' });
+    return sendJson(response, 415, { message: 'Send the event as application/json.' });
   }
   if (!app.functionNames().includes(functionName)) {
-    return json(response, 404, {
+    return sendJson(response, 404, {
       message: `No local function ${functionName}; available: ${app.functionNames().join(', ')}.`,
     });
   }
@@ -190,52 +179,29 @@ async function adminInvoke(
   try {
     event = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
   } catch {
-    return json(response, 400, { message: 'The body is not valid JSON.' });
+    return sendJson(response, 400, { message: 'The body is not valid JSON.' });
   }
   try {
     const result = await app.invoke(functionName, event);
-    return json(response, 200, result ?? null);
+    return sendJson(response, 200, result ?? null);
   } catch (error) {
-    const err = error instanceof Error ? error : new Error(String(error));
-    return json(
+    // what Lambda Invoke answers for a function error: its type and message, no stack
+    const errorType = error instanceof Error ? error.name : 'Error';
+    const errorMessage = error instanceof Error ? error.message : String(error);
+    return sendJson(
       response,
       200,
-      { errorType: err.name, errorMessage: scrubSecrets(err.message) },
+      { errorType, errorMessage: scrubSecrets(errorMessage) },
       { 'x-amz-function-error': 'Unhandled' },
     );
   }
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  // read to the end even past the limit, so the 413 reaches a client still sending
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-  }
-  return size > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks);
 }
 
 function decode(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
+    // a malformed %-escape: API Gateway passes the segment on as it is, and so do we
     return segment;
   }
-}
-
-function json(
-  response: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  response.end(text);
 }

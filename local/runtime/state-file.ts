@@ -3,9 +3,8 @@
  * `outputs` uses the CloudFormation output names of the stack, so the CLI reads one shape for
  * both targets; `endpoints` holds the AWS endpoint overrides. It never holds a secret.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { z } from 'zod';
+import { readTextIfExists, writeFileAtomic } from '../../shared/files.ts';
 
 export const LOCAL_STATE_VERSION = 1;
 
@@ -59,13 +58,8 @@ export type LocalState = z.infer<typeof LocalStateSchema>;
 
 /** The previous state, or `undefined` when there is none or it is not ours. */
 export async function readLocalState(file: string): Promise<LocalState | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const text = await readTextIfExists(file);
+  if (text === undefined) return undefined;
   // a file from another version, or half-edited by hand, is replaced rather than trusted
   let json: unknown;
   try {
@@ -77,14 +71,9 @@ export async function readLocalState(file: string): Promise<LocalState | undefin
   return parsed.success ? parsed.data : undefined;
 }
 
-let writes = 0;
-
 /** Writes the state atomically (temporary file renamed into place), mode 0600. */
 export async function writeLocalState(file: string, state: LocalState): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.${++writes}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(LocalStateSchema.parse(state), null, 2)}\n`, {
+  await writeFileAtomic(file, `${JSON.stringify(LocalStateSchema.parse(state), null, 2)}\n`, {
     mode: 0o600,
   });
-  await rename(temporary, file);
 }

@@ -236,7 +236,8 @@ export class SecretsEngine {
   putSecretValue(input: Json): Json {
     const secret = this.#readable(requiredString(input, 'SecretId'));
     const value = secretValue(input, true);
-    if (!value) throw new Error('unreachable: secretValue(required) returned nothing');
+    // secretValue(…, true) throws a fault when there is no value: this is an invariant check
+    if (!value) throw new TypeError('putSecretValue: secretValue(required) returned nothing');
     const versionId = clientRequestToken(input) ?? randomUUID();
     const existing = secret.versions.find((version) => version.versionId === versionId);
     if (existing) {

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sleep } from '../../shared/async.ts';
+import {
+  countRequest,
+  engineIdentity,
+  FaultQueue,
+  internalFailure,
+  jsonObjectBody,
+  targetOperation,
+} from '../aws-json.ts';
+import { readBody, sendJson, startLocalServer } from '../http.ts';
 import { MUTATING, SecretsEngine, SecretsManagerFault } from './engine.ts';
 import { loadState, saveState } from './file-state.ts';
 
@@ -72,12 +80,6 @@ const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const TARGET_PREFIX = 'secretsmanager.';
 const MAX_BODY_BYTES = 1024 * 1024;
 
-interface PendingFault {
-  kind: NonNullable<FaultSpec['kind']>;
-  remaining: number;
-  operations?: ReadonlySet<string> | undefined;
-}
-
 /**
  * Starts a Secrets Manager endpoint on loopback that speaks the AWS JSON 1.1 protocol, so the
  * real `@aws-sdk/client-secrets-manager` client works against it with `endpoint`. It keeps
@@ -100,43 +102,21 @@ export async function startLocalSecretsManager(
 ): Promise<LocalSecretsManager> {
   const { dataFile, latencyMs = 0, onRequest } = options;
   const state = dataFile ? await loadState(dataFile) : undefined;
-  const engine = new SecretsEngine(
-    {
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.region ? { region: options.region } : {}),
-      ...(options.accountId ? { accountId: options.accountId } : {}),
-    },
-    state,
-  );
+  const engine = new SecretsEngine(engineIdentity(options), state);
   let stats: LocalSecretsManagerStats = { requests: 0, byOperation: {}, faults: 0 };
-  let faults: PendingFault[] = [];
+  const faults = new FaultQueue<NonNullable<FaultSpec['kind']>>(() => stats);
   // Saves run one after another, in the order the changes were made.
   let saving: Promise<void> = Promise.resolve();
 
-  const takeFault = (operation: string): PendingFault | undefined => {
-    const fault = faults.find((f) => !f.operations || f.operations.has(operation));
-    if (!fault) return undefined;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
-    return fault;
-  };
-
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const started = performance.now();
-    const target = request.headers['x-amz-target'];
-    const operation =
-      typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-        ? target.slice(TARGET_PREFIX.length)
-        : '';
+    const operation = targetOperation(request, TARGET_PREFIX);
     const finish = (statusCode: number, body: unknown, errorType?: string): void => {
-      const payload = JSON.stringify(body);
-      response.writeHead(statusCode, {
+      sendJson(response, statusCode, body, {
         'content-type': CONTENT_TYPE,
-        'content-length': Buffer.byteLength(payload),
         'x-amzn-requestid': randomUUID(),
         ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
       });
-      response.end(payload);
       onRequest?.({
         operation: operation || '(none)',
         statusCode,
@@ -147,15 +127,11 @@ export async function startLocalSecretsManager(
     const fail = (fault: SecretsManagerFault): void =>
       finish(fault.statusCode, { __type: fault.type, message: fault.message }, fault.type);
 
-    let body: Buffer;
-    try {
-      body = await readBody(request);
-    } catch (error) {
-      if (error instanceof SecretsManagerFault) return fail(error);
-      throw error;
+    const body = await readBody(request, MAX_BODY_BYTES);
+    if (body === undefined) {
+      return fail(new SecretsManagerFault('ValidationException', 'The request body is too large.'));
     }
-    stats.requests += 1;
-    stats.byOperation[operation || '(none)'] = (stats.byOperation[operation || '(none)'] ?? 0) + 1;
+    countRequest(stats, operation);
     if (latencyMs > 0) await sleep(latencyMs);
 
     if (request.method !== 'POST' || !operation) {
@@ -166,15 +142,11 @@ export async function startLocalSecretsManager(
         ),
       );
     }
-    const fault = takeFault(operation);
+    const fault = faults.take(operation);
+    if (fault === 'reset') return void request.socket.destroy();
     if (fault) {
-      stats.faults += 1;
-      if (fault.kind === 'reset') {
-        request.socket.destroy();
-        return;
-      }
       return fail(
-        fault.kind === 'ThrottlingException'
+        fault === 'ThrottlingException'
           ? new SecretsManagerFault('ThrottlingException', 'Rate exceeded')
           : new SecretsManagerFault(
               'InternalServiceError',
@@ -183,12 +155,8 @@ export async function startLocalSecretsManager(
             ),
       );
     }
-    let input: Record<string, unknown>;
-    try {
-      const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
-      input = parsed as Record<string, unknown>;
-    } catch {
+    const input = jsonObjectBody(body);
+    if (input === undefined) {
       return fail(
         new SecretsManagerFault('SerializationException', 'The request body is not a JSON object.'),
       );
@@ -208,35 +176,18 @@ export async function startLocalSecretsManager(
     finish(200, output);
   };
 
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      // An engine bug or a failed save: answer 500 (the SDK retries it) and keep serving.
-      // The error names no secret value: the engine never puts one in a message.
-      const message = error instanceof Error ? error.message : 'unexpected failure';
-      if (!response.headersSent) {
-        response.writeHead(500, { 'content-type': CONTENT_TYPE });
-        response.end(JSON.stringify({ __type: 'InternalServiceError', message }));
-      }
-    });
+  const local = await startLocalServer(handle, {
+    port: options.port,
+    // An engine bug or a failed save: answer 500 (the SDK retries it) and keep serving.
+    // The error names no secret value: the engine never puts one in a message.
+    failureAnswer: internalFailure('InternalServiceError', CONTENT_TYPE),
   });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    port,
+    endpoint: local.origin,
+    port: local.port,
     async close() {
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      await local.close();
       await saving;
     },
     stats: () => structuredClone(stats),
@@ -244,31 +195,10 @@ export async function startLocalSecretsManager(
       stats = { requests: 0, byOperation: {}, faults: 0 };
     },
     injectFault(fault = {}) {
-      const count = fault.count ?? 1;
-      if (!Number.isInteger(count) || count < 1) {
-        throw new RangeError(`injectFault: count must be a positive integer, got ${count}`);
-      }
-      faults.push({
-        kind: fault.kind ?? 'ThrottlingException',
-        remaining: count,
-        operations: fault.operations ? new Set(fault.operations) : undefined,
-      });
+      faults.add(fault.kind ?? 'ThrottlingException', fault);
     },
     clearFaults() {
-      faults = [];
+      faults.clear();
     },
   };
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
-      throw new SecretsManagerFault('ValidationException', 'The request body is too large.');
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

@@ -13,6 +13,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord } from 'aws-lambda';
+import { sleep } from '../../shared/async.ts';
 
 /** What the source calls per batch: a Lambda SQS handler. */
 export type SqsBatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
@@ -157,13 +158,13 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
       } catch (error) {
         if (stopping) break;
         onError?.(error, { stage: 'receive' });
-        await pause(options.errorDelayMs ?? 500);
+        await sleep(options.errorDelayMs ?? 500);
         continue;
       }
       if (messages.length === 0) {
         lastEmptyPoll = poll;
         settleDrainers();
-        if (waitTimeSeconds === 0) await pause(options.idleDelayMs ?? 50);
+        if (waitTimeSeconds === 0) await sleep(options.idleDelayMs ?? 50);
         continue;
       }
       await processBatch(messages);
@@ -186,10 +187,6 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
     },
     stats: () => ({ ...stats }),
   };
-}
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function arnOf(queueUrl: string, region = 'us-east-1'): string {

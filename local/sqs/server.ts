@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  countRequest,
+  engineIdentity,
+  FaultQueue,
+  internalFailure,
+  jsonObjectBody,
+  targetOperation,
+} from '../aws-json.ts';
+import { readBody, sendJson, startLocalServer } from '../http.ts';
 import { type EngineState, MUTATING, SqsEngine, SqsFault } from './engine.ts';
 import { loadState, saveState } from './file-state.ts';
 
@@ -66,13 +74,6 @@ const MAX_REQUEST_BYTES = 2 * 1024 * 1024;
 /** Longest sleep of a waiting long poll before it looks again (clock-driven visibility). */
 const POLL_TICK_MS = 50;
 
-interface PendingFault {
-  kind: NonNullable<SqsFaultSpec['kind']>;
-  remaining: number;
-  operations?: ReadonlySet<string> | undefined;
-  queueName?: string | undefined;
-}
-
 /**
  * Starts an SQS endpoint on loopback speaking the AWS JSON 1.0 protocol that
  * `@aws-sdk/client-sqs` v3 uses (`X-Amz-Target: AmazonSQS.<Operation>`), so production queue
@@ -89,16 +90,9 @@ interface PendingFault {
 export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<LocalSqs> {
   const { dataFile, onRequest } = options;
   const state = dataFile ? await loadState(dataFile) : undefined;
-  const engine = new SqsEngine(
-    {
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.region ? { region: options.region } : {}),
-      ...(options.accountId ? { accountId: options.accountId } : {}),
-    },
-    state,
-  );
+  const engine = new SqsEngine(engineIdentity(options), state);
   const stats: LocalSqsStats = { requests: 0, byOperation: {}, faults: 0 };
-  let faults: PendingFault[] = [];
+  const faults = new FaultQueue<NonNullable<SqsFaultSpec['kind']>>(() => stats);
   let closing = false;
   const waiters = new Set<() => void>();
   const wake = () => {
@@ -125,34 +119,15 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     return saving;
   };
 
-  const takeFault = (operation: string, queueName: string | undefined) => {
-    const fault = faults.find(
-      (f) =>
-        (!f.operations || f.operations.has(operation)) &&
-        (f.queueName === undefined || f.queueName === queueName),
-    );
-    if (!fault) return undefined;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
-    return fault;
-  };
-
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const target = request.headers['x-amz-target'];
-    const operation =
-      typeof target === 'string' && target.startsWith(TARGET_PREFIX)
-        ? target.slice(TARGET_PREFIX.length)
-        : '';
+    const operation = targetOperation(request, TARGET_PREFIX);
     const finish = (statusCode: number, body: unknown, fault?: SqsFault): void => {
       if (response.writableEnded || response.destroyed) return;
-      const payload = JSON.stringify(body);
-      response.writeHead(statusCode, {
+      sendJson(response, statusCode, body, {
         'content-type': CONTENT_TYPE,
-        'content-length': Buffer.byteLength(payload),
         'x-amzn-requestid': randomUUID(),
         ...(fault ? { 'x-amzn-query-error': `${fault.queryCode};Sender` } : {}),
       });
-      response.end(payload);
       onRequest?.({
         operation: operation || '(none)',
         statusCode,
@@ -166,9 +141,8 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
         fault,
       );
 
-    const body = await readBody(request);
-    stats.requests += 1;
-    stats.byOperation[operation || '(none)'] = (stats.byOperation[operation || '(none)'] ?? 0) + 1;
+    const body = await readBody(request, MAX_REQUEST_BYTES);
+    countRequest(stats, operation);
     if (body === undefined) {
       return fail(new SqsFault('InvalidParameterValue', 'The request body is too large.'));
     }
@@ -181,23 +155,15 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
         ),
       );
     }
-    let input: Record<string, unknown>;
-    try {
-      const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error();
-      input = parsed as Record<string, unknown>;
-    } catch {
+    const input = jsonObjectBody(body);
+    if (input === undefined) {
       return fail(new SqsFault('SerializationException', 'The request body is not a JSON object.'));
     }
     const queueName =
       typeof input.QueueUrl === 'string' ? input.QueueUrl.split('/').at(-1) : undefined;
-    const fault = takeFault(operation, queueName);
+    const fault = faults.take(operation, queueName);
+    if (fault === 'reset') return void request.socket.destroy();
     if (fault) {
-      stats.faults += 1;
-      if (fault.kind === 'reset') {
-        request.socket.destroy();
-        return;
-      }
       return fail(
         new SqsFault('InternalError', 'We encountered an internal error.', 'InternalError', 500),
       );
@@ -253,25 +219,13 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     }
   };
 
-  const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : 'unexpected failure';
-      if (!response.headersSent) {
-        response.writeHead(500, { 'content-type': CONTENT_TYPE });
-        response.end(JSON.stringify({ __type: 'com.amazonaws.sqs#InternalError', message }));
-      }
-    });
+  const local = await startLocalServer(handle, {
+    port: options.port,
+    // an engine bug or a failed save: answer 500 (the SDK retries it) and keep serving
+    failureAnswer: internalFailure('com.amazonaws.sqs#InternalError', CONTENT_TYPE),
   });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const { port } = local;
+  const endpoint = local.origin;
   engine.origin = endpoint;
 
   let created = false;
@@ -279,6 +233,7 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     try {
       engine.handle('GetQueueUrl', { QueueName: queue.name });
     } catch {
+      // the engine's way of saying the queue does not exist yet: create it
       engine.handle('CreateQueue', { QueueName: queue.name, Attributes: queue.attributes ?? {} });
       created = true;
     }
@@ -293,41 +248,16 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     snapshot: () => engine.snapshot(),
     stats: () => structuredClone(stats),
     injectFault(fault = {}) {
-      const count = fault.count ?? 1;
-      if (!Number.isInteger(count) || count < 1) {
-        throw new RangeError(`injectFault: count must be a positive integer, got ${count}`);
-      }
-      faults.push({
-        kind: fault.kind ?? 'InternalError',
-        remaining: count,
-        operations: fault.operations ? new Set(fault.operations) : undefined,
-        queueName: fault.queueName,
-      });
+      faults.add(fault.kind ?? 'InternalError', { ...fault, scope: fault.queueName });
     },
     clearFaults() {
-      faults = [];
+      faults.clear();
     },
     async close() {
       closing = true;
       wake();
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 200).unref();
-      });
+      await local.close(200);
       await saving;
     },
   };
-}
-
-async function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_REQUEST_BYTES) tooLarge = true;
-    else chunks.push(chunk as Buffer);
-  }
-  return tooLarge ? undefined : Buffer.concat(chunks);
 }

@@ -2,7 +2,7 @@
  * The Tallyfy sandbox: an HTTP server that behaves as Tallyfy's API does, strictly
  * (see docs/sandbox.md). Tests, local mode and benchmarks start it in-process.
  */
-export { SandboxError } from './errors.ts';
+export { SANDBOX_ERROR_CODES, SandboxError } from './errors.ts';
 export {
   DEFAULT_SEED_NOW,
   type GeneratedDataset,

@@ -28,7 +28,8 @@ function userId(rc: RouteContext): string {
 }
 
 function org(rc: RouteContext): OrgRecord {
-  if (!rc.org) throw new Error(`route without :org reached an org handler`);
+  // the router gives org handlers an org: this is an invariant check
+  if (!rc.org) throw new TypeError('a route without :org reached an org handler');
   return rc.org;
 }
 

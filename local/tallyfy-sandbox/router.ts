@@ -61,6 +61,7 @@ export class Router {
           try {
             params[seg.slice(1)] = decodeURIComponent(part);
           } catch {
+            // a malformed %-escape matches no route: the request gets the 404
             ok = false;
             break;
           }

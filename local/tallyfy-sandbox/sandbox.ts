@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { startLocalServer } from '../http.ts';
 import type { SandboxContext } from './context.ts';
 import { SandboxError } from './errors.ts';
 import { FaultTable } from './faults.ts';
@@ -9,7 +9,7 @@ import { renderTask } from './render.ts';
 import { addResourceRoutes } from './resources.ts';
 import { Router } from './router.ts';
 import { DEMO, seedDemo, seedDemoClients } from './seed.ts';
-import { createSandboxServer } from './server.ts';
+import { createSandboxHandler } from './server.ts';
 import { SandboxStore } from './store.ts';
 import { TokenRegistry } from './tokens.ts';
 import type { Sandbox, SandboxOptions, SandboxStats } from './types.ts';
@@ -134,7 +134,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     await webhooks.send(result.events);
   }
 
-  const server = createSandboxServer({
+  const handle = createSandboxHandler({
     ctx,
     router,
     faults,
@@ -152,16 +152,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     },
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const server = await startLocalServer(handle, {
+    port: options.port,
+    host: options.host,
+    // clients pool connections to the sandbox as they would to Tallyfy
+    http: { keepAlive: true },
+    keepAliveTimeoutMs: 65_000,
+    failureAnswer: () => ({ status: 500, body: { message: 'Server Error' } }),
   });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const origin = `http://${host}:${address.port}`;
+  const { origin } = server;
 
   return {
     url: `${origin}/api`,
@@ -169,12 +168,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     demo: DEMO,
     store,
     dataset,
-    async close() {
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
-    },
+    close: () => server.close(),
     setLatency(ms) {
       latencyMs = Math.max(0, ms);
     },

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sleep } from '../../shared/async.ts';
+import { type LocalRequestHandler, readBody, sendJson } from '../http.ts';
 import { type AdminPorts, handleAdmin } from './admin.ts';
 import { authenticate, memberOf } from './auth.ts';
 import { count, type Reply, type SandboxContext } from './context.ts';
@@ -21,47 +23,34 @@ export interface ServerParts {
   log: ((line: string) => void) | undefined;
 }
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
+const TOO_LARGE: Reply = {
+  status: 413,
+  body: { message: 'Payload too large.' },
+  headers: { connection: 'close' },
+};
+const SERVER_ERROR: Reply = { status: 500, body: { message: 'Server Error' } };
 
 function parseJsonBody(raw: string): { ok: true; value: unknown } | { ok: false } {
   if (raw.trim() === '') return { ok: true, value: {} };
   try {
     return { ok: true, value: JSON.parse(raw) };
   } catch {
+    // the caller answers 400, as Tallyfy does for a body that is not JSON
     return { ok: false };
   }
 }
 
 function write(res: ServerResponse, reply: Reply): void {
-  const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
-  const headers: Record<string, string | number> = { ...reply.headers };
-  if (payload !== '') headers['content-type'] = 'application/json';
-  headers['content-length'] = Buffer.byteLength(payload);
-  res.writeHead(reply.status, headers);
-  res.end(payload);
+  if (reply.body !== undefined) {
+    sendJson(res, reply.status, reply.body, reply.headers);
+    return;
+  }
+  res.writeHead(reply.status, { ...reply.headers, 'content-length': 0 });
+  res.end();
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The HTTP server: request ids, latency, faults, token endpoint, auth, routes, admin. */
-export function createSandboxServer(parts: ServerParts): Server {
+/** The HTTP handler: request ids, latency, faults, token endpoint, auth, routes, admin. */
+export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
   const { ctx, router, faults, limiter, admin, log } = parts;
   const idPrefix = randomBytes(4).toString('hex');
   let sequence = 0;
@@ -71,8 +60,9 @@ export function createSandboxServer(parts: ServerParts): Server {
     const path = url.pathname;
 
     if (path.startsWith('/_sandbox/')) {
-      const raw = await readBody(req);
-      const body = parseJsonBody(raw);
+      const raw = await readBody(req, MAX_BODY_BYTES);
+      if (raw === undefined) return TOO_LARGE;
+      const body = parseJsonBody(raw.toString('utf8'));
       return handleAdmin(method, path, body.ok ? body.value : undefined, admin);
     }
     if (path !== '/api' && !path.startsWith('/api/')) {
@@ -99,7 +89,9 @@ export function createSandboxServer(parts: ServerParts): Server {
       return { status, body: fault.body ?? { message: 'Injected fault.' }, headers };
     }
 
-    const raw = await readBody(req);
+    const rawBody = await readBody(req, MAX_BODY_BYTES);
+    if (rawBody === undefined) return TOO_LARGE;
+    const raw = rawBody.toString('utf8');
     const nowMs = ctx.clock();
 
     if (apiPath === '/oauth/token') {
@@ -180,7 +172,7 @@ export function createSandboxServer(parts: ServerParts): Server {
     return decision ? { ...reply, headers: { ...rateHeaders, ...reply.headers } } : reply;
   }
 
-  const server = createServer({ keepAlive: true }, (req, res) => {
+  return async (req, res) => {
     const startedAt = performance.now();
     const requestId = `${idPrefix}-${(++sequence).toString(36)}`;
     res.setHeader('x-request-id', requestId);
@@ -191,31 +183,20 @@ export function createSandboxServer(parts: ServerParts): Server {
         `${req.method} ${url.pathname} ${status} ${(performance.now() - startedAt).toFixed(1)}ms ${requestId}`,
       );
     };
-    dispatch(req, url).then(
-      (reply) => {
-        if (reply === null) {
-          finish(req.socket.destroyed ? 'reset' : 'hang');
-          return;
-        }
-        write(res, reply);
-        finish(reply.status);
-      },
-      (error: unknown) => {
-        if (error instanceof BodyTooLarge) {
-          write(res, {
-            status: 413,
-            body: { message: 'Payload too large.' },
-            headers: { connection: 'close' },
-          });
-          finish(413);
-          return;
-        }
-        write(res, { status: 500, body: { message: 'Server Error' } });
-        finish(500);
-        log?.(`sandbox error ${requestId}: ${error instanceof Error ? error.message : 'unknown'}`);
-      },
-    );
-  });
-  server.keepAliveTimeout = 65_000;
-  return server;
+    let reply: Reply | null;
+    try {
+      reply = await dispatch(req, url);
+    } catch (error) {
+      write(res, SERVER_ERROR);
+      finish(500);
+      log?.(`sandbox error ${requestId}: ${error instanceof Error ? error.message : 'unknown'}`);
+      return;
+    }
+    if (reply === null) {
+      finish(req.socket.destroyed ? 'reset' : 'hang');
+      return;
+    }
+    write(res, reply);
+    finish(reply.status);
+  };
 }

@@ -67,6 +67,7 @@ export class WebhookDispatcher {
       });
       status = response.status;
       ok = response.ok;
+      // the status is the delivery's outcome; a body cut short changes nothing
       await response.arrayBuffer().catch(() => undefined);
     } catch {
       // a network error or timeout is a failed delivery; Tallyfy does not retry either

@@ -4,7 +4,9 @@
  */
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { BusPublishError } from '../events/index.ts';
 import { Secret } from '../secret.ts';
+import { signingSecretName } from '../secret-names.ts';
 import { SecretUnavailableError } from './errors.ts';
 import type {
   CustomEvent,
@@ -26,11 +28,6 @@ export interface SigningSecretsOptions {
   clock: () => number;
   /** How long a read secret is reused. @default 300000 */
   ttlMs?: number;
-}
-
-/** The Secrets Manager name of a named signing secret. */
-export function signingSecretName(prefix: string, name: string): string {
-  return `${prefix}/automations/${name}`;
 }
 
 /**
@@ -95,7 +92,8 @@ export function createEventBridgePublisher(options: {
       );
       if ((out.FailedEntryCount ?? 0) > 0) {
         const code = out.Entries?.[0]?.ErrorCode ?? 'unknown';
-        throw new Error(`EventBridge refused the custom event (${code})`);
+        // transient for the worker, as any bus failure: the message comes back
+        throw new BusPublishError(`EventBridge refused the custom event (${code})`, []);
       }
     },
   };

@@ -13,6 +13,7 @@
  * Rules run in rule-id order, then code automations in registration order; the actions of one
  * rule run in order and a failure stops that rule (its later actions wait for the retry).
  */
+import { sleep as defaultSleep } from '../async.ts';
 import type { EventEnvelope } from '../events/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { actionMarker, type JsonObject, type Rule } from '../orgs/index.ts';
@@ -51,13 +52,11 @@ export interface AutomationDeps {
   refusalRetries?: number;
   /** Wait before in-process retry `n` (1-based). @default 100 ms · 2^(n-1) */
   retryDelayMs?: (retry: number) => number;
-  /** @default a setTimeout promise */
+  /** @default `sleep` of shared/async.ts */
   sleep?: (ms: number) => Promise<void>;
   /** Counts outcomes. */
   onAction?: (outcome: ActionOutcome) => void;
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One action's outcome, for metrics and tests. */
 export interface ActionOutcome {

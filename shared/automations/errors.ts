@@ -4,13 +4,46 @@
  * payload value, a token or a signing secret.
  */
 
-export type AutomationErrorCode =
-  | 'AUTOMATION_RULE_INVALID'
-  | 'AUTOMATION_TEMPLATE_FAILED'
-  | 'AUTOMATION_ACTION_FAILED'
-  | 'AUTOMATION_ACTION_BUSY'
-  | 'AUTOMATION_SECRET_UNAVAILABLE'
-  | 'AUTOMATION_ORG_UNAVAILABLE';
+/**
+ * Every code of the automation engine's and the worker's errors, `http_post`'s included
+ * (docs/errors.md says what each means and what to do).
+ */
+export const AUTOMATIONS_ERROR_CODES = [
+  'AUTOMATIONS_RULE_INVALID',
+  'AUTOMATIONS_TEMPLATE_FAILED',
+  'AUTOMATIONS_ACTION_FAILED',
+  'AUTOMATIONS_ACTION_BUSY',
+  'AUTOMATIONS_SECRET_UNAVAILABLE',
+  'AUTOMATIONS_ORG_NOT_FOUND',
+  'AUTOMATIONS_ORG_NEEDS_REAUTH',
+  'AUTOMATIONS_ORG_DISABLED',
+  'AUTOMATIONS_QUEUE_URL_UNKNOWN',
+  'AUTOMATIONS_HTTP_POST_REJECTED',
+  'AUTOMATIONS_HTTP_POST_REFUSED',
+  'AUTOMATIONS_HTTP_POST_TIMED_OUT',
+  'AUTOMATIONS_HTTP_POST_FAILED',
+] as const;
+
+/** The codes an {@link AutomationError} carries. */
+export type AutomationErrorCode = Exclude<
+  (typeof AUTOMATIONS_ERROR_CODES)[number],
+  `AUTOMATIONS_HTTP_POST_${string}`
+>;
+
+/** The codes of `http_post`'s own failures (`HttpPostError`). */
+export type HttpPostErrorCode = Extract<
+  (typeof AUTOMATIONS_ERROR_CODES)[number],
+  `AUTOMATIONS_HTTP_POST_${string}`
+>;
+
+/**
+ * What a failure is recorded and counted as when its error is none of ours (an AWS SDK error, a
+ * bug); such failures are retried, never dead-lettered.
+ */
+export const AUTOMATIONS_UNEXPECTED = 'AUTOMATIONS_UNEXPECTED';
+
+/** A record's outcome code when its permanent failure could not be sent to the DLQ. */
+export const AUTOMATIONS_DEAD_LETTER_FAILED = 'AUTOMATIONS_DEAD_LETTER_FAILED';
 
 /** Base of the family. `retryable`: whether the same message may succeed on a later receive. */
 export class AutomationError extends Error {
@@ -36,7 +69,7 @@ export class AutomationError extends Error {
 export class RuleInvalidError extends AutomationError {
   readonly ruleId: string;
   constructor(ruleId: string, message: string, options: { cause?: unknown } = {}) {
-    super('AUTOMATION_RULE_INVALID', `rule ${ruleId}: ${message}`, {
+    super('AUTOMATIONS_RULE_INVALID', `rule ${ruleId}: ${message}`, {
       retryable: false,
       ...options,
     });
@@ -48,7 +81,7 @@ export class RuleInvalidError extends AutomationError {
 export class TemplateError extends AutomationError {
   readonly path: string;
   constructor(path: string, message: string) {
-    super('AUTOMATION_TEMPLATE_FAILED', message, { retryable: false });
+    super('AUTOMATIONS_TEMPLATE_FAILED', message, { retryable: false });
     this.path = path;
   }
 }
@@ -61,7 +94,7 @@ export class TemplateError extends AutomationError {
 export class ActionFailedError extends AutomationError {
   readonly ruleId: string;
   readonly actionIndex: number;
-  /** The underlying error's code (`not_found`, `server_error`, `http_503`…). */
+  /** The underlying error's code (`TALLYFY_NOT_FOUND`, `AUTOMATIONS_HTTP_POST_REJECTED`…). */
   readonly causeCode: string;
 
   constructor(
@@ -71,7 +104,7 @@ export class ActionFailedError extends AutomationError {
     message: string,
     options: { retryable: boolean; retryAfterMs?: number | undefined; cause?: unknown },
   ) {
-    super('AUTOMATION_ACTION_FAILED', `rule ${ruleId} action ${actionIndex}: ${message}`, options);
+    super('AUTOMATIONS_ACTION_FAILED', `rule ${ruleId} action ${actionIndex}: ${message}`, options);
     this.ruleId = ruleId;
     this.actionIndex = actionIndex;
     this.causeCode = causeCode;
@@ -85,7 +118,7 @@ export class ActionFailedError extends AutomationError {
 export class ActionBusyError extends AutomationError {
   constructor(ruleId: string, actionIndex: number, eventId: string, retryAfterMs?: number) {
     super(
-      'AUTOMATION_ACTION_BUSY',
+      'AUTOMATIONS_ACTION_BUSY',
       `rule ${ruleId} action ${actionIndex} of event ${eventId} is being run by another attempt`,
       { retryable: true, retryAfterMs },
     );
@@ -95,19 +128,25 @@ export class ActionBusyError extends AutomationError {
 /** A signing secret could not be read (missing secret → permanent; throttling → transient). */
 export class SecretUnavailableError extends AutomationError {
   constructor(message: string, options: { retryable: boolean; cause?: unknown }) {
-    super('AUTOMATION_SECRET_UNAVAILABLE', message, options);
+    super('AUTOMATIONS_SECRET_UNAVAILABLE', message, options);
   }
 }
 
 /** The org is unknown, `needs_reauth` or `disabled`: its events cannot be acted on. Permanent. */
 export class OrgUnavailableError extends AutomationError {
   readonly orgId: string;
-  readonly reason: 'org_not_found' | 'org_needs_reauth' | 'org_disabled';
-  constructor(orgId: string, reason: 'org_not_found' | 'org_needs_reauth' | 'org_disabled') {
-    super('AUTOMATION_ORG_UNAVAILABLE', `org ${orgId}: ${reason.replace('org_', '')}`, {
-      retryable: false,
-    });
+  /** Why: the org is not registered, or its status. */
+  readonly reason: 'not_found' | 'needs_reauth' | 'disabled';
+  constructor(orgId: string, reason: OrgUnavailableError['reason']) {
+    const code = ORG_UNAVAILABLE_CODES[reason];
+    super(code, `org ${orgId}: ${reason.replace('_', ' ')}`, { retryable: false });
     this.orgId = orgId;
     this.reason = reason;
   }
 }
+
+const ORG_UNAVAILABLE_CODES = {
+  not_found: 'AUTOMATIONS_ORG_NOT_FOUND',
+  needs_reauth: 'AUTOMATIONS_ORG_NEEDS_REAUTH',
+  disabled: 'AUTOMATIONS_ORG_DISABLED',
+} as const satisfies Record<OrgUnavailableError['reason'], AutomationErrorCode>;

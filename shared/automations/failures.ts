@@ -3,12 +3,14 @@
  * effect certainly did not happen (then the attempt is withdrawn with `abandonAction`, so the
  * retry runs as a first attempt instead of an attempt in doubt).
  */
+
+import { errorCodeOf } from '../error-codes.ts';
 import { TallyfyError, TallyfyNetworkError, TallyfyRateLimitError } from '../tallyfy/index.ts';
-import { AutomationError } from './errors.ts';
+import { AUTOMATIONS_UNEXPECTED, AutomationError, type HttpPostErrorCode } from './errors.ts';
 
 /** What a failed attempt means. */
 export interface FailureClass {
-  /** A stable short code for logs, metrics and the DLQ `failureCode` attribute. */
+  /** The failure's code, for logs, metrics and the DLQ `failureCode` attribute. */
   code: string;
   /** The message may succeed on a later receive. */
   retryable: boolean;
@@ -20,6 +22,7 @@ export interface FailureClass {
 
 /** An `http_post` answered with a status (or not at all). */
 export class HttpPostError extends Error {
+  readonly code: HttpPostErrorCode;
   readonly status: number | undefined;
   readonly failure: 'status' | 'refused' | 'timeout' | 'network';
   readonly retryAfterMs: number | undefined;
@@ -34,11 +37,19 @@ export class HttpPostError extends Error {
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HttpPostError';
+    this.code = HTTP_POST_CODES[options.failure];
     this.status = options.status;
     this.failure = options.failure;
     this.retryAfterMs = options.retryAfterMs;
   }
 }
+
+const HTTP_POST_CODES = {
+  status: 'AUTOMATIONS_HTTP_POST_REJECTED',
+  refused: 'AUTOMATIONS_HTTP_POST_REFUSED',
+  timeout: 'AUTOMATIONS_HTTP_POST_TIMED_OUT',
+  network: 'AUTOMATIONS_HTTP_POST_FAILED',
+} as const satisfies Record<HttpPostError['failure'], HttpPostErrorCode>;
 
 /**
  * 429 and 503 are refusals before processing (rate limiter, maintenance mode, no healthy
@@ -51,7 +62,7 @@ const refusedStatus = (status: number | undefined): boolean =>
 /**
  * Classifies any error thrown while running an action.
  *
- * @example classifyFailure(new TallyfyNotFoundError('…')) // { code: 'not_found', retryable: false, notDone: true }
+ * @example classifyFailure(new TallyfyNotFoundError('…')) // { code: 'TALLYFY_NOT_FOUND', retryable: false, notDone: true }
  */
 export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof TallyfyError) {
@@ -77,7 +88,7 @@ export function classifyFailure(error: unknown): FailureClass {
       status === 408 ||
       status === 429;
     return {
-      code: status === undefined ? `http_${error.failure}` : `http_${status}`,
+      code: error.code,
       retryable,
       notDone: error.failure === 'refused' || refusedStatus(status),
       retryAfterMs: error.retryAfterMs,
@@ -92,6 +103,9 @@ export function classifyFailure(error: unknown): FailureClass {
     };
   }
   // anything else (a DynamoDB or SDK failure, a bug): retry, and presume the effect may exist
-  const name = error instanceof Error ? error.name : 'unknown';
-  return { code: `error_${name}`.slice(0, 64), retryable: true, notDone: false };
+  return {
+    code: errorCodeOf(error, AUTOMATIONS_UNEXPECTED),
+    retryable: true,
+    notDone: false,
+  };
 }

@@ -10,7 +10,6 @@ export {
   createSigningSecrets,
   memoryCustomEventPublisher,
   type SigningSecretsOptions,
-  signingSecretName,
 } from './adapters.ts';
 export {
   type CodeAutomation,
@@ -27,8 +26,12 @@ export {
 export {
   ActionBusyError,
   ActionFailedError,
+  AUTOMATIONS_DEAD_LETTER_FAILED,
+  AUTOMATIONS_ERROR_CODES,
+  AUTOMATIONS_UNEXPECTED,
   AutomationError,
   type AutomationErrorCode,
+  type HttpPostErrorCode,
   OrgUnavailableError,
   RuleInvalidError,
   SecretUnavailableError,
@@ -56,7 +59,7 @@ export {
   whenSchema,
 } from './rule-schema.ts';
 export { SIGNATURE_HEADERS, signatureHeaders, signPayload, verifySignature } from './signing.ts';
-export { lookupPath, renderTemplate, renderValue, templatePaths } from './template.ts';
+export { renderTemplate, renderValue, templatePaths } from './template.ts';
 export { type EventView, eventView } from './view.ts';
 export {
   processBatch,
@@ -65,7 +68,6 @@ export {
   type WorkerDeps,
   type WorkerMetrics,
 } from './worker/batch.ts';
-export { createLimiter, type Limiter } from './worker/limiter.ts';
 export type {
   DeadLetterAttributes,
   DeadLetterSink,

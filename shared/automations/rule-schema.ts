@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { eventTypeSchema } from '../events/index.ts';
+import { SIGNING_KEY_NAME_MAX_LENGTH } from '../secret-names.ts';
 import { RuleInvalidError } from './errors.ts';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -89,7 +90,9 @@ export const httpPostSchema = z.strictObject({
    * (recommended); `{value}` is kept in the rule item itself (DynamoDB, encrypted at rest).
    */
   secret: z.union([
-    z.strictObject({ name: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,200}$/) }),
+    z.strictObject({
+      name: z.string().regex(new RegExp(`^[A-Za-z0-9/_+=.@-]{1,${SIGNING_KEY_NAME_MAX_LENGTH}}$`)),
+    }),
     z.strictObject({ value: z.string().min(16).max(1024) }),
   ]),
   /** JSON body (templated values). @default the event view: {event, task, process, template, fields} */

@@ -122,11 +122,6 @@ export function eventView(envelope: EventEnvelope, data: unknown): EventView {
   return { ...base, task: undefined, process: undefined, template: undefined, fields: {} };
 }
 
-/** Run id of the task an event is about (from `this_task.run_id` or the process). */
-export function taskRunId(view: EventView): string | undefined {
-  return str(view.task?.run_id) ?? str(view.process?.id);
-}
-
 /** A short, stable text of a view's value for matching (`undefined` when absent). */
 export function viewText(value: unknown): string | undefined {
   return str(value);

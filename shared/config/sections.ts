@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_SECRET_PREFIX_LENGTH } from '../secret-names.ts';
 import {
   defaultsTo,
   fractionBetween,
@@ -149,8 +150,10 @@ export const SECTIONS = {
   secrets: {
     prefix: variable(
       'SECRET_PREFIX',
-      matching(/^[A-Za-z0-9/_+=.@-]{1,400}$/).refine((text) => !text.endsWith('/')),
-      'a Secrets Manager name prefix (A-Z a-z 0-9 / _ + = . @ -, no trailing /)',
+      matching(new RegExp(`^[A-Za-z0-9/_+=.@-]{1,${MAX_SECRET_PREFIX_LENGTH}}$`)).refine(
+        (text) => !text.endsWith('/'),
+      ),
+      `a Secrets Manager name prefix of 1-${MAX_SECRET_PREFIX_LENGTH} characters (A-Z a-z 0-9 / _ + = . @ -, no trailing /), so that every secret name under it fits Secrets Manager's 512`,
       'Prefix of the per-org secrets: <prefix>/orgs/<orgId>/{credentials,token}',
     ),
   },

@@ -82,7 +82,7 @@ export function variable<T, F extends Fallback = { readonly kind: 'required' }>(
   const resolved = (fallback ?? { kind: 'required' }) as F;
   // a default that fails its own schema is a programming error: fail at import, not at runtime
   if (resolved.kind === 'default' && !schema.safeParse(resolved.text).success) {
-    throw new Error(`default ${JSON.stringify(resolved.text)} of ${name} is not ${expected}`);
+    throw new TypeError(`default ${JSON.stringify(resolved.text)} of ${name} is not ${expected}`);
   }
   return Object.freeze({ name, schema, expected, meaning, fallback: resolved });
 }

@@ -10,7 +10,7 @@ import type { MessageAttributeValue } from '@aws-sdk/client-sqs';
 
 /** Message attribute names of a worker letter (all `String` unless said). */
 export const DEAD_LETTER_ATTRIBUTES = Object.freeze({
-  /** Stable machine code of the failure, e.g. `TALLYFY_NOT_FOUND`, `ORG_NEEDS_REAUTH`. Required. */
+  /** Stable machine code of the failure, e.g. `TALLYFY_NOT_FOUND`, `AUTOMATIONS_ORG_NEEDS_REAUTH`. Required. */
   failureCode: 'failureCode',
   /** One sanitized sentence an operator can act on (no payload, no token). Required. ≤ 1024 chars. */
   failureReason: 'failureReason',
@@ -23,7 +23,13 @@ export const DEAD_LETTER_ATTRIBUTES = Object.freeze({
 });
 
 /** `failureCode` the listing reports for redrive letters (they have none of their own). */
-export const MAX_RECEIVES_EXCEEDED = 'MAX_RECEIVES_EXCEEDED';
+export const MAX_RECEIVES_EXCEEDED = 'DLQ_MAX_RECEIVES_EXCEEDED';
+
+/** `failureCode` of a worker letter that carries none (written by other code, or by hand). */
+export const FAILURE_CODE_MISSING = 'DLQ_FAILURE_CODE_MISSING';
+
+/** The codes the listing itself gives letters (docs/errors.md). */
+export const DLQ_ERROR_CODES = [MAX_RECEIVES_EXCEEDED, FAILURE_CODE_MISSING] as const;
 
 /** Longest `failureReason` kept (SQS attribute values may be larger; readers are people). */
 export const MAX_FAILURE_REASON_LENGTH = 1024;
@@ -56,7 +62,7 @@ export interface DeadLetterFailure {
 export function deadLetterAttributes(
   failure: DeadLetterFailure,
 ): Record<string, MessageAttributeValue> {
-  const code = failure.code.trim() || 'UNKNOWN';
+  const code = failure.code.trim() || FAILURE_CODE_MISSING;
   const reason = (failure.reason.trim() || 'no reason given').slice(0, MAX_FAILURE_REASON_LENGTH);
   const attributes: Record<string, MessageAttributeValue> = {
     [DEAD_LETTER_ATTRIBUTES.failureCode]: { DataType: 'String', StringValue: code },

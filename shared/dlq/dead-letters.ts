@@ -18,7 +18,7 @@ import {
   parseEnvelope,
   serializeEnvelope,
 } from '../events/index.ts';
-import { DEAD_LETTER_ATTRIBUTES, MAX_RECEIVES_EXCEEDED } from './contract.ts';
+import { DEAD_LETTER_ATTRIBUTES, FAILURE_CODE_MISSING, MAX_RECEIVES_EXCEEDED } from './contract.ts';
 
 /** One letter as listed. */
 export interface DeadLetter {
@@ -32,7 +32,7 @@ export interface DeadLetter {
   origin?: string | undefined;
   /** `worker`: a permanent failure the worker sent; `redrive`: SQS moved it after maxReceiveCount. */
   kind: 'worker' | 'redrive';
-  /** `failureCode`, or `MAX_RECEIVES_EXCEEDED` for redrive letters. */
+  /** `failureCode`, or `DLQ_MAX_RECEIVES_EXCEEDED` for redrive letters. */
   code: string;
   reason: string;
   /**
@@ -77,7 +77,8 @@ interface Held {
 
 /**
  * Lists the letters with their reasons, oldest first as SQS hands them out. Nothing is
- * deleted; every letter is visible again when this resolves.
+ * deleted; every letter is visible again when this resolves (or, if handing one back failed,
+ * once `visibilityTimeoutSeconds` has passed).
  *
  * @example
  * const letters = await listDeadLetters({ client: sqs, deadLetterQueueUrl });
@@ -238,6 +239,8 @@ async function release(options: DeadLetterOptions, held: readonly Held[]): Promi
           })),
         }),
       )
+      // silence is right: a letter not handed back reappears by itself when the visibility
+      // timeout (`visibilityTimeoutSeconds`) ends; nothing is lost, only delayed
       .catch(() => undefined);
   }
 }
@@ -267,7 +270,7 @@ function readLetter(message: Message): Held {
     type: envelope?.type ?? text('type'),
     origin: envelope?.origin,
     kind,
-    code: kind === 'worker' ? (workerCode ?? 'UNKNOWN') : MAX_RECEIVES_EXCEEDED,
+    code: kind === 'worker' ? (workerCode ?? FAILURE_CODE_MISSING) : MAX_RECEIVES_EXCEEDED,
     reason:
       kind === 'worker'
         ? (workerReason ?? 'no reason recorded')

@@ -5,7 +5,9 @@
 export {
   DEAD_LETTER_ATTRIBUTES,
   type DeadLetterFailure,
+  DLQ_ERROR_CODES,
   deadLetterAttributes,
+  FAILURE_CODE_MISSING,
   MAX_FAILURE_REASON_LENGTH,
   MAX_RECEIVES_EXCEEDED,
 } from './contract.ts';

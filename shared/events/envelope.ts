@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { type EventOrigin, EventOriginSchema, OrgIdSchema } from '../orgs/index.ts';
 import { EnvelopeInvalidError } from './errors.ts';
 
 /** Event types we name; anything else Tallyfy sends travels as `unknown`. */
@@ -23,11 +24,6 @@ export const EVENT_TYPES = [
 export const eventTypeSchema = z.enum(EVENT_TYPES);
 /** `task.completed`, `process.launched`, … or `unknown`. */
 export type EventType = z.infer<typeof eventTypeSchema>;
-
-/** Which part produced the envelope. */
-export const EVENT_ORIGINS = ['webhook', 'reconciler', 'replay'] as const;
-export const eventOriginSchema = z.enum(EVENT_ORIGINS);
-export type EventOrigin = z.infer<typeof eventOriginSchema>;
 
 /** Whether `value` is one of {@link EVENT_TYPES}. */
 export function isEventType(value: string): value is EventType {
@@ -57,8 +53,9 @@ export const eventEnvelopeSchema = z
     /** When the event happened (completion or launch time), else when it was received. */
     time: isoUtc,
     receivedAt: isoUtc,
-    orgId: z.string().min(1),
-    origin: eventOriginSchema,
+    orgId: OrgIdSchema,
+    /** Which part produced the envelope. */
+    origin: EventOriginSchema,
     data: z.unknown().optional(),
     dataref: z.string().min(1).optional(),
   })

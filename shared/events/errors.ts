@@ -3,13 +3,17 @@
  * messages name queues, buckets and event ids, never payloads or secrets.
  */
 
-export type EventsErrorCode =
-  | 'EVENTS_ENVELOPE_INVALID'
-  | 'EVENTS_MESSAGE_TOO_LARGE'
-  | 'EVENTS_QUEUE_SEND_FAILED'
-  | 'EVENTS_ARCHIVE_FAILED'
-  | 'EVENTS_DATA_MISSING'
-  | 'EVENTS_BUS_PUBLISH_FAILED';
+/** Every `code` of the family (docs/errors.md says what each means and what to do). */
+export const EVENTS_ERROR_CODES = [
+  'EVENTS_ENVELOPE_INVALID',
+  'EVENTS_MESSAGE_TOO_LARGE',
+  'EVENTS_QUEUE_SEND_FAILED',
+  'EVENTS_ARCHIVE_FAILED',
+  'EVENTS_DATA_MISSING',
+  'EVENTS_BUS_PUBLISH_FAILED',
+] as const;
+
+export type EventsErrorCode = (typeof EVENTS_ERROR_CODES)[number];
 
 /** Base of the family. */
 export class EventsError extends Error {

@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { writeFileAtomic } from '../files.ts';
 import { ArchiveError } from './errors.ts';
 import type { RawArchive } from './ports.ts';
 
@@ -34,9 +35,8 @@ export function createFileArchive(options: FileArchiveOptions): RawArchive {
     async put(key, body, meta) {
       const path = pathOf(key);
       try {
-        await mkdir(dirname(path), { recursive: true });
-        await writeAtomically(path, body);
-        await writeAtomically(`${path}.meta.json`, `${JSON.stringify(meta)}\n`);
+        await writeFileAtomic(path, body);
+        await writeFileAtomic(`${path}.meta.json`, `${JSON.stringify(meta)}\n`);
       } catch (error) {
         throw new ArchiveError(`could not write ${key} under ${base}`, { cause: error });
       }
@@ -52,12 +52,4 @@ export function createFileArchive(options: FileArchiveOptions): RawArchive {
       }
     },
   };
-}
-
-let tempCounter = 0;
-
-async function writeAtomically(path: string, data: Uint8Array | string): Promise<void> {
-  const temp = `${path}.${process.pid}.${tempCounter++}.tmp`;
-  await writeFile(temp, data);
-  await rename(temp, path);
 }

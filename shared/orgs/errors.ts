@@ -3,17 +3,21 @@
  * Messages name org ids, rule ids, streams and dedupe keys, never a secret or a hash.
  */
 
-export type OrgsErrorCode =
-  | 'ORGS_INPUT_INVALID'
-  | 'ORGS_ITEM_INVALID'
-  | 'ORGS_ORG_ALREADY_EXISTS'
-  | 'ORGS_ORG_NOT_FOUND'
-  | 'ORGS_VERSION_CONFLICT'
-  | 'ORGS_LEASE_LOST'
-  | 'ORGS_WATERMARK_CONFLICT'
-  | 'ORGS_EVENT_NOT_FOUND'
-  | 'ORGS_ACTION_STATE'
-  | 'ORGS_STORE_FAILED';
+/** Every `code` of the family (docs/errors.md says what each means and what to do). */
+export const ORGS_ERROR_CODES = [
+  'ORGS_INPUT_INVALID',
+  'ORGS_ITEM_INVALID',
+  'ORGS_ORG_ALREADY_EXISTS',
+  'ORGS_ORG_NOT_FOUND',
+  'ORGS_VERSION_CONFLICT',
+  'ORGS_LEASE_LOST',
+  'ORGS_WATERMARK_CONFLICT',
+  'ORGS_EVENT_NOT_FOUND',
+  'ORGS_ACTION_STATE_INVALID',
+  'ORGS_STORE_FAILED',
+] as const;
+
+export type OrgsErrorCode = (typeof ORGS_ERROR_CODES)[number];
 
 /** Base of the family. */
 export class OrgsError extends Error {
@@ -132,7 +136,7 @@ export class EventNotFoundError extends OrgsError {
 /** An action record is not in the state the call needs (complete without begin, or twice with another attempt). */
 export class ActionStateError extends OrgsError {
   constructor(message: string) {
-    super('ORGS_ACTION_STATE', message);
+    super('ORGS_ACTION_STATE_INVALID', message);
   }
 }
 

@@ -5,16 +5,18 @@
  * DynamoDB deletes expired items lazily (often within days, not at once), so every read and
  * condition here treats an item past its `expiresAt` as absent.
  */
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { ActionStateError, EventNotFoundError, StoreError } from './errors.ts';
-import { ACTION_PREFIX, type ActionKey, actionKey, EVENT_PREFIX, eventKey } from './keys.ts';
+import {
+  ACTION_PREFIX,
+  type ActionKey,
+  actionKey,
+  EVENT_PREFIX,
+  eventKey,
+  type ItemKey,
+} from './keys.ts';
+import { OrgIdSchema } from './org-id.ts';
 import {
   type ActionRecord,
   ActionRecordSchema,
@@ -27,13 +29,13 @@ import {
   EventStatusSchema,
   type JsonObject,
   JsonObjectSchema,
-  OrgIdSchema,
   RuleIdSchema,
 } from './schemas.ts';
 import {
   nowIso,
   parseInput,
   parseItem,
+  queryPages,
   type RegistryContext,
   run,
   UpdateBuilder,
@@ -106,14 +108,7 @@ export async function getEvent(
   dedupeKey: string,
 ): Promise<EventRecord | undefined> {
   parseInput(DedupeKeySchema, dedupeKey, 'dedupeKey');
-  const { Item } = await run('getEvent', () =>
-    ctx.client.send(
-      new GetCommand({ TableName: ctx.tableName, Key: eventKey(dedupeKey), ConsistentRead: true }),
-    ),
-  );
-  if (Item === undefined) return undefined;
-  const record = parseItem(EventRecordSchema, Item);
-  return record.expiresAt < nowSeconds(ctx) ? undefined : record;
+  return getLive(ctx, 'getEvent', eventKey(dedupeKey), EventRecordSchema);
 }
 
 /** Sets the status of a claimed event; {@link EventNotFoundError} when there is no live claim. */
@@ -297,13 +292,22 @@ export async function getAction(
   key: ActionKey,
 ): Promise<ActionRecord | undefined> {
   const parsed = parseInput(ActionKeySchema, key, 'action key');
-  const { Item } = await run('getAction', () =>
-    ctx.client.send(
-      new GetCommand({ TableName: ctx.tableName, Key: actionKey(parsed), ConsistentRead: true }),
-    ),
+  return getLive(ctx, 'getAction', actionKey(parsed), ActionRecordSchema);
+}
+
+/** A record with a TTL, read strongly consistent; `undefined` when absent or expired. */
+async function getLive<T extends { expiresAt: number }>(
+  ctx: RegistryContext,
+  operation: string,
+  key: ItemKey,
+  schema: z.ZodType<T>,
+): Promise<T | undefined> {
+  const { Item } = await run(operation, () =>
+    ctx.client.send(new GetCommand({ TableName: ctx.tableName, Key: key, ConsistentRead: true })),
   );
   if (Item === undefined) return undefined;
-  const record = parseItem(ActionRecordSchema, Item);
+  const record = parseItem(schema, Item);
+  // DynamoDB deletes expired items late (within days): an expired record counts as gone
   return record.expiresAt < nowSeconds(ctx) ? undefined : record;
 }
 
@@ -314,27 +318,16 @@ export async function listActions(
 ): Promise<ActionRecord[]> {
   parseInput(DedupeKeySchema, dedupeKey, 'dedupeKey');
   const records: ActionRecord[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await run('listActions', () =>
-      ctx.client.send(
-        new QueryCommand({
-          TableName: ctx.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: {
-            ':pk': `${EVENT_PREFIX}${dedupeKey}`,
-            ':prefix': ACTION_PREFIX,
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    for (const item of out.Items ?? []) {
+  const pages = queryPages(ctx, 'listActions', {
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': `${EVENT_PREFIX}${dedupeKey}`, ':prefix': ACTION_PREFIX },
+    ConsistentRead: true,
+  });
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
       const record = parseItem(ActionRecordSchema, item);
       if (record.expiresAt >= nowSeconds(ctx)) records.push(record);
     }
-    start = out.LastEvaluatedKey;
-  } while (start !== undefined);
+  }
   return records;
 }

@@ -9,6 +9,7 @@ export {
   InvalidInputError,
   ItemInvalidError,
   LeaseLostError,
+  ORGS_ERROR_CODES,
   OrgAlreadyExistsError,
   OrgNotFoundError,
   OrgsError,
@@ -24,18 +25,26 @@ export {
 } from './events.ts';
 export { orgRegistryFromConfig } from './from-config.ts';
 export { type ActionKey, actionMarker, refreshShardOf, refreshShards } from './keys.ts';
-export type { AcquiredLease, DueOrgs, LeaseClaim } from './leases.ts';
+export {
+  type AcquiredLease,
+  type DueOrgs,
+  ERROR_CODE_INVALID,
+  type LeaseClaim,
+} from './leases.ts';
+export { isOrgId, ORG_ID_MAX_LENGTH, ORG_ID_RULE, OrgIdSchema } from './org-id.ts';
 export type { ListOrgsOptions, OrgsPage } from './orgs.ts';
 export { createOrgRegistry, type OrgRegistry, type OrgRegistryOptions } from './registry.ts';
 export {
   type ActionRecord,
   ActionRecordSchema,
+  AUTH_MODES,
   type AuthMode,
   AuthModeSchema,
   type CreateOrgInput,
   CreateOrgInputSchema,
   type DueOrg,
   type EventOrigin,
+  EventOriginSchema,
   type EventRecord,
   EventRecordSchema,
   type EventStatus,

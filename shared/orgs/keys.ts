@@ -18,13 +18,13 @@ export interface ActionKey {
 }
 
 export const ORG_PREFIX = 'ORG#';
-export const META_SK = 'META';
+const META_SK = 'META';
 export const RULE_PREFIX = 'RULE#';
-export const WATERMARK_PREFIX = 'WATERMARK#';
+const WATERMARK_PREFIX = 'WATERMARK#';
 export const EVENT_PREFIX = 'EVENT#';
-export const EVENT_SK = 'EVENT';
+const EVENT_SK = 'EVENT';
 export const ACTION_PREFIX = 'ACTION#';
-export const REFRESH_SHARD_PREFIX = 'REFRESH#';
+const REFRESH_SHARD_PREFIX = 'REFRESH#';
 
 export const orgKey = (orgId: string): ItemKey => ({ pk: `${ORG_PREFIX}${orgId}`, sk: META_SK });
 

@@ -2,17 +2,17 @@
  * The refresher's side of an org: the lease (one writer per org, fenced), the fenced refresh
  * outcome writes, and the due-orgs query on the sparse byRefreshDue index.
  */
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
 import { MAX_ERROR_MESSAGE_LENGTH, scrubSecrets } from '../observability/index.ts';
 import { LeaseLostError, OrgNotFoundError, VersionConflictError } from './errors.ts';
 import { orgKey, refreshShardOf, refreshShards } from './keys.ts';
+import { OrgIdSchema } from './org-id.ts';
 import { bumpVersion, readOrgItem, toOrg, updateOrgItem } from './orgs.ts';
 import {
   type DueOrg,
   IsoTimestampSchema,
   type Org,
-  OrgIdSchema,
   type OrgStatus,
   StoredOrgSchema,
 } from './schemas.ts';
@@ -20,6 +20,7 @@ import {
   nowIso,
   parseInput,
   parseItem,
+  queryPages,
   type RegistryContext,
   run,
   UpdateBuilder,
@@ -224,6 +225,9 @@ export async function recordRefreshSuccess(
   });
 }
 
+/** `lastError.code` of a failure recorded with a code that is not one (a caller's bug). */
+export const ERROR_CODE_INVALID = 'ORGS_ERROR_CODE_INVALID';
+
 const RefreshFailureSchema = z.object({
   fence: z.number().int().nonnegative(),
   owner: z.string().min(1).optional(),
@@ -251,7 +255,8 @@ export async function recordRefreshFailure(
 ): Promise<Org> {
   const input = parseInput(RefreshFailureSchema, result, 'refresh failure');
   const lastError = {
-    code: /^[A-Za-z0-9_.-]{1,64}$/.test(input.error.code) ? input.error.code : 'UNKNOWN',
+    // a code is stored as given when it looks like one; anything else would be shown as is
+    code: /^[A-Za-z0-9_.-]{1,64}$/.test(input.error.code) ? input.error.code : ERROR_CODE_INVALID,
     message: scrubSecrets(input.error.message).slice(0, MAX_ERROR_MESSAGE_LENGTH),
     at: nowIso(ctx),
   };
@@ -304,35 +309,29 @@ export async function queryDue(
     refreshShards(ctx.shards).map(async (shard) => {
       const found: DueOrg[] = [];
       let itemsRead = 0;
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await run('queryDue', () =>
-          ctx.client.send(
-            new QueryCommand({
-              TableName: ctx.tableName,
-              IndexName: name,
-              KeyConditionExpression: '#shard = :shard AND #due <= :now',
-              ExpressionAttributeNames: {
-                '#shard': partitionKey,
-                '#due': sortKey,
-                '#orgId': 'orgId',
-                '#expires': 'tokenExpiresAt',
-                '#authMode': 'authMode',
-              },
-              ExpressionAttributeValues: { ':shard': shard, ':now': nowText },
-              ProjectionExpression: '#orgId, #due, #expires, #authMode',
-              Limit: limit - found.length,
-              ExclusiveStartKey: start,
-            }),
-          ),
-        );
-        itemsRead += out.ScannedCount ?? 0;
-        for (const item of out.Items ?? []) {
+      const pages = queryPages(ctx, 'queryDue', {
+        IndexName: name,
+        KeyConditionExpression: '#shard = :shard AND #due <= :now',
+        ExpressionAttributeNames: {
+          '#shard': partitionKey,
+          '#due': sortKey,
+          '#orgId': 'orgId',
+          '#expires': 'tokenExpiresAt',
+          '#authMode': 'authMode',
+        },
+        ExpressionAttributeValues: { ':shard': shard, ':now': nowText },
+        ProjectionExpression: '#orgId, #due, #expires, #authMode',
+        Limit: limit,
+      });
+      for await (const page of pages) {
+        itemsRead += page.ScannedCount ?? 0;
+        for (const item of page.Items ?? []) {
           found.push(parseItem(DueOrgSchema, { pk: `index ${name}`, sk: shard, ...item }));
         }
-        start = out.LastEvaluatedKey;
-      } while (start !== undefined && found.length < limit);
-      return { found, itemsRead };
+        // the earliest `limit` of the shard are all a run can use: read no further page
+        if (found.length >= limit) break;
+      }
+      return { found: found.slice(0, limit), itemsRead };
     }),
   );
   const orgs = perShard

@@ -6,11 +6,11 @@ import {
   BatchWriteCommand,
   GetCommand,
   PutCommand,
-  paginateQuery,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { sleep } from '../async.ts';
 import {
   OrgAlreadyExistsError,
   OrgNotFoundError,
@@ -18,12 +18,12 @@ import {
   VersionConflictError,
 } from './errors.ts';
 import { type ItemKey, ORG_PREFIX, orgKey, refreshShardOf } from './keys.ts';
+import { OrgIdSchema } from './org-id.ts';
 import {
   type CreateOrgInput,
   CreateOrgInputSchema,
   IsoTimestampSchema,
   type Org,
-  OrgIdSchema,
   type OrgPatch,
   OrgPatchSchema,
   type OrgStatus,
@@ -39,6 +39,7 @@ import {
   nowIso,
   parseInput,
   parseItem,
+  queryPages,
   type RegistryContext,
   run,
   UpdateBuilder,
@@ -211,12 +212,15 @@ export async function* listOrgs(
   ctx: RegistryContext,
   options: Omit<ListOrgsOptions, 'cursor'> = {},
 ): AsyncGenerator<Org, void, undefined> {
-  let cursor: string | undefined;
-  do {
-    const page = await listOrgsPage(ctx, { ...options, cursor });
-    yield* page.orgs;
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  const status =
+    options.status === undefined
+      ? undefined
+      : parseInput(OrgStatusSchema, options.status, 'status');
+  const limit = parseInput(z.number().int().min(1).max(1000), options.limit ?? 100, 'limit');
+  const query = { ...orgsQuery(ctx, status), Limit: limit };
+  for await (const page of queryPages(ctx, 'listOrgs', query)) {
+    yield* (page.Items ?? []).map(toOrg);
+  }
 }
 
 /**
@@ -232,15 +236,14 @@ export async function countOrgs(
     options.status === undefined
       ? undefined
       : parseInput(OrgStatusSchema, options.status, 'status');
-  return run('countOrgs', async () => {
-    let count = 0;
-    const pages = paginateQuery(
-      { client: ctx.client },
-      { ...orgsQuery(ctx, status), Select: 'COUNT' },
-    );
-    for await (const page of pages) count += page.Count ?? 0;
-    return count;
-  });
+  let count = 0;
+  for await (const page of queryPages(ctx, 'countOrgs', {
+    ...orgsQuery(ctx, status),
+    Select: 'COUNT',
+  })) {
+    count += page.Count ?? 0;
+  }
+  return count;
 }
 
 export async function updateOrg(
@@ -334,23 +337,15 @@ export async function removeOrg(
 ): Promise<{ itemsDeleted: number }> {
   parseInput(OrgIdSchema, orgId, 'orgId');
   const keys: ItemKey[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await run('removeOrg', () =>
-      ctx.client.send(
-        new QueryCommand({
-          TableName: ctx.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `${ORG_PREFIX}${orgId}` },
-          ProjectionExpression: 'pk, sk',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    for (const item of out.Items ?? []) keys.push({ pk: String(item.pk), sk: String(item.sk) });
-    start = out.LastEvaluatedKey;
-  } while (start !== undefined);
+  const pages = queryPages(ctx, 'removeOrg', {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': `${ORG_PREFIX}${orgId}` },
+    ProjectionExpression: 'pk, sk',
+    ConsistentRead: true,
+  });
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) keys.push({ pk: String(item.pk), sk: String(item.sk) });
+  }
   const meta = orgKey(orgId);
   const children = keys.filter((key) => key.sk !== meta.sk);
   await deleteKeys(ctx, children);
@@ -374,7 +369,7 @@ async function deleteKeys(ctx: RegistryContext, keys: ItemKey[]): Promise<void> 
           ),
         });
       }
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      if (attempt > 1) await sleep(50 * 2 ** attempt);
       const requests = pending;
       const out = await run('removeOrg', () =>
         ctx.client.send(new BatchWriteCommand({ RequestItems: { [ctx.tableName]: requests } })),

@@ -1,26 +1,16 @@
 /**
  * Rule items (`ORG#<orgId>` / `RULE#<ruleId>`): the body is the automation engine's, opaque here.
  */
-import {
-  DeleteCommand,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { OrgNotFoundError, StoreError } from './errors.ts';
 import { ORG_PREFIX, orgKey, RULE_PREFIX, ruleKey } from './keys.ts';
-import {
-  OrgIdSchema,
-  type Rule,
-  RuleIdSchema,
-  type RuleInput,
-  RuleInputSchema,
-  RuleSchema,
-} from './schemas.ts';
+import { OrgIdSchema } from './org-id.ts';
+import { type Rule, RuleIdSchema, type RuleInput, RuleInputSchema, RuleSchema } from './schemas.ts';
 import {
   nowIso,
   parseInput,
   parseItem,
+  queryPages,
   type RegistryContext,
   run,
   UpdateBuilder,
@@ -114,22 +104,14 @@ export async function listRules(
 ): Promise<Rule[]> {
   parseInput(OrgIdSchema, orgId, 'orgId');
   const rules: Rule[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await run('listRules', () =>
-      ctx.client.send(
-        new QueryCommand({
-          TableName: ctx.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': `${ORG_PREFIX}${orgId}`, ':prefix': RULE_PREFIX },
-          ConsistentRead: options.consistent ?? false,
-          ExclusiveStartKey: start,
-        }),
-      ),
-    );
-    for (const item of out.Items ?? []) rules.push(parseItem(RuleSchema, item));
-    start = out.LastEvaluatedKey;
-  } while (start !== undefined);
+  const pages = queryPages(ctx, 'listRules', {
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': `${ORG_PREFIX}${orgId}`, ':prefix': RULE_PREFIX },
+    ConsistentRead: options.consistent ?? false,
+  });
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) rules.push(parseItem(RuleSchema, item));
+  }
   return rules;
 }
 

@@ -5,13 +5,10 @@
  * because `refreshDueAt` and lease times are compared as strings by DynamoDB.
  */
 import { z } from 'zod';
+import { OrgIdSchema } from './org-id.ts';
 
 const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-/** A Tallyfy organization id (no `#`, which separates key parts). */
-export const OrgIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,128}$/, 'an org id of A-Z a-z 0-9 _ -');
 export const RuleIdSchema = z.string().regex(ID, 'a rule id of A-Z a-z 0-9 _ . : -');
 export const StreamSchema = z.string().regex(ID, 'a stream name of A-Z a-z 0-9 _ . : -');
 export const DedupeKeySchema = z
@@ -31,12 +28,14 @@ export const Sha256HexSchema = z
   .regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 hex digest')
   .transform((text) => text.toLowerCase());
 
-export const AuthModeSchema = z.enum([
+/** How an org gets its tokens (ARCHITECTURE.md "Organisations"), in the order the CLI offers them. */
+export const AUTH_MODES = [
   'password',
   'client_credentials',
   'personal_access_token',
   'app_user_token',
-]);
+] as const;
+export const AuthModeSchema = z.enum(AUTH_MODES);
 export type AuthMode = z.infer<typeof AuthModeSchema>;
 
 export const OrgStatusSchema = z.enum(['active', 'needs_reauth', 'disabled']);

@@ -1,7 +1,12 @@
 /**
  * The plumbing every registry file shares: the context, DynamoDB error mapping, item parsing.
  */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  paginateQuery,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import { InvalidInputError, ItemInvalidError, OrgsError, StoreError } from './errors.ts';
 
@@ -16,7 +21,7 @@ export interface RegistryContext {
 export const nowIso = (ctx: RegistryContext): string => new Date(ctx.clock()).toISOString();
 
 /** True for a failed ConditionExpression (plain, or inside a cancelled transaction). */
-export function isConditionFailed(err: unknown): boolean {
+function isConditionFailed(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err.name === 'ConditionalCheckFailedException') return true;
   if (err.name === 'TransactionCanceledException') {
@@ -40,6 +45,25 @@ export async function run<T>(
     return await call();
   } catch (err) {
     if (onConditionFailed !== undefined && isConditionFailed(err)) return onConditionFailed(err);
+    if (err instanceof OrgsError) throw err;
+    throw new StoreError(operation, { cause: err });
+  }
+}
+
+/**
+ * Every page of a Query, through the SDK's paginator (it follows `LastEvaluatedKey`); a failed
+ * page becomes a StoreError as in {@link run}. Stopping early (`break`) reads no further page.
+ */
+export async function* queryPages(
+  ctx: RegistryContext,
+  operation: string,
+  input: Omit<QueryCommandInput, 'TableName'> & { TableName?: string },
+): AsyncGenerator<QueryCommandOutput, void, undefined> {
+  const pages = paginateQuery({ client: ctx.client }, { TableName: ctx.tableName, ...input });
+  try {
+    // errors of the caller's loop body are not thrown in here: only the paginator's are caught
+    for await (const page of pages) yield page;
+  } catch (err) {
     if (err instanceof OrgsError) throw err;
     throw new StoreError(operation, { cause: err });
   }

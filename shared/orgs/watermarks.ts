@@ -5,7 +5,8 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { StoreError, WatermarkConflictError } from './errors.ts';
 import { watermarkKey } from './keys.ts';
-import { OrgIdSchema, StreamSchema, type Watermark, WatermarkSchema } from './schemas.ts';
+import { OrgIdSchema } from './org-id.ts';
+import { StreamSchema, type Watermark, WatermarkSchema } from './schemas.ts';
 import {
   nowIso,
   parseInput,

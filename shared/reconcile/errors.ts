@@ -3,10 +3,17 @@
  * messages name orgs, streams, queues and event ids, never payloads or tokens.
  */
 
-export type ReconcileErrorCode =
-  | 'RECONCILE_INPUT_INVALID'
-  | 'RECONCILE_STORE_FAILED'
-  | 'RECONCILE_ORG_NOT_FOUND';
+/** Every `code` of the family (docs/errors.md says what each means and what to do). */
+export const RECONCILE_ERROR_CODES = [
+  'RECONCILE_INPUT_INVALID',
+  'RECONCILE_STORE_FAILED',
+  'RECONCILE_ORG_NOT_FOUND',
+] as const;
+
+export type ReconcileErrorCode = (typeof RECONCILE_ERROR_CODES)[number];
+
+/** What a stream failure is recorded as when its error is none of ours (the log has it). */
+export const RECONCILE_UNEXPECTED = 'RECONCILE_UNEXPECTED';
 
 /** Base of the family. */
 export class ReconcileError extends Error {

@@ -3,6 +3,8 @@
  * which events already reached the queue. See docs/reconciler.md.
  */
 export {
+  RECONCILE_ERROR_CODES,
+  RECONCILE_UNEXPECTED,
   ReconcileError,
   type ReconcileErrorCode,
   ReconcileInputError,
@@ -14,14 +16,12 @@ export { parseReconcileEvent, type ReconcileRequest } from './input.ts';
 export { type EventKeys, eventKeys, type WebhookDateFormat, webhookDateFormatOf } from './keys.ts';
 export {
   type OrgResult,
-  RECONCILE_STREAMS,
   type ReconcileDeps,
   type ReconcileResult,
   type ReconcilerMetrics,
   type ReconcilerOptions,
   type ReconcileStream,
   reconcile,
-  reconcileOrg,
   type StreamResult,
   watermarkStreamOf,
 } from './reconcile.ts';
@@ -30,8 +30,6 @@ export {
   type DynamoSeenEventsOptions,
   type MarkSeenAfterSendOptions,
   markSeenAfterSend,
-  memorySeenEvents,
-  SEEN_SK,
   type SeenEvents,
   type SeenMark,
 } from './seen.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OrgIdSchema } from '../orgs/index.ts';
 import { ReconcileInputError } from './errors.ts';
 
 /** What the reconciler is invoked with: on demand `{orgId}`, else every active org. */
@@ -7,7 +8,7 @@ export interface ReconcileRequest {
 }
 
 const onDemandSchema = z.strictObject({
-  orgId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'an org id of A-Z a-z 0-9 _ -'),
+  orgId: OrgIdSchema,
 });
 
 /** An EventBridge rule's scheduled event (or a Scheduler payload shaped like one). */

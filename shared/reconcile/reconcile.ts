@@ -3,6 +3,9 @@
  * once and never retries) by reading the API, and enqueue them like the receiver would.
  * See docs/reconciler.md.
  */
+
+import { mapBounded } from '../async.ts';
+import { errorCodeOf } from '../error-codes.ts';
 import {
   createEnvelope,
   type EventEnvelope,
@@ -14,7 +17,7 @@ import type { Logger } from '../observability/index.ts';
 import type { Org, OrgRegistry } from '../orgs/index.ts';
 import type { TallyfyApi } from '../tallyfy/index.ts';
 import { tryParseTallyfyDateMs } from '../tallyfy/index.ts';
-import { ReconcileOrgNotFoundError } from './errors.ts';
+import { RECONCILE_UNEXPECTED, ReconcileOrgNotFoundError } from './errors.ts';
 import { eventKeys, type WebhookDateFormat, webhookDateFormatOf } from './keys.ts';
 import type { SeenEvents } from './seen.ts';
 
@@ -139,18 +142,7 @@ export async function reconcile(
     orgs = deps.registry.listOrgs({ status: 'active' });
   }
 
-  const results: OrgResult[] = [];
-  const running = new Set<Promise<void>>();
-  for await (const org of orgs) {
-    const task = reconcileOrg(deps, org).then((result) => {
-      results.push(result);
-    });
-    const tracked = task.finally(() => running.delete(tracked));
-    running.add(tracked);
-    if (running.size >= concurrency) await Promise.race(running);
-  }
-  await Promise.all(running);
-
+  const results = await mapBounded(orgs, concurrency, (org) => reconcileOrg(deps, org));
   results.sort((a, b) => a.orgId.localeCompare(b.orgId));
   const recovered = results.reduce((sum, r) => sum + r.recovered, 0);
   const failedOrgs = results.filter((r) => r.status === 'failed').map((r) => r.orgId);
@@ -173,7 +165,7 @@ export async function reconcile(
  * are not `active` are skipped: without a working token there is nothing to read, and their
  * watermarks stay put so the window is read once the org is repaired.
  */
-export async function reconcileOrg(deps: ReconcileDeps, org: Org): Promise<OrgResult> {
+async function reconcileOrg(deps: ReconcileDeps, org: Org): Promise<OrgResult> {
   const { orgId } = org;
   if (org.status !== 'active') {
     deps.logger.info('org skipped by the reconciler', { orgId, status: org.status });
@@ -275,9 +267,8 @@ async function reconcileStream(
     result.advanced = advanced.advanced;
     return result;
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
     result.error = {
-      code: typeof code === 'string' ? code : 'RECONCILE_FAILED',
+      code: errorCodeOf(error, RECONCILE_UNEXPECTED),
       message: error instanceof Error ? error.message : String(error),
     };
     logger.error('reconciliation of a stream failed', { ...log, error });

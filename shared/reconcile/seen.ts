@@ -15,8 +15,9 @@ import {
   type DynamoDBDocumentClient,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { EventEnvelope, EventOrigin, EventQueue } from '../events/index.ts';
+import type { EventEnvelope, EventQueue } from '../events/index.ts';
 import { QueueSendError } from '../events/index.ts';
+import type { EventOrigin } from '../orgs/index.ts';
 import { ReconcileStoreError } from './errors.ts';
 
 /** One marker to write. */
@@ -47,7 +48,7 @@ export interface DynamoSeenEventsOptions {
   maxBatchRetries?: number;
 }
 
-export const SEEN_SK = 'SEEN';
+const SEEN_SK = 'SEEN';
 const EVENT_PREFIX = 'EVENT#';
 const BATCH_GET_MAX = 100;
 const BATCH_WRITE_MAX = 25;
@@ -95,7 +96,12 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
             .slice(i, i + BATCH_WRITE_MAX)
             .map((mark) => ({ PutRequest: { Item: item(mark) } }));
           for (let round = 0; requests !== undefined && requests.length > 0; round++) {
-            if (round > maxRetries) throw new Error(`${requests.length} markers left unprocessed`);
+            if (round > maxRetries) {
+              throw new ReconcileStoreError(
+                'markSeen',
+                `${requests.length} markers left unprocessed`,
+              );
+            }
             const out = await client.send(
               new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
             );
@@ -103,6 +109,7 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
           }
         }
       } catch (error) {
+        if (error instanceof ReconcileStoreError) throw error;
         throw new ReconcileStoreError('markSeen', error);
       }
     },
@@ -116,7 +123,9 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
             .slice(i, i + BATCH_GET_MAX)
             .map(seenKey);
           for (let round = 0; keys !== undefined && keys.length > 0; round++) {
-            if (round > maxRetries) throw new Error(`${keys.length} keys left unprocessed`);
+            if (round > maxRetries) {
+              throw new ReconcileStoreError('findSeen', `${keys.length} keys left unprocessed`);
+            }
             const out = await client.send(
               new BatchGetCommand({
                 RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } },
@@ -132,23 +141,10 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
           }
         }
       } catch (error) {
+        if (error instanceof ReconcileStoreError) throw error;
         throw new ReconcileStoreError('findSeen', error);
       }
       return found;
-    },
-  };
-}
-
-/** An in-memory {@link SeenEvents} (tests, benches, local experiments). */
-export function memorySeenEvents(): SeenEvents & { readonly marks: ReadonlyMap<string, SeenMark> } {
-  const marks = new Map<string, SeenMark>();
-  return {
-    marks,
-    async markSeen(list) {
-      for (const mark of list) marks.set(mark.dedupeKey, { ...mark });
-    },
-    async findSeen(keys) {
-      return new Set(keys.filter((key) => marks.has(key)));
     },
   };
 }

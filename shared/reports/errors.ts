@@ -1,8 +1,14 @@
-/** Stable codes of the reporter's own errors. */
-export type ReportErrorCode =
-  | 'REPORT_INVALID_INPUT'
-  | 'REPORT_ORG_NOT_FOUND'
-  | 'REPORT_SINK_FAILED';
+/** Every `code` of the reporter's errors (docs/errors.md says what each means and what to do). */
+export const REPORTS_ERROR_CODES = [
+  'REPORTS_INPUT_INVALID',
+  'REPORTS_ORG_NOT_FOUND',
+  'REPORTS_SINK_FAILED',
+] as const;
+
+export type ReportErrorCode = (typeof REPORTS_ERROR_CODES)[number];
+
+/** What a failed org's report is recorded as when its error is none of ours (the log has it). */
+export const REPORTS_UNEXPECTED = 'REPORTS_UNEXPECTED';
 
 /** Base of the reporter's errors: branch on `code`, never on the message. */
 export class ReportError extends Error {
@@ -18,7 +24,7 @@ export class ReportError extends Error {
 /** The handler's event (or an on-demand request) does not match any accepted shape. */
 export class ReportInputError extends ReportError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('REPORT_INVALID_INPUT', message, options);
+    super('REPORTS_INPUT_INVALID', message, options);
   }
 }
 
@@ -27,7 +33,7 @@ export class ReportOrgNotFoundError extends ReportError {
   readonly orgId: string;
 
   constructor(orgId: string) {
-    super('REPORT_ORG_NOT_FOUND', `org ${orgId} is not in the org registry`);
+    super('REPORTS_ORG_NOT_FOUND', `org ${orgId} is not in the org registry`);
     this.orgId = orgId;
   }
 }
@@ -37,7 +43,7 @@ export class ReportSinkError extends ReportError {
   readonly key: string;
 
   constructor(key: string, options?: { cause?: unknown }) {
-    super('REPORT_SINK_FAILED', `could not write report object ${key}`, options);
+    super('REPORTS_SINK_FAILED', `could not write report object ${key}`, options);
     this.key = key;
   }
 }

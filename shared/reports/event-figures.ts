@@ -1,5 +1,6 @@
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
+import { OrgIdSchema } from '../orgs/index.ts';
 import { DAY_MS } from './period.ts';
 import type { EventFigures, ReportLog } from './ports.ts';
 import type { EventCounts, Period } from './types.ts';
@@ -35,7 +36,7 @@ export interface EventScanCost {
 
 /** The claim fields the counts use; other attributes are not projected. */
 const ClaimSchema = z.object({
-  orgId: z.string().min(1),
+  orgId: OrgIdSchema,
   origin: z.string(),
   status: z.string(),
   firstSeenAt: z.string(),
@@ -76,27 +77,26 @@ export function dynamoEventFigures(
     const until = new Date(period.untilMs).toISOString();
     const byOrg = new Map<string, { received: number; recovered: number; deadLettered: number }>();
     const cost = { pages: 0, itemsScanned: 0, itemsMatched: 0, readCapacityUnits: 0 };
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await client.send(
-        new ScanCommand({
-          TableName: tableName,
-          // claims only; their timestamps are toISOString() text, so strings compare as times
-          FilterExpression:
-            'sk = :claim AND ((firstSeenAt >= :since AND firstSeenAt < :until) OR ' +
-            '(#status = :failed AND updatedAt >= :since AND updatedAt < :until))',
-          ProjectionExpression: 'orgId, origin, #status, firstSeenAt, updatedAt',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':claim': 'EVENT',
-            ':since': since,
-            ':until': until,
-            ':failed': 'failed',
-          },
-          ReturnConsumedCapacity: 'TOTAL',
-          ExclusiveStartKey: start,
-        }),
-      );
+    const pages = paginateScan(
+      { client },
+      {
+        TableName: tableName,
+        // claims only; their timestamps are toISOString() text, so strings compare as times
+        FilterExpression:
+          'sk = :claim AND ((firstSeenAt >= :since AND firstSeenAt < :until) OR ' +
+          '(#status = :failed AND updatedAt >= :since AND updatedAt < :until))',
+        ProjectionExpression: 'orgId, origin, #status, firstSeenAt, updatedAt',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':claim': 'EVENT',
+          ':since': since,
+          ':until': until,
+          ':failed': 'failed',
+        },
+        ReturnConsumedCapacity: 'TOTAL',
+      },
+    );
+    for await (const out of pages) {
       cost.pages++;
       cost.itemsScanned += out.ScannedCount ?? 0;
       cost.readCapacityUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
@@ -116,8 +116,7 @@ export function dynamoEventFigures(
           counts.deadLettered++;
         }
       }
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
+    }
     lastCost = cost;
     log?.info('event figures scanned', { since, until, ...cost });
     return byOrg;

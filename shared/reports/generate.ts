@@ -1,6 +1,8 @@
+import { mapBounded } from '../async.ts';
+import { errorCodeOf } from '../error-codes.ts';
 import { ReportAggregator } from './aggregator.ts';
 import { renderReport } from './document.ts';
-import { ReportOrgNotFoundError, ReportSinkError } from './errors.ts';
+import { REPORTS_UNEXPECTED, ReportOrgNotFoundError, ReportSinkError } from './errors.ts';
 import { datedPrefix, latestPrefix } from './keys.ts';
 import { periodKeyDay, scheduledPeriod, startOfUtcDay } from './period.ts';
 import type {
@@ -179,7 +181,7 @@ export async function reportOrg(
     };
   } catch (error) {
     finish(false);
-    const code = errorCode(error);
+    const code = errorCodeOf(error, REPORTS_UNEXPECTED);
     const message = error instanceof Error ? error.message : String(error);
     deps.log?.error('report failed', { orgId: org.orgId, code, error });
     return { orgId: org.orgId, ok: false, code, message };
@@ -196,7 +198,11 @@ async function eventCounts(
     return await deps.events.counts(orgId, period);
   } catch (error) {
     // the Tallyfy figures are still worth writing; the event figures then say "not available"
-    deps.log?.error('event figures unavailable', { orgId, code: errorCode(error), error });
+    deps.log?.error('event figures unavailable', {
+      orgId,
+      code: errorCodeOf(error, REPORTS_UNEXPECTED),
+      error,
+    });
     return null;
   }
 }
@@ -223,30 +229,4 @@ async function writeFiles(
   const json = files.get('report.json');
   if (json !== undefined) keys.push(await put('report.json', json));
   return keys;
-}
-
-function errorCode(error: unknown): string {
-  if (typeof error === 'object' && error !== null && 'code' in error) {
-    const { code } = error as { code: unknown };
-    if (typeof code === 'string') return code;
-  }
-  return 'UNEXPECTED';
-}
-
-/** Runs `task` over `items` with at most `limit` in flight; results keep the input order. */
-async function mapBounded<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }

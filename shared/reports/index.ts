@@ -22,6 +22,8 @@ export {
   reportTables,
 } from './document.ts';
 export {
+  REPORTS_ERROR_CODES,
+  REPORTS_UNEXPECTED,
   ReportError,
   type ReportErrorCode,
   ReportInputError,
@@ -49,7 +51,7 @@ export {
   type ReportEventDefaults,
   ScheduledEventSchema,
 } from './input.ts';
-export { datedPrefix, latestPrefix, ORG_ID_PATTERN } from './keys.ts';
+export { datedPrefix, latestPrefix } from './keys.ts';
 export { powertoolsReportMetrics, REPORT_METRICS } from './metrics.ts';
 export { DAY_MS, periodKeyDay, scheduledPeriod, startOfUtcDay, utcDay } from './period.ts';
 export type {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { OrgIdSchema } from '../orgs/index.ts';
 import { ReportInputError } from './errors.ts';
 import type { ReportRequest } from './generate.ts';
-import { ORG_ID_PATTERN } from './keys.ts';
 import { DAY_MS, scheduledPeriod } from './period.ts';
 
 /** The longest period an on-demand run may cover. */
@@ -21,7 +21,7 @@ const Instant = z
 
 /** An on-demand run for one org and a custom period [since, until); both ends optional. */
 export const OnDemandRequestSchema = z.strictObject({
-  orgId: z.string().regex(ORG_ID_PATTERN, 'orgId: letters, digits, "-" and "_" only'),
+  orgId: OrgIdSchema,
   since: Instant.optional(),
   until: Instant.optional(),
 });

@@ -1,6 +1,3 @@
-/** Org ids become S3 key segments: only these characters are accepted. */
-export const ORG_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-
 /** Where a run's files go: `reports/<orgId>/<YYYY-MM-DD>/` (a re-run for that day overwrites). */
 export function datedPrefix(orgId: string, day: string): string {
   return `reports/${orgId}/${day}/`;

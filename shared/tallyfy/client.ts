@@ -1,5 +1,6 @@
 import { type Dispatcher, Pool } from 'undici';
 import type { z } from 'zod';
+import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
 import {
   type FieldErrors,
@@ -20,16 +21,16 @@ import {
 } from './errors.ts';
 import { type PageOptions, paginate, type TallyfyPage } from './pagination.ts';
 import {
-  backoffDelayMs,
+  type AttemptOutcome,
   type ClientStats,
-  DEFAULT_RETRY_POLICY,
   emptyStats,
   isIdempotent,
-  isRetryableStatus,
   parseRetryAfterMs,
   type RetryEvent,
   type RetryPolicy,
   type RetryReason,
+  retryAfter,
+  retryPolicy,
 } from './retry.ts';
 
 /** Tallyfy's documented API base. */
@@ -65,7 +66,7 @@ export interface TallyfyClientOptions {
   headersTimeoutMs?: number;
   /** Per attempt: longest silence while reading the body. @default 15000 */
   bodyTimeoutMs?: number;
-  /** Retry policy; fields not given keep their defaults ({@link DEFAULT_RETRY_POLICY}). */
+  /** Retry policy; fields not given keep their defaults (`DEFAULT_RETRY_POLICY`, retry.ts). */
   retry?: Partial<RetryPolicy>;
   /** Called before each retry (reporting counts retries). */
   onRetry?: (event: RetryEvent) => void;
@@ -73,7 +74,7 @@ export interface TallyfyClientOptions {
   clock?: () => number;
   /** In [0, 1), for jitter. @default Math.random */
   random?: () => number;
-  /** Waits between attempts. @default a `setTimeout` promise */
+  /** Waits between attempts. @default `sleep` of shared/async.ts */
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -126,8 +127,6 @@ export async function closeSharedDispatchers(): Promise<void> {
   await Promise.all(all.map((pool) => pool.close()));
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * Creates a Tallyfy API client: headers, timeouts, retries, 401 refresh and typed errors.
  *
@@ -169,10 +168,7 @@ export class TallyfyClient {
       options.dispatcher ?? sharedDispatcher(url.origin, options.connectTimeoutMs ?? 5000);
     this.#headersTimeoutMs = positive('headersTimeoutMs', options.headersTimeoutMs ?? 15_000);
     this.#bodyTimeoutMs = positive('bodyTimeoutMs', options.bodyTimeoutMs ?? 15_000);
-    this.#policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-    if (!Number.isInteger(this.#policy.maxRetries) || this.#policy.maxRetries < 0) {
-      throw new RangeError(`retry.maxRetries must be a whole number >= 0`);
-    }
+    this.#policy = retryPolicy(options.retry);
     this.#onRetry = options.onRetry;
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? Math.random;
@@ -261,14 +257,8 @@ export class TallyfyClient {
           failure,
           { method, path, attempts, cause: safeCause(error, [revealed, ...bodySecrets]) },
         );
-        // a connection that was never made carried nothing, so even a POST may go again
-        const unsent = failure === 'refused' || failure === 'dns' || isConnectTimeout(error);
-        if (
-          (isIdempotent(method) || unsent) &&
-          (await this.#retry(err, 'network_error', ++retries, attempts, deadlineAt))
-        ) {
-          continue;
-        }
+        const outcome = { unsent: wasUnsent(error) };
+        if (await this.#retry(err, outcome, ++retries, attempts, deadlineAt)) continue;
         throw err;
       }
       const status = res.statusCode;
@@ -292,34 +282,31 @@ export class TallyfyClient {
         }
         throw err;
       }
-      if (status === 429 || (isRetryableStatus(status) && isIdempotent(method))) {
-        const reason: RetryReason = status === 429 ? 'rate_limited' : 'server_error';
-        const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], this.#clock());
-        if (await this.#retry(err, reason, ++retries, attempts, deadlineAt, retryAfterMs)) continue;
+      const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], this.#clock());
+      if (await this.#retry(err, { status, retryAfterMs }, ++retries, attempts, deadlineAt)) {
+        continue;
       }
       throw err;
     }
   }
 
   /**
-   * Waits before a retry when the policy and the call's deadline allow; false otherwise.
-   * `retry` numbers the transient retries (budget and backoff), `attempts` all attempts so far.
+   * Waits before a retry when the policy ({@link retryAfter}) and the call's deadline allow;
+   * false otherwise. `retry` numbers the transient retries (budget and backoff), `attempts` all
+   * attempts so far.
    */
   async #retry(
     err: TallyfyError,
-    reason: RetryReason,
+    outcome: AttemptOutcome,
     retry: number,
     attempts: number,
     deadlineAt: number,
-    retryAfterMs?: number,
   ): Promise<boolean> {
-    if (retry > this.#policy.maxRetries) return false;
-    const delayMs =
-      retryAfterMs === undefined
-        ? backoffDelayMs(retry, this.#policy, this.#random)
-        : Math.min(retryAfterMs, this.#policy.retryAfterCapMs);
-    // the deadline bounds the whole call: a wait that would end past it is not started
-    if (this.#clock() + delayMs >= deadlineAt) return false;
+    const method = err.method ?? '';
+    const question = { method, outcome, retry, nowMs: this.#clock(), deadlineAt };
+    const decision = retryAfter(question, this.#policy, this.#random);
+    if (decision === undefined) return false;
+    const { reason, delayMs } = decision;
     this.#count(reason);
     this.#onRetry?.({
       method: err.method ?? '',
@@ -491,8 +478,11 @@ function isInvalidArgument(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'UND_ERR_INVALID_ARG';
 }
 
-function isConnectTimeout(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === 'UND_ERR_CONNECT_TIMEOUT';
+/** A connection that was never made (refused, DNS, connect timeout) carried nothing. */
+export function wasUnsent(error: unknown): boolean {
+  const failure = networkFailure(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  return failure === 'refused' || failure === 'dns' || code === 'UND_ERR_CONNECT_TIMEOUT';
 }
 
 function errorMessage(error: unknown): string {
@@ -517,6 +507,7 @@ async function readErrorBody(
   try {
     json = JSON.parse(text.slice(0, MAX_ERROR_BODY_CHARS));
   } catch {
+    // not JSON (a proxy's HTML page): the status says what failed, and the page is not quoted
     return { message: undefined, fieldErrors: {} };
   }
   if (typeof json !== 'object' || json === null) return { message: undefined, fieldErrors: {} };

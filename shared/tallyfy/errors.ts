@@ -12,17 +12,30 @@
 /** What a caller should do about a failure. */
 export type TallyfyErrorKind = 'transient' | 'auth' | 'permanent';
 
-export type TallyfyErrorCode =
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'validation_failed'
-  | 'rate_limited'
-  | 'server_error'
-  | 'network_error'
-  | 'request_rejected'
-  | 'bad_response'
-  | 'invalid_date';
+/** Every `code` of the family, the OAuth ones included (docs/errors.md says what each means). */
+export const TALLYFY_ERROR_CODES = [
+  'TALLYFY_UNAUTHORIZED',
+  'TALLYFY_FORBIDDEN',
+  'TALLYFY_NOT_FOUND',
+  'TALLYFY_VALIDATION_FAILED',
+  'TALLYFY_RATE_LIMITED',
+  'TALLYFY_SERVER_ERROR',
+  'TALLYFY_NETWORK_ERROR',
+  'TALLYFY_REQUEST_REJECTED',
+  'TALLYFY_RESPONSE_INVALID',
+  'TALLYFY_DATE_INVALID',
+  'TALLYFY_OAUTH_CLIENT_INVALID',
+  'TALLYFY_OAUTH_CREDENTIALS_INVALID',
+  'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED',
+  'TALLYFY_OAUTH_TOKEN_REJECTED',
+  'TALLYFY_OAUTH_USER_NOT_FOUND',
+  'TALLYFY_OAUTH_REQUEST_INVALID',
+  'TALLYFY_OAUTH_GRANT_UNSUPPORTED',
+  'TALLYFY_OAUTH_SCOPE_INVALID',
+  'TALLYFY_OAUTH_GRANT_REJECTED',
+] as const;
+
+export type TallyfyErrorCode = (typeof TALLYFY_ERROR_CODES)[number];
 
 export interface TallyfyErrorOptions {
   /** HTTP status of the answer, when there was one. */
@@ -43,7 +56,7 @@ export interface TallyfyErrorOptions {
 /** Base of the family. Branch on `kind` (or `retryable`) and `code`, never on the message. */
 export class TallyfyError extends Error {
   override name = 'TallyfyError';
-  readonly code: string;
+  readonly code: TallyfyErrorCode;
   readonly kind: TallyfyErrorKind;
   readonly status: number | undefined;
   readonly method: string | undefined;
@@ -53,7 +66,7 @@ export class TallyfyError extends Error {
   readonly attempts: number;
 
   constructor(
-    code: string,
+    code: TallyfyErrorCode,
     kind: TallyfyErrorKind,
     message: string,
     options: TallyfyErrorOptions = {},
@@ -101,30 +114,30 @@ export const UNAUTHORIZED_HINT =
 /** 401: the token was rejected. Get a fresh token and try once more. */
 export class TallyfyAuthError extends TallyfyError {
   override name = 'TallyfyAuthError';
-  declare readonly code: 'unauthorized';
+  declare readonly code: 'TALLYFY_UNAUTHORIZED';
   /** The documented likely causes, to show a person. */
   readonly hint = UNAUTHORIZED_HINT;
 
   constructor(message: string, options: TallyfyErrorOptions = {}) {
-    super('unauthorized', 'auth', `${message} ${UNAUTHORIZED_HINT}`, options);
+    super('TALLYFY_UNAUTHORIZED', 'auth', `${message} ${UNAUTHORIZED_HINT}`, options);
   }
 }
 
 /** 403: the token's user may not do this (e.g. an org-admin-only call, or another org). */
 export class TallyfyForbiddenError extends TallyfyError {
   override name = 'TallyfyForbiddenError';
-  declare readonly code: 'forbidden';
+  declare readonly code: 'TALLYFY_FORBIDDEN';
   constructor(message: string, options: TallyfyErrorOptions = {}) {
-    super('forbidden', 'permanent', message, options);
+    super('TALLYFY_FORBIDDEN', 'permanent', message, options);
   }
 }
 
 /** 404: no such organisation, template, run, task or watcher (or not visible to this user). */
 export class TallyfyNotFoundError extends TallyfyError {
   override name = 'TallyfyNotFoundError';
-  declare readonly code: 'not_found';
+  declare readonly code: 'TALLYFY_NOT_FOUND';
   constructor(message: string, options: TallyfyErrorOptions = {}) {
-    super('not_found', 'permanent', message, options);
+    super('TALLYFY_NOT_FOUND', 'permanent', message, options);
   }
 }
 
@@ -134,10 +147,10 @@ export type FieldErrors = Readonly<Record<string, readonly string[]>>;
 /** 422: Tallyfy refused the input; `fieldErrors` says which field and why. */
 export class TallyfyValidationError extends TallyfyError {
   override name = 'TallyfyValidationError';
-  declare readonly code: 'validation_failed';
+  declare readonly code: 'TALLYFY_VALIDATION_FAILED';
   readonly fieldErrors: FieldErrors;
   constructor(message: string, fieldErrors: FieldErrors, options: TallyfyErrorOptions = {}) {
-    super('validation_failed', 'permanent', message, options);
+    super('TALLYFY_VALIDATION_FAILED', 'permanent', message, options);
     this.fieldErrors = fieldErrors;
   }
   override toJSON(): Record<string, unknown> {
@@ -148,11 +161,11 @@ export class TallyfyValidationError extends TallyfyError {
 /** 429, after the client's retries: wait `retryAfterMs` (when Tallyfy said) and try again. */
 export class TallyfyRateLimitError extends TallyfyError {
   override name = 'TallyfyRateLimitError';
-  declare readonly code: 'rate_limited';
+  declare readonly code: 'TALLYFY_RATE_LIMITED';
   /** From `Retry-After` (uncapped), when present. */
   readonly retryAfterMs: number | undefined;
   constructor(message: string, retryAfterMs: number | undefined, options: TallyfyErrorOptions) {
-    super('rate_limited', 'transient', message, options);
+    super('TALLYFY_RATE_LIMITED', 'transient', message, options);
     this.retryAfterMs = retryAfterMs;
   }
   override toJSON(): Record<string, unknown> {
@@ -163,9 +176,9 @@ export class TallyfyRateLimitError extends TallyfyError {
 /** 5xx. Transient; a non-idempotent call (POST) was not retried because it may have happened. */
 export class TallyfyServerError extends TallyfyError {
   override name = 'TallyfyServerError';
-  declare readonly code: 'server_error';
+  declare readonly code: 'TALLYFY_SERVER_ERROR';
   constructor(message: string, options: TallyfyErrorOptions) {
-    super('server_error', 'transient', message, options);
+    super('TALLYFY_SERVER_ERROR', 'transient', message, options);
   }
 }
 
@@ -175,10 +188,10 @@ export type NetworkFailure = 'timeout' | 'reset' | 'dns' | 'refused' | 'other';
 /** No answer: connect/headers/body timeout, connection reset, DNS failure, refused. */
 export class TallyfyNetworkError extends TallyfyError {
   override name = 'TallyfyNetworkError';
-  declare readonly code: 'network_error';
+  declare readonly code: 'TALLYFY_NETWORK_ERROR';
   readonly failure: NetworkFailure;
   constructor(message: string, failure: NetworkFailure, options: TallyfyErrorOptions) {
-    super('network_error', 'transient', message, options);
+    super('TALLYFY_NETWORK_ERROR', 'transient', message, options);
     this.failure = failure;
   }
   override toJSON(): Record<string, unknown> {
@@ -189,27 +202,27 @@ export class TallyfyNetworkError extends TallyfyError {
 /** Another 4xx (400, 405, 409, 410…): the request itself is wrong. */
 export class TallyfyRequestError extends TallyfyError {
   override name = 'TallyfyRequestError';
-  declare readonly code: 'request_rejected';
+  declare readonly code: 'TALLYFY_REQUEST_REJECTED';
   constructor(message: string, options: TallyfyErrorOptions) {
-    super('request_rejected', 'permanent', message, options);
+    super('TALLYFY_REQUEST_REJECTED', 'permanent', message, options);
   }
 }
 
 /** A 2xx whose body is not JSON or lacks a field we rely on (cause: the zod error). */
 export class TallyfyResponseError extends TallyfyError {
   override name = 'TallyfyResponseError';
-  declare readonly code: 'bad_response';
+  declare readonly code: 'TALLYFY_RESPONSE_INVALID';
   constructor(message: string, options: TallyfyErrorOptions) {
-    super('bad_response', 'permanent', message, options);
+    super('TALLYFY_RESPONSE_INVALID', 'permanent', message, options);
   }
 }
 
 /** A date string in neither of Tallyfy's forms (ISO 8601, `d/m/Y h:i A T`). */
 export class TallyfyDateError extends TallyfyError {
   override name = 'TallyfyDateError';
-  declare readonly code: 'invalid_date';
+  declare readonly code: 'TALLYFY_DATE_INVALID';
   constructor(message: string) {
-    super('invalid_date', 'permanent', message);
+    super('TALLYFY_DATE_INVALID', 'permanent', message);
   }
 }
 

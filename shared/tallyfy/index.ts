@@ -25,6 +25,7 @@ export {
 export {
   type FieldErrors,
   type NetworkFailure,
+  TALLYFY_ERROR_CODES,
   TallyfyAuthError,
   TallyfyDateError,
   TallyfyError,
@@ -67,6 +68,7 @@ export {
 export { MAX_PER_PAGE, type PageOptions, Paginated, type TallyfyPage } from './pagination.ts';
 export { type TallyfyApiPerOrgOptions, tallyfyApiPerOrg } from './per-org.ts';
 export {
+  type AttemptOutcome,
   backoffDelayMs,
   type ClientStats,
   DEFAULT_RETRY_POLICY,
@@ -75,6 +77,7 @@ export {
   type RetryEvent,
   type RetryPolicy,
   type RetryReason,
+  retryAfter,
 } from './retry.ts';
 export {
   checklistSchema,

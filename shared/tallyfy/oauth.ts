@@ -1,17 +1,27 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
+import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
-import { DEFAULT_BASE_URL, networkFailure, sharedDispatcher } from './client.ts';
-import { redact, safeCause, TallyfyError } from './errors.ts';
-import { parseRetryAfterMs } from './retry.ts';
+import { DEFAULT_BASE_URL, networkFailure, sharedDispatcher, wasUnsent } from './client.ts';
+import { redact, safeCause, TallyfyError, type TallyfyErrorCode } from './errors.ts';
+import {
+  type AttemptOutcome,
+  parseRetryAfterMs,
+  type RetryPolicy,
+  retryAfter,
+  retryPolicy,
+} from './retry.ts';
 import { single, type TallyfyUser, userSchema } from './schemas.ts';
 
 /*
  * Tallyfy's token grants (Laravel Passport): `POST {base}/oauth/token`, form-encoded, never JSON.
- * Token requests are POSTs that may rotate a refresh token, so a 5xx or a lost connection is
- * never retried here (a second refresh could spend the token the first one already rotated):
- * it is reported as transient and the caller (the refresher, under its lease) decides. A 429 is
- * retried after Retry-After: the server refused it without processing it.
+ * Every call here follows the API client's retry policy (retry.ts). Token requests are POSTs that
+ * may rotate a refresh token, so under that policy a 5xx or a connection lost after the request
+ * went out is never retried (a second refresh could spend the token the first one already
+ * rotated): it is reported as transient and the caller (the refresher, under its lease)
+ * decides. A 429 is retried after Retry-After (the server refused it without processing it), and
+ * so is a connection that was never made (nothing was sent). `GET /me` is idempotent: it is
+ * retried on 502/503/504 and lost connections too.
  */
 
 /** The result of a grant. Lifetimes come from `expires_in`, never from a constant. */
@@ -35,21 +45,16 @@ export type GrantType =
   | 'app_user_token'
   | 'personal_access_token';
 
-export type OAuthErrorCode =
-  | 'invalid_client'
-  | 'invalid_credentials'
-  | 'refresh_token_rejected'
-  | 'token_rejected'
-  | 'user_not_found'
-  | 'forbidden'
-  | 'invalid_request'
-  | 'unsupported_grant_type'
-  | 'invalid_scope'
-  | 'oauth_error'
-  | 'rate_limited'
-  | 'server_error'
-  | 'network_error'
-  | 'bad_response';
+/** The codes an {@link OAuthError} carries (a subset of the family's). */
+export type OAuthErrorCode = Extract<
+  TallyfyErrorCode,
+  | `TALLYFY_OAUTH_${string}`
+  | 'TALLYFY_FORBIDDEN'
+  | 'TALLYFY_RATE_LIMITED'
+  | 'TALLYFY_SERVER_ERROR'
+  | 'TALLYFY_NETWORK_ERROR'
+  | 'TALLYFY_RESPONSE_INVALID'
+>;
 
 /**
  * A grant or token check failed. `needsReauth`: the credentials are wrong or dead, retrying
@@ -94,7 +99,7 @@ export class OAuthError extends TallyfyError {
 
   /** The refresh token is spent or revoked (either of Passport's two answers). */
   get refreshTokenRejected(): boolean {
-    return this.code === 'refresh_token_rejected';
+    return this.code === 'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED';
   }
 
   override toJSON(): Record<string, unknown> {
@@ -113,20 +118,25 @@ export class OAuthError extends TallyfyError {
 export interface OAuthOptions {
   /** API base URL; the token endpoint is `${baseUrl}/oauth/token`. @default 'https://go.tallyfy.com/api' */
   baseUrl?: string;
-  /** @default the process-wide keep-alive pool of the origin */
+  /** @default the process-wide keep-alive pool of the origin (the API client's, when the origins match) */
   dispatcher?: Dispatcher;
+  /** TCP+TLS connect timeout of that shared pool (ignored with `dispatcher`). @default 5000 */
+  connectTimeoutMs?: number | undefined;
   /** Time to the response headers. @default 15000 */
   headersTimeoutMs?: number;
   /** Longest silence while reading the body. @default 15000 */
   bodyTimeoutMs?: number;
-  /** Epoch ms (`obtainedAt`, `expiresAt`, Retry-After dates). @default Date.now */
+  /** Epoch ms (`obtainedAt`, `expiresAt`, Retry-After dates, the call's deadline). @default Date.now */
   clock?: () => number;
-  /** Waits after a 429. @default a `setTimeout` promise */
+  /** In [0, 1), for the backoff's jitter. @default Math.random */
+  random?: () => number;
+  /** Waits between attempts. @default `sleep` of shared/async.ts */
   sleep?: (ms: number) => Promise<void>;
-  /** Retries after a 429 (only 429: see the file comment). @default 2 */
-  rateLimitRetries?: number;
-  /** Longest Retry-After wait. @default 30000 */
-  retryAfterCapMs?: number;
+  /**
+   * The retry policy, the API client's (`tallyfyClientOptions(config.tallyfy).retry` gives the
+   * configured one); fields not given keep their defaults (`DEFAULT_RETRY_POLICY`, retry.ts).
+   */
+  retry?: Partial<RetryPolicy> | undefined;
 }
 
 export interface PasswordGrantInput {
@@ -282,7 +292,7 @@ export async function validatePersonalAccessToken(
   const parsed = single(userSchema).safeParse(answer.body);
   if (!parsed.success) {
     throw new OAuthError(
-      'bad_response',
+      'TALLYFY_RESPONSE_INVALID',
       'personal_access_token',
       'Tallyfy accepted the personal access token but its GET /me answer has no user id.',
       {
@@ -300,10 +310,11 @@ export async function validatePersonalAccessToken(
 }
 
 /**
- * The grants bound to one set of options (what the refresher takes as its `grants` port).
+ * The grants bound to one set of options (what the refresher takes as its `grants` port). The
+ * API client's settings fit as they are, retry policy included.
  *
  * @example
- * const oauth = tallyfyOAuth({ baseUrl: config.tallyfyBaseUrl });
+ * const oauth = tallyfyOAuth(tallyfyClientOptions(config.tallyfy));
  * const tokens = await oauth.refreshTokenGrant({ clientId, clientSecret, refreshToken });
  */
 export function tallyfyOAuth(options: OAuthOptions = {}) {
@@ -344,7 +355,7 @@ export function classifyGrantError(error: unknown): {
     };
   }
   return {
-    code: 'unexpected_error',
+    code: 'TALLYFY_UNEXPECTED',
     message:
       error instanceof Error
         ? `${error.name}: unexpected failure during a grant`
@@ -381,7 +392,7 @@ function toTokenSet(
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)'))];
     throw new OAuthError(
-      'bad_response',
+      'TALLYFY_RESPONSE_INVALID',
       grant,
       `Tallyfy's token answer is missing or has malformed fields: ${fields.join(', ')}. Nothing was stored; ${grant === 'refresh_token' ? 'the refresh token may have been rotated already, so the next refresh may need the password grant' : 'try again'}.`,
       {
@@ -413,9 +424,10 @@ interface Answer {
   attempts: number;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** One token-endpoint (or /applications, /me) call, retried on 429 only. */
+/**
+ * One token-endpoint (or /applications, /me) call, retried as the API client's policy allows
+ * ({@link retryAfter}): a POST only when Tallyfy refused it unprocessed (429) or it was never sent.
+ */
 async function send(
   grant: GrantType,
   method: 'GET' | 'POST',
@@ -427,11 +439,14 @@ async function send(
 ): Promise<Answer> {
   const url = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
   const basePath = url.pathname.replace(/\/+$/, '');
-  const dispatcher = options.dispatcher ?? sharedDispatcher(url.origin);
+  const dispatcher =
+    options.dispatcher ?? sharedDispatcher(url.origin, options.connectTimeoutMs ?? 5000);
   const clock = options.clock ?? Date.now;
+  const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
-  const maxRetries = options.rateLimitRetries ?? 2;
-  const capMs = options.retryAfterCapMs ?? 30_000;
+  const policy = retryPolicy({ ...options.retry });
+  const deadlineAt = clock() + policy.deadlineMs;
+  const headersTimeoutMs = options.headersTimeoutMs ?? 15_000;
   const hidden = secrets.map((s) => s.reveal());
   const headers: Record<string, string> = {
     accept: 'application/json',
@@ -439,6 +454,13 @@ async function send(
   };
   if (form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
   if (bearer !== undefined) headers.authorization = `Bearer ${bearer.reveal()}`;
+  const again = async (outcome: AttemptOutcome, attempts: number): Promise<boolean> => {
+    const question = { method, outcome, retry: attempts, nowMs: clock(), deadlineAt };
+    const decision = retryAfter(question, policy, random);
+    if (decision === undefined) return false;
+    await sleep(decision.delayMs);
+    return true;
+  };
   for (let attempts = 1; ; attempts++) {
     let res: Dispatcher.ResponseData;
     try {
@@ -448,15 +470,21 @@ async function send(
         method,
         headers,
         body: form,
-        headersTimeout: options.headersTimeoutMs ?? 15_000,
+        headersTimeout: Math.max(1, Math.min(headersTimeoutMs, deadlineAt - clock())),
         bodyTimeout: options.bodyTimeoutMs ?? 15_000,
       });
     } catch (error) {
+      const unsent = wasUnsent(error);
+      if (await again({ unsent }, attempts)) continue;
       const failure = networkFailure(error);
+      const why =
+        method === 'POST' && !unsent
+          ? 'Not retried: the request may have reached Tallyfy, and a repeated token request could spend a rotated refresh token'
+          : `Gave up after ${attempts} attempt(s)`;
       throw new OAuthError(
-        'network_error',
+        'TALLYFY_NETWORK_ERROR',
         grant,
-        `No answer from Tallyfy for ${method} ${path} (${failure}). Not retried here: check network access to ${url.origin}; the caller may try again later.`,
+        `No answer from Tallyfy for ${method} ${path} (${failure}). ${why}; check network access to ${url.origin}, the caller may try again later.`,
         {
           needsReauth: false,
           transient: true,
@@ -473,7 +501,7 @@ async function send(
       text = await res.body.text();
     } catch (error) {
       throw new OAuthError(
-        'network_error',
+        'TALLYFY_NETWORK_ERROR',
         grant,
         `Tallyfy's answer to ${method} ${path} was cut short.`,
         {
@@ -492,19 +520,17 @@ async function send(
     try {
       body = text.length === 0 ? undefined : JSON.parse(text);
     } catch {
+      // not JSON (a proxy's error page): the status decides, and nothing of it is quoted
       body = undefined;
     }
     if (res.statusCode >= 200 && res.statusCode < 300) {
       return { status: res.statusCode, body, requestId, attempts };
     }
+    const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], clock());
+    if (await again({ status: res.statusCode, retryAfterMs }, attempts)) continue;
     if (res.statusCode === 429) {
-      const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], clock());
-      if (attempts <= maxRetries) {
-        await sleep(Math.min(retryAfterMs ?? 1000, capMs));
-        continue;
-      }
       throw new OAuthError(
-        'rate_limited',
+        'TALLYFY_RATE_LIMITED',
         grant,
         `Tallyfy rate-limited ${method} ${path} (429) ${attempts} time(s); try again ${retryAfterMs === undefined ? 'later' : `in ${Math.ceil(retryAfterMs / 1000)} s`}.`,
         {
@@ -550,9 +576,9 @@ function classifyFailure(
 
   if (status >= 500) {
     return new OAuthError(
-      'server_error',
+      'TALLYFY_SERVER_ERROR',
       grant,
-      `Tallyfy failed ${method} ${path} with ${status}${ref}. Not retried here (a repeated token request could spend a rotated refresh token); try again later.`,
+      `Tallyfy failed ${method} ${path} with ${status}${ref}. ${method === 'POST' ? 'Not retried (a repeated token request could spend a rotated refresh token)' : `Gave up after ${attempts} attempt(s)`}; try again later.`,
       { ...common, needsReauth: false, transient: true },
     );
   }
@@ -560,34 +586,34 @@ function classifyFailure(
     if (status === 401) {
       return grant === 'personal_access_token'
         ? reauth(
-            'token_rejected',
+            'TALLYFY_OAUTH_TOKEN_REJECTED',
             'Tallyfy rejected the personal access token (401): it expired (they live 6 months) or its user logged out of the web app, which deletes it. Create a new one under Settings › Integrations › REST API and register it again.',
           )
         : reauth(
-            'token_rejected',
+            'TALLYFY_OAUTH_TOKEN_REJECTED',
             'Tallyfy rejected the app token when minting a user token (401): get a new client-credentials token and check the app client is allowed to issue user tokens for this organisation.',
           );
     }
     if (status === 404) {
       return reauth(
-        'user_not_found',
+        'TALLYFY_OAUTH_USER_NOT_FOUND',
         'Tallyfy knows no such user in this organisation (404): check the email address and organisation id.',
       );
     }
     if (status === 403) {
       return reauth(
-        'forbidden',
+        'TALLYFY_FORBIDDEN',
         `Tallyfy refused ${method} ${path} (403): the token may not act on this organisation.`,
       );
     }
     return reauth(
-      'invalid_request',
+      'TALLYFY_OAUTH_REQUEST_INVALID',
       `Tallyfy rejected ${method} ${path} with ${status}${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}.`,
     );
   }
   if (oauthError === 'invalid_client' || (status === 401 && oauthError === undefined)) {
     return reauth(
-      'invalid_client',
+      'TALLYFY_OAUTH_CLIENT_INVALID',
       'Tallyfy rejected the OAuth client (invalid_client): check the client id (numeric) and client secret; Tallyfy Support issues and can confirm them.',
     );
   }
@@ -598,36 +624,36 @@ function classifyFailure(
         (status === 401 || /refresh token is invalid/i.test(described ?? ''))));
   if (refreshInvalid) {
     return reauth(
-      'refresh_token_rejected',
+      'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED',
       `Tallyfy rejected the refresh token (${oauthError}${status === 401 ? ', 401' : ''}): it was already used (tokens rotate on every refresh), revoked or expired. Use the password grant if credentials are stored, otherwise register the organisation again.`,
     );
   }
   if (oauthError === 'invalid_grant' && grant === 'password') {
     return reauth(
-      'invalid_credentials',
+      'TALLYFY_OAUTH_CREDENTIALS_INVALID',
       'Tallyfy rejected the username or password (invalid_grant): check them by signing in to Tallyfy; a changed password or a locked account also gives this.',
     );
   }
   if (oauthError === 'invalid_request') {
     return reauth(
-      'invalid_request',
+      'TALLYFY_OAUTH_REQUEST_INVALID',
       `Tallyfy rejected the token request as incomplete (invalid_request)${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}: every parameter of the grant must be present and the body form-encoded.`,
     );
   }
   if (oauthError === 'unsupported_grant_type' || oauthError === 'unauthorized_client') {
     return reauth(
-      'unsupported_grant_type',
+      'TALLYFY_OAUTH_GRANT_UNSUPPORTED',
       `Tallyfy does not allow this grant (${grant}) for this client (${oauthError}): ask Tallyfy Support to enable it or use another auth mode.`,
     );
   }
   if (oauthError === 'invalid_scope') {
     return reauth(
-      'invalid_scope',
+      'TALLYFY_OAUTH_SCOPE_INVALID',
       'Tallyfy rejected the requested scope (invalid_scope): client-credentials grants ask for scope *.',
     );
   }
   return reauth(
-    'oauth_error',
+    'TALLYFY_OAUTH_GRANT_REJECTED',
     `Tallyfy rejected the ${grant} grant with ${status}${oauthError === undefined ? '' : ` (${oauthError})`}${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}.`,
   );
 }

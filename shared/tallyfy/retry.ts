@@ -1,8 +1,12 @@
 /*
- * The retry policy, as Tallyfy's own CLI (tallyfy/cli pkg/tallyfy/client.go) does it: 429 always
- * (it was refused unprocessed), honouring Retry-After up to a cap; 502/503/504 and lost
- * connections only for idempotent methods; exponential backoff 0.5–8 s with ±20% jitter;
- * 4 retries. Pure functions: time and randomness come in as arguments.
+ * The retry policy of every call to Tallyfy, the API client's and the OAuth token calls' alike,
+ * as Tallyfy's own CLI (tallyfy/cli pkg/tallyfy/client.go) does it: 429 always (it was refused
+ * unprocessed), honouring Retry-After up to a cap; 502/503/504 and lost connections only for
+ * idempotent methods; a connection that was never made (refused, DNS, connect timeout) for any
+ * method, since nothing was sent; exponential backoff 0.5–8 s with ±20% jitter; 4 retries, all
+ * within one deadline. A POST that may have reached Tallyfy is never repeated: a token grant
+ * rotates the refresh token, a launch creates a process. Pure functions: time and randomness
+ * come in as arguments.
  */
 
 /** Options of the retry policy; every field has a default. */
@@ -38,7 +42,7 @@ export function isIdempotent(method: string): boolean {
 }
 
 /** Statuses that say "the gateway or server is briefly unavailable". */
-export function isRetryableStatus(status: number): boolean {
+function isRetryableStatus(status: number): boolean {
   return status === 502 || status === 503 || status === 504;
 }
 
@@ -78,6 +82,85 @@ export function parseRetryAfterMs(
 
 /** Why the client retried. */
 export type RetryReason = 'rate_limited' | 'server_error' | 'network_error' | 'unauthorized';
+
+/** What came of one attempt: an answer's status, or no answer. */
+export type AttemptOutcome =
+  | {
+      status: number;
+      /** From the answer's `Retry-After`, uncapped. */
+      retryAfterMs?: number | undefined;
+    }
+  | {
+      /** No answer. */
+      status?: undefined;
+      /** The request was certainly not sent: the connection was never made. */
+      unsent: boolean;
+    };
+
+/** The attempt being judged and the call it belongs to. */
+export interface RetryQuestion {
+  method: string;
+  outcome: AttemptOutcome;
+  /** The retry this would be, 1-based (retries so far + 1). */
+  retry: number;
+  /** Epoch ms now, and when the call's budget ends (start + `deadlineMs`). */
+  nowMs: number;
+  deadlineAt: number;
+}
+
+/**
+ * Whether the policy retries after this attempt, why, and how long to wait first; `undefined`
+ * when it does not (the outcome is final, the retries are spent, or the wait would end past the
+ * call's deadline).
+ *
+ * @example
+ * retryAfter({ method: 'POST', outcome: { status: 503 }, retry: 1, nowMs, deadlineAt }, policy, Math.random);
+ * // undefined: a POST that may have taken effect is not repeated
+ * retryAfter({ method: 'POST', outcome: { status: 429, retryAfterMs: 2000 }, retry: 1, nowMs, deadlineAt }, policy, Math.random);
+ * // { reason: 'rate_limited', delayMs: 2000 }
+ */
+export function retryAfter(
+  question: RetryQuestion,
+  policy: RetryPolicy,
+  random: () => number,
+): { reason: RetryReason; delayMs: number } | undefined {
+  const { method, outcome, retry } = question;
+  let reason: RetryReason;
+  let retryAfterMs: number | undefined;
+  if (outcome.status === undefined) {
+    if (!isIdempotent(method) && !outcome.unsent) return undefined;
+    reason = 'network_error';
+  } else if (outcome.status === 429) {
+    reason = 'rate_limited';
+    retryAfterMs = outcome.retryAfterMs;
+  } else if (isRetryableStatus(outcome.status) && isIdempotent(method)) {
+    reason = 'server_error';
+    retryAfterMs = outcome.retryAfterMs;
+  } else {
+    return undefined;
+  }
+  if (retry > policy.maxRetries) return undefined;
+  const delayMs =
+    retryAfterMs === undefined
+      ? backoffDelayMs(retry, policy, random)
+      : Math.min(retryAfterMs, policy.retryAfterCapMs);
+  // the deadline bounds the whole call: a wait that would end past it is not started
+  if (question.nowMs + delayMs >= question.deadlineAt) return undefined;
+  return { reason, delayMs };
+}
+
+/**
+ * The policy with `overrides` applied, checked.
+ *
+ * @throws RangeError when `maxRetries` is not a whole number ≥ 0 (a programming error)
+ */
+export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
+  const policy = { ...DEFAULT_RETRY_POLICY, ...overrides };
+  if (!Number.isInteger(policy.maxRetries) || policy.maxRetries < 0) {
+    throw new RangeError(`retry.maxRetries must be a whole number >= 0`);
+  }
+  return policy;
+}
 
 /** Passed to `onRetry` before each retry's wait. */
 export interface RetryEvent {

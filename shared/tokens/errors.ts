@@ -4,27 +4,55 @@
  * a JSON parse error or a schema issue can quote the input, so neither is kept as the cause).
  */
 
-export type TokenStoreErrorCode =
-  /** The secret (or the requested version/stage of it) does not exist. */
-  | 'secret_not_found'
-  /** The secret exists but its JSON does not match the schema. */
-  | 'secret_malformed'
-  /** A value handed to a write does not match the schema (a bug in the caller). */
-  | 'invalid_value'
-  /** The secret is marked for deletion (Secrets Manager refuses reads and writes). */
-  | 'secret_deleted'
-  /** The same ClientRequestToken was used before with a different value. */
-  | 'version_conflict'
-  /** createOrgSecrets found the org's credentials already stored with a different value. */
-  | 'secret_exists'
-  /** Secrets Manager kept throttling after the SDK's bounded retries. */
-  | 'throttled'
-  /** Any other Secrets Manager failure (see `cause`). */
-  | 'secrets_manager_error'
-  /** The stored token is past `expiresAt` and a refresh request did not replace it. */
-  | 'token_expired'
-  /** The org has no token yet and a refresh request did not produce one. */
-  | 'token_missing';
+/**
+ * Every code of the family (docs/errors.md says what each means and what to do):
+ * - `TOKENS_SECRET_NOT_FOUND`: the secret (or the requested version/stage of it) does not exist;
+ * - `TOKENS_SECRET_MALFORMED`: the secret exists but its JSON does not match the schema;
+ * - `TOKENS_VALUE_INVALID`: a value handed to a write does not match the schema (a caller's bug);
+ * - `TOKENS_SECRET_DELETED`: the secret is marked for deletion (reads and writes are refused);
+ * - `TOKENS_VERSION_CONFLICT`: the same ClientRequestToken was used before with another value;
+ * - `TOKENS_SECRET_ALREADY_EXISTS`: createOrgSecrets found other credentials stored;
+ * - `TOKENS_SECRETS_MANAGER_THROTTLED`: still throttled after the SDK's bounded retries;
+ * - `TOKENS_SECRETS_MANAGER_FAILED`: any other Secrets Manager failure (see `cause`);
+ * - `TOKENS_TOKEN_EXPIRED`: the stored token expired and a refresh request did not replace it;
+ * - `TOKENS_TOKEN_MISSING`: the org has no token yet and a refresh request did not produce one;
+ * - `TOKENS_CREDENTIALS_INCOMPLETE`: the stored credentials cannot mint a token at all;
+ * - `TOKENS_CREDENTIALS_STALE`: Secrets Manager served credentials older than the org records;
+ * - `TOKENS_REFRESH_REQUEST_FAILED`: a refresh request could not be handed to the refresher.
+ */
+export const TOKENS_ERROR_CODES = [
+  'TOKENS_SECRET_NOT_FOUND',
+  'TOKENS_SECRET_MALFORMED',
+  'TOKENS_VALUE_INVALID',
+  'TOKENS_SECRET_DELETED',
+  'TOKENS_VERSION_CONFLICT',
+  'TOKENS_SECRET_ALREADY_EXISTS',
+  'TOKENS_SECRETS_MANAGER_THROTTLED',
+  'TOKENS_SECRETS_MANAGER_FAILED',
+  'TOKENS_TOKEN_EXPIRED',
+  'TOKENS_TOKEN_MISSING',
+  'TOKENS_CREDENTIALS_INCOMPLETE',
+  'TOKENS_CREDENTIALS_STALE',
+  'TOKENS_REFRESH_REQUEST_FAILED',
+  'TOKENS_REFRESH_EVENT_INVALID',
+] as const;
+
+export type TokensErrorCode = (typeof TOKENS_ERROR_CODES)[number];
+
+/** The codes a {@link TokenStoreError} carries. */
+export type TokenStoreErrorCode = Exclude<
+  TokensErrorCode,
+  | 'TOKENS_CREDENTIALS_INCOMPLETE'
+  | 'TOKENS_CREDENTIALS_STALE'
+  | 'TOKENS_REFRESH_REQUEST_FAILED'
+  | 'TOKENS_REFRESH_EVENT_INVALID'
+>;
+
+/**
+ * The code a refresh records (an org's `lastError.code`, a run's result) for a failure no part
+ * classified: a bug, or an error thrown outside our families. The log has its class.
+ */
+export const REFRESH_UNEXPECTED = 'TOKENS_REFRESH_UNEXPECTED';
 
 export interface TokenStoreErrorOptions {
   orgId?: string | undefined;
@@ -62,7 +90,7 @@ export interface SecretIssue {
 export class SecretNotFoundError extends TokenStoreError {
   override readonly name = 'SecretNotFoundError';
   constructor(message: string, options: TokenStoreErrorOptions = {}) {
-    super('secret_not_found', message, options);
+    super('TOKENS_SECRET_NOT_FOUND', message, options);
   }
 }
 
@@ -70,7 +98,7 @@ export class SecretMalformedError extends TokenStoreError {
   override readonly name = 'SecretMalformedError';
   readonly issues: readonly SecretIssue[];
   constructor(
-    code: 'secret_malformed' | 'invalid_value',
+    code: 'TOKENS_SECRET_MALFORMED' | 'TOKENS_VALUE_INVALID',
     message: string,
     issues: readonly SecretIssue[],
     options: TokenStoreErrorOptions = {},
@@ -83,7 +111,7 @@ export class SecretMalformedError extends TokenStoreError {
 export class SecretConflictError extends TokenStoreError {
   override readonly name = 'SecretConflictError';
   constructor(
-    code: 'version_conflict' | 'secret_exists',
+    code: 'TOKENS_VERSION_CONFLICT' | 'TOKENS_SECRET_ALREADY_EXISTS',
     message: string,
     options: TokenStoreErrorOptions = {},
   ) {
@@ -93,10 +121,10 @@ export class SecretConflictError extends TokenStoreError {
 
 export class TokenUnavailableError extends TokenStoreError {
   override readonly name = 'TokenUnavailableError';
-  /** For `token_expired`: when the stored token expired. */
+  /** For `TOKENS_TOKEN_EXPIRED`: when the stored token expired. */
   readonly expiresAt: string | undefined;
   constructor(
-    code: 'token_expired' | 'token_missing',
+    code: 'TOKENS_TOKEN_EXPIRED' | 'TOKENS_TOKEN_MISSING',
     message: string,
     options: TokenStoreErrorOptions & { expiresAt?: string | undefined } = {},
   ) {

@@ -3,6 +3,7 @@
  * OAuth functions (shared/tallyfy `tallyfyOAuth`). Also the one classification of refresh
  * failures the refresher branches on.
  */
+import { errorCodeOf } from '../error-codes.ts';
 import type { Secret } from '../secret.ts';
 import {
   type AppUserTokenInput,
@@ -13,7 +14,7 @@ import {
   TallyfyError,
   type TokenSet,
 } from '../tallyfy/index.ts';
-import { TokenStoreError } from './errors.ts';
+import { REFRESH_UNEXPECTED, TokenStoreError, type TokensErrorCode } from './errors.ts';
 import type { RefreshPolicy } from './refresh-policy.ts';
 import type { OrgCredentials } from './schemas.ts';
 
@@ -195,13 +196,14 @@ function tokenOf(set: TokenSet): GrantedToken {
 /** The org's stored credentials cannot mint a token at all. */
 export class MissingCredentialsError extends Error {
   override readonly name = 'MissingCredentialsError';
-  readonly code = 'credentials_incomplete';
+  readonly code: Extract<TokensErrorCode, 'TOKENS_CREDENTIALS_INCOMPLETE'> =
+    'TOKENS_CREDENTIALS_INCOMPLETE';
 }
 
 /** The credentials secret answered with a version older than the org item records (retryable). */
 export class StaleCredentialsError extends Error {
   override readonly name = 'StaleCredentialsError';
-  readonly code = 'credentials_stale';
+  readonly code: Extract<TokensErrorCode, 'TOKENS_CREDENTIALS_STALE'> = 'TOKENS_CREDENTIALS_STALE';
 }
 
 /** How the refresher sees a failure. */
@@ -219,17 +221,22 @@ export interface ClassifiedError {
 }
 
 const DEFINITIVE_CODES = new Set([
-  'refresh_token_rejected',
-  'token_rejected',
-  'credentials_incomplete',
+  'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED',
+  'TALLYFY_OAUTH_TOKEN_REJECTED',
+  'TOKENS_CREDENTIALS_INCOMPLETE',
 ]);
 /** Secret problems that only new credentials (re-registration) can fix. */
-const SECRET_REAUTH_CODES = new Set(['secret_not_found', 'secret_malformed', 'secret_deleted']);
+const SECRET_REAUTH_CODES = new Set([
+  'TOKENS_SECRET_NOT_FOUND',
+  'TOKENS_SECRET_MALFORMED',
+  'TOKENS_SECRET_DELETED',
+]);
 
 /**
  * Maps anything a refresh can throw to a {@link ClassifiedError}: Tallyfy's grant errors (by
  * `classifyGrantError`), the token store's errors, missing credentials; anything else is
- * transient (`unexpected_error`) and keeps only the error's class name.
+ * transient (its code if it is one of ours, else `TOKENS_REFRESH_UNEXPECTED`) and keeps only
+ * the error's class name.
  */
 export function classifyRefreshError(error: unknown): ClassifiedError {
   if (error instanceof TallyfyError) {
@@ -257,7 +264,7 @@ export function classifyRefreshError(error: unknown): ClassifiedError {
   }
   if (error instanceof StaleCredentialsError) {
     return {
-      code: 'credentials_stale',
+      code: 'TOKENS_CREDENTIALS_STALE',
       message: error.message,
       needsReauth: false,
       definitive: false,
@@ -265,10 +272,8 @@ export function classifyRefreshError(error: unknown): ClassifiedError {
     };
   }
   const name = error instanceof Error ? error.name : typeof error;
-  const code = (error as { code?: unknown } | null)?.code;
   return {
-    code:
-      typeof code === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : 'unexpected_error',
+    code: errorCodeOf(error, REFRESH_UNEXPECTED),
     // the message of an error we did not write could quote anything: keep its class only
     message: `${name}: unexpected failure during the refresh (see the refresher's log)`,
     needsReauth: false,

@@ -1,11 +1,14 @@
 export {
+  REFRESH_UNEXPECTED,
   SecretConflictError,
   type SecretIssue,
   SecretMalformedError,
   SecretNotFoundError,
+  TOKENS_ERROR_CODES,
   TokenStoreError,
   type TokenStoreErrorCode,
   type TokenStoreErrorOptions,
+  type TokensErrorCode,
   TokenUnavailableError,
 } from './errors.ts';
 export {
@@ -75,10 +78,7 @@ export {
 } from './refresher-run.ts';
 export {
   type AppUserTokenCredentials,
-  AUTH_MODES,
-  type AuthMode,
   appUserTokenCredentialsSchema,
-  authModeSchema,
   type ClientCredentials,
   type CredentialsInput,
   clientCredentialsSchema,
@@ -101,7 +101,6 @@ export {
   type DeleteOptions,
   type OrgSecretIds,
   type ReadOptions,
-  type SecretKind,
   type TokenStore,
   type TokenStoreOptions,
   type WriteOptions,

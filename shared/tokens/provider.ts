@@ -153,14 +153,14 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     const cause = refreshError === undefined ? {} : { cause: refreshError };
     if (!token) {
       throw new TokenUnavailableError(
-        'token_missing',
+        'TOKENS_TOKEN_MISSING',
         `Org ${orgId} has no access token yet and the refresh request did not produce one: check the org's status (needs_reauth?) and the refresher's logs.`,
         { orgId, ...cause },
       );
     }
     if (expired(token)) {
       throw new TokenUnavailableError(
-        'token_expired',
+        'TOKENS_TOKEN_EXPIRED',
         `The access token of org ${orgId} expired at ${token.expiresAt} and the refresh request did not replace it: check the org's status and the refresher's logs.`,
         { orgId, expiresAt: token.expiresAt, ...cause },
       );

@@ -1,8 +1,10 @@
 /**
  * The scheduled run: every org due for a refresh, found through the byRefreshDue index (never a
- * scan), refreshed with bounded concurrency, a start jitter per lane and a time budget.
+ * scan), refreshed with bounded concurrency, a start jitter per slot and a time budget.
  */
+import { sleep as defaultSleep, mapBounded } from '../async.ts';
 import type { OrgRegistry } from '../orgs/index.ts';
+import { REFRESH_UNEXPECTED } from './errors.ts';
 import {
   type RefreshDeps,
   type RefreshOutcome,
@@ -20,13 +22,13 @@ export interface RefreshDueOptions {
    * region and account) both limit us (REFRESH_CONCURRENCY). @default 8
    */
   concurrency?: number;
-  /** Each lane but the first starts after a random delay up to this, so lanes do not align. @default 250 */
+  /** The first org of each concurrency slot but the first starts after a random delay up to this, so slots do not align. @default 250 */
   startJitterMs?: number;
   /** Stop taking new orgs after this long, so the Lambda can finish cleanly. @default 240000 */
   budgetMs?: number;
   /** At most this many due orgs per run; the rest are picked up by the next run. @default 5000 */
   limit?: number;
-  /** @default a setTimeout promise */
+  /** @default `sleep` of shared/async.ts */
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -78,38 +80,30 @@ export async function refreshDueOrgs(
   const concurrency = Math.max(1, Math.floor(options.concurrency ?? 8));
   const budgetMs = options.budgetMs ?? 240_000;
   const startJitterMs = options.startJitterMs ?? 250;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? defaultSleep;
   const due = await deps.registry.queryDue(new Date(started).toISOString(), {
     limit: options.limit ?? 5000,
   });
   // Shuffle so a persistently slow org at the head of the index does not always go first.
   const queue = shuffle([...due.orgIds], deps.random);
-  const results: RefreshResult[] = [];
-  let deferred = 0;
-
-  const lane = async (index: number): Promise<void> => {
-    if (index > 0 && startJitterMs > 0 && queue.length > 0) {
+  const ran = await mapBounded(queue, concurrency, async (orgId, index) => {
+    // the first org of each slot but the first starts late, so the slots do not align
+    if (index > 0 && index < concurrency && startJitterMs > 0) {
       await sleep(Math.floor(deps.random() * startJitterMs));
     }
-    for (let orgId = queue.shift(); orgId !== undefined; orgId = queue.shift()) {
-      if (deps.clock() - started > budgetMs) {
-        deferred += 1 + queue.length;
-        queue.length = 0;
-        return;
-      }
-      try {
-        results.push(await refreshOrg(deps, orgId));
-      } catch (error) {
-        // refreshOrg returns its failures; a throw here is a bug: report it, keep going
-        const name = error instanceof Error ? error.name : typeof error;
-        deps.logger.error('refresh of one org threw', { orgId, error: name });
-        results.push({ orgId, outcome: 'error', code: 'unexpected_error', message: name });
-      }
+    // past the budget no org is started: they stay due for the next run
+    if (deps.clock() - started > budgetMs) return undefined;
+    try {
+      return await refreshOrg(deps, orgId);
+    } catch (error) {
+      // refreshOrg returns its failures; a throw here is a bug: report it, keep going
+      const name = error instanceof Error ? error.name : typeof error;
+      deps.logger.error('refresh of one org threw', { orgId, error: name });
+      return { orgId, outcome: 'error', code: REFRESH_UNEXPECTED, message: name } as const;
     }
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, Math.max(1, queue.length)) }, (_, i) => lane(i)),
-  );
+  });
+  const results: RefreshResult[] = ran.filter((result) => result !== undefined);
+  const deferred = ran.length - results.length;
 
   const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<
     RefreshOutcome,

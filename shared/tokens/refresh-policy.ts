@@ -3,7 +3,7 @@
  * numbers and ISO strings; no lifetime is assumed: everything derives from the token's own
  * `obtainedAt`/`expiresAt` (which come from Tallyfy's `expires_in`).
  */
-import type { AuthMode } from './schemas.ts';
+import type { AuthMode } from '../orgs/index.ts';
 
 /** The refresher's tunables; {@link DEFAULT_REFRESH_POLICY} holds the defaults. */
 export interface RefreshPolicy {

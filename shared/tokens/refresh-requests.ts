@@ -5,11 +5,13 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { z } from 'zod';
+import { OrgIdSchema } from '../orgs/index.ts';
+import type { TokensErrorCode } from './errors.ts';
 import type { RefreshReason } from './provider.ts';
 
 /** The on-demand event the token refresher accepts (and workers send). */
 export const refreshRequestSchema = z.strictObject({
-  orgId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'an org id of A-Z a-z 0-9 _ -'),
+  orgId: OrgIdSchema,
   /** Refresh even if the token is not due (a worker saw a 401). @default false */
   force: z.boolean().optional(),
   reason: z.enum(['unauthorized', 'expired', 'missing', 'manual']).optional(),
@@ -32,7 +34,8 @@ export type RefreshRequester = (orgId: string, reason: RefreshReason) => Promise
 /** Thrown when a refresh request could not be handed over. Names the org, never a token. */
 export class RefreshRequestError extends Error {
   override readonly name = 'RefreshRequestError';
-  readonly code = 'refresh_request_failed';
+  readonly code: Extract<TokensErrorCode, 'TOKENS_REFRESH_REQUEST_FAILED'> =
+    'TOKENS_REFRESH_REQUEST_FAILED';
   readonly orgId: string;
   constructor(orgId: string, message: string, options?: { cause?: unknown }) {
     super(message, options);

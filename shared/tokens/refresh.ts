@@ -12,7 +12,10 @@
  *   run that dies mid-grant leaves an org the next scheduled run picks up, never a quiet one.
  */
 import { randomUUID } from 'node:crypto';
+import { sleep as defaultSleep } from '../async.ts';
+import { errorCodeOf } from '../error-codes.ts';
 import { LeaseLostError, OrgNotFoundError, type OrgRegistry } from '../orgs/index.ts';
+import { REFRESH_UNEXPECTED } from './errors.ts';
 import {
   type ClassifiedError,
   classifyRefreshError,
@@ -76,7 +79,7 @@ export interface RefreshDeps {
   leaseDurationMs?: number;
   /** @default {@link classifyRefreshError} */
   classify?: (error: unknown) => ClassifiedError;
-  /** Waits between retries of a secret write. @default a setTimeout promise */
+  /** Waits between retries of a secret write. @default `sleep` of shared/async.ts */
   sleep?: (ms: number) => Promise<void>;
   hooks?: RefreshHooks;
 }
@@ -141,7 +144,13 @@ export async function refreshOrg(
   }
   const { fence, org } = lease;
   if (org.status !== 'active') {
-    await registry.releaseLease(orgId, { owner, fence }).catch(() => undefined);
+    await registry.releaseLease(orgId, { owner, fence }).catch((error: unknown) =>
+      // harmless: the lease runs out by itself; the org is not refreshed while not active
+      logger.warn('could not release the lease of an org that is not active', {
+        orgId,
+        error: error instanceof Error ? error.name : typeof error,
+      }),
+    );
     return { orgId, outcome: 'skipped', reason: org.status };
   }
   try {
@@ -322,15 +331,10 @@ async function recordFailure(
 }
 
 function infrastructureError(deps: RefreshDeps, orgId: string, error: unknown): RefreshResult {
-  const code =
-    error instanceof LeaseLostError
-      ? 'lease_lost'
-      : typeof (error as { code?: unknown } | null)?.code === 'string'
-        ? String((error as { code: string }).code)
-        : 'unexpected_error';
+  const code = errorCodeOf(error, REFRESH_UNEXPECTED);
   const name = error instanceof Error ? error.name : typeof error;
   const message =
-    code === 'lease_lost'
+    error instanceof LeaseLostError
       ? 'the lease expired during the refresh and another runner took it: the refresh outlived LEASE_DURATION_SECONDS'
       : `${name}: the org registry failed`;
   deps.logger.error('refresh could not complete', { orgId, code, error: name });
@@ -343,7 +347,7 @@ async function writeWithRetry(
   write: () => Promise<void>,
   attempts = 3,
 ): Promise<void> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = deps.sleep ?? defaultSleep;
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();

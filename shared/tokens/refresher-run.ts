@@ -71,7 +71,7 @@ export type TokenRefresherResult =
       problems: RefreshResult[];
     }
   | { kind: 'on-demand'; result: RefreshResult }
-  | { kind: 'rejected'; error: { code: 'invalid_event'; message: string } };
+  | { kind: 'rejected'; error: { code: 'TOKENS_REFRESH_EVENT_INVALID'; message: string } };
 
 const DEFAULT_RESERVE_MS = 30_000;
 
@@ -109,10 +109,10 @@ export async function runTokenRefresher(
       const message =
         'expected a scheduled event or {orgId, force?, reason?} with an org id of A-Z a-z 0-9 _ -';
       logger.error('refresher event rejected', {
-        code: 'invalid_event',
+        code: 'TOKENS_REFRESH_EVENT_INVALID',
         issues: describeIssues(demand.error),
       });
-      return { kind: 'rejected', error: { code: 'invalid_event', message } };
+      return { kind: 'rejected', error: { code: 'TOKENS_REFRESH_EVENT_INVALID', message } };
     }
     // the heartbeat: one per scheduled run, whatever happens next
     record('RefreshRuns', 1);

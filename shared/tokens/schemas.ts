@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuthModeSchema, OrgIdSchema } from '../orgs/index.ts';
 import { Secret } from '../secret.ts';
 
 /*
@@ -18,16 +19,7 @@ export const secretString = z.codec(z.string().min(1), z.instanceof(Secret), {
 
 /** ISO 8601 UTC (`…Z`), as `new Date(ms).toISOString()` writes it. */
 const isoTime = z.iso.datetime();
-const orgId = z.string().min(1).max(128);
-
-export const AUTH_MODES = [
-  'password',
-  'client_credentials',
-  'personal_access_token',
-  'app_user_token',
-] as const;
-export const authModeSchema = z.enum(AUTH_MODES);
-export type AuthMode = z.infer<typeof authModeSchema>;
+const orgId = OrgIdSchema;
 
 /**
  * The last token the refresher obtained, kept in the credentials secret next to the refresh
@@ -137,7 +129,7 @@ export const tokenSchema = z.object({
   tokenType: z.string().min(1),
   expiresAt: isoTime,
   obtainedAt: isoTime,
-  authMode: authModeSchema,
+  authMode: AuthModeSchema,
   orgId,
   /** Which grant produced this token (matches `lastGrant.grantId` in the credentials). */
   grantId: z.string().min(1).optional(),

@@ -8,6 +8,8 @@ import {
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
 import { type ZodType, z } from 'zod';
+import { isOrgId, ORG_ID_RULE } from '../orgs/index.ts';
+import { MAX_SECRET_PREFIX_LENGTH, orgSecretName, type SecretKind } from '../secret-names.ts';
 import {
   SecretConflictError,
   type SecretIssue,
@@ -27,8 +29,6 @@ import {
 export const AWSCURRENT = 'AWSCURRENT';
 /** Staging label Secrets Manager moves to the version that was current before the last write. */
 export const AWSPREVIOUS = 'AWSPREVIOUS';
-
-export type SecretKind = 'credentials' | 'token';
 
 /** Options of {@link createTokenStore}. */
 export interface TokenStoreOptions {
@@ -98,7 +98,6 @@ export interface TokenStore {
   deleteOrgSecrets(orgId: string, options?: DeleteOptions): Promise<void>;
 }
 
-const ORG_ID = /^[A-Za-z0-9_+=.@-]{1,128}$/;
 const TAG_PREFIX = 'tallyfy-serverless';
 
 /**
@@ -113,18 +112,20 @@ const TAG_PREFIX = 'tallyfy-serverless';
 export function createTokenStore(options: TokenStoreOptions): TokenStore {
   const { client, prefix } = options;
   const clock = options.clock ?? Date.now;
-  if (!prefix || prefix.endsWith('/')) {
-    throw new TypeError(`createTokenStore: prefix must be non-empty without a trailing "/"`);
+  if (!prefix || prefix.endsWith('/') || prefix.length > MAX_SECRET_PREFIX_LENGTH) {
+    throw new TypeError(
+      `createTokenStore: prefix must be 1-${MAX_SECRET_PREFIX_LENGTH} characters without a trailing "/"`,
+    );
   }
 
   const secretName = (orgId: string, kind: SecretKind): string => {
-    if (!ORG_ID.test(orgId)) {
+    if (!isOrgId(orgId)) {
       throw new TokenStoreError(
-        'invalid_value',
-        `The org id ${JSON.stringify(orgId)} is not usable in a secret name: use 1–128 characters of A-Z a-z 0-9 _ + = . @ -.`,
+        'TOKENS_VALUE_INVALID',
+        `The org id ${JSON.stringify(orgId.slice(0, 200))} is not usable in a secret name: an org id is ${ORG_ID_RULE}.`,
       );
     }
-    return `${prefix}/orgs/${orgId}/${kind}`;
+    return orgSecretName(prefix, orgId, kind);
   };
 
   /** The secret's JSON text, or `undefined` when the secret exists without a value there. */
@@ -144,7 +145,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       );
       if (out.SecretString === undefined) {
         throw new SecretMalformedError(
-          'secret_malformed',
+          'TOKENS_SECRET_MALFORMED',
           `The ${kind} secret of org ${orgId} (${name}) holds binary data, not JSON text.`,
           [{ path: '', code: 'not_text' }],
           { orgId, secretName: name },
@@ -221,7 +222,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
         const stored = await readText(orgId, kind, { versionId: clientRequestToken });
         if (stored && sameContent(stored.text)) return;
         throw new SecretConflictError(
-          'version_conflict',
+          'TOKENS_VERSION_CONFLICT',
           `The ${kind} secret of org ${orgId} already has a version ${clientRequestToken} with a different value: use a new clientRequestToken for a new value.`,
           { orgId, secretName: name, cause: error },
         );
@@ -270,7 +271,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
       const stored = await readText(orgId, 'credentials', {});
       if (!stored || !sameIgnoringUpdatedAt(stored.text, text)) {
         throw new SecretConflictError(
-          'secret_exists',
+          'TOKENS_SECRET_ALREADY_EXISTS',
           `Org ${orgId} already has different credentials stored (${credentialsName}): replace them with writeCredentials, or delete the org first.`,
           { orgId, secretName: credentialsName },
         );
@@ -365,7 +366,7 @@ function tags(kind: SecretKind, orgId: string): { Key: string; Value: string }[]
 function assertOrgMatches(orgId: string, valueOrgId: string, kind: SecretKind): void {
   if (orgId !== valueOrgId) {
     throw new TokenStoreError(
-      'invalid_value',
+      'TOKENS_VALUE_INVALID',
       `The ${kind} handed for org ${orgId} name org ${valueOrgId}: they must match.`,
       { orgId },
     );
@@ -386,28 +387,28 @@ function storeError(error: unknown, orgId: string, name: string): TokenStoreErro
         return new SecretNotFoundError(`Secret ${name} was not found: ${error.message}`, context);
       case 'ThrottlingException':
         return new TokenStoreError(
-          'throttled',
+          'TOKENS_SECRETS_MANAGER_THROTTLED',
           `Secrets Manager throttled ${name} after ${error.$metadata.attempts ?? 1} attempts: lower the concurrency or retry later.`,
           { ...context, retryable: true },
         );
       case 'InvalidRequestException':
         if (/deletion/i.test(error.message)) {
           return new TokenStoreError(
-            'secret_deleted',
+            'TOKENS_SECRET_DELETED',
             `Secret ${name} is scheduled for deletion: restore it (RestoreSecret) or register the org again after it is gone.`,
             context,
           );
         }
     }
     return new TokenStoreError(
-      'secrets_manager_error',
+      'TOKENS_SECRETS_MANAGER_FAILED',
       `Secrets Manager failed on ${name}: ${error.name}: ${error.message}`,
       { ...context, retryable: error.$fault === 'server' || error.$retryable !== undefined },
     );
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : 'unknown failure';
   return new TokenStoreError(
-    'secrets_manager_error',
+    'TOKENS_SECRETS_MANAGER_FAILED',
     `Secrets Manager could not be reached for ${name}: ${message}`,
     { ...context, retryable: true },
   );
@@ -446,7 +447,7 @@ function decode<S extends ZodType>(
   } catch {
     // The SyntaxError quotes the text (a secret): keep neither it nor its message.
     throw new SecretMalformedError(
-      'secret_malformed',
+      'TOKENS_SECRET_MALFORMED',
       `The ${kind} secret of org ${orgId} (${name}) is not valid JSON: write it again (the CLI's orgs commands do).`,
       [{ path: '', code: 'invalid_json' }],
       { orgId, secretName: name },
@@ -456,7 +457,7 @@ function decode<S extends ZodType>(
   if (!parsed.success) {
     const issues = issuesOf(parsed.error);
     throw new SecretMalformedError(
-      'secret_malformed',
+      'TOKENS_SECRET_MALFORMED',
       `The ${kind} secret of org ${orgId} (${name}) does not match its schema: ${describeIssues(issues)}.`,
       issues,
       { orgId, secretName: name },
@@ -465,7 +466,7 @@ function decode<S extends ZodType>(
   const value = parsed.data as { orgId?: unknown };
   if (value.orgId !== orgId) {
     throw new SecretMalformedError(
-      'secret_malformed',
+      'TOKENS_SECRET_MALFORMED',
       `The ${kind} secret of org ${orgId} (${name}) names another org: it was copied from the wrong place.`,
       [{ path: 'orgId', code: 'org_mismatch' }],
       { orgId, secretName: name },
@@ -484,7 +485,7 @@ function encode<S extends ZodType>(
   if (!result.success) {
     const issues = issuesOf(result.error);
     throw new SecretMalformedError(
-      'invalid_value',
+      'TOKENS_VALUE_INVALID',
       `The ${kind} to store for org ${orgId} does not match its schema: ${describeIssues(issues)}.`,
       issues,
       { orgId },

@@ -23,6 +23,7 @@ export {
   type ReceiveResponse,
   type ReceiverMetrics,
   receiveWebhook,
+  WEBHOOKS_ERROR_CODES,
 } from './receive.ts';
 export {
   type ClassifyResult,

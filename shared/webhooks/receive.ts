@@ -10,6 +10,7 @@ import {
   type RawArchive,
 } from '../events/index.ts';
 import type { Logger } from '../observability/index.ts';
+import { isOrgId } from '../orgs/index.ts';
 import type { Secret } from '../secret.ts';
 import { webhookArchiveKey } from './archive-key.ts';
 import { verifyWebhookSecret, type WebhookAuthLookup } from './auth.ts';
@@ -18,8 +19,6 @@ import { classifyWebhook, type WebhookIssue } from './schemas.ts';
 /** Largest body accepted by default: 256 KiB (`WEBHOOK_MAX_BODY_BYTES`). */
 export const DEFAULT_MAX_BODY_BYTES = 262_144;
 
-/** Org ids we look up; anything else is answered 401 without a lookup. */
-const ORG_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** A URL secret is 32 random bytes in base64url (43 characters); allow some slack. */
 const SECRET_MAX_LENGTH = 256;
 
@@ -66,17 +65,28 @@ export interface ReceiveRequest {
   requestId?: string;
 }
 
-/** Stable codes of the error answers. */
-export type ReceiveErrorCode =
-  | 'unauthorized'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'invalid_json'
-  | 'invalid_body'
-  | 'invalid_payload'
-  | 'unavailable';
+/**
+ * Every code of the receiver's error answers (docs/webhooks.md, docs/errors.md); the handler's
+ * 405 for a method other than POST is `WEBHOOKS_METHOD_NOT_ALLOWED`.
+ */
+export const WEBHOOKS_ERROR_CODES = [
+  'WEBHOOKS_UNAUTHORIZED',
+  'WEBHOOKS_BODY_TOO_LARGE',
+  'WEBHOOKS_MEDIA_TYPE_UNSUPPORTED',
+  'WEBHOOKS_JSON_INVALID',
+  'WEBHOOKS_BODY_INVALID',
+  'WEBHOOKS_PAYLOAD_INVALID',
+  'WEBHOOKS_UNAVAILABLE',
+  'WEBHOOKS_METHOD_NOT_ALLOWED',
+] as const;
 
-/** Body of an error answer; `issues` only for `invalid_payload`. */
+/** Stable codes of the error answers. */
+export type ReceiveErrorCode = Exclude<
+  (typeof WEBHOOKS_ERROR_CODES)[number],
+  'WEBHOOKS_METHOD_NOT_ALLOWED'
+>;
+
+/** Body of an error answer; `issues` only for `WEBHOOKS_PAYLOAD_INVALID`. */
 export interface ReceiveErrorBody {
   error: { code: ReceiveErrorCode; message: string; issues?: WebhookIssue[] };
 }
@@ -113,7 +123,8 @@ export async function receiveWebhook(
   request: ReceiveRequest,
 ): Promise<ReceiveResponse> {
   const { logger } = deps;
-  const orgIdValid = ORG_ID_PATTERN.test(request.orgId);
+  // only a registrable org id is looked up; anything else is answered 401 at once
+  const orgIdValid = isOrgId(request.orgId);
   // the org id is logged only once the registry knows it: before that it is whatever the caller
   // put in the URL, and a URL with its parts swapped would put the secret in the log
   const correlation = request.requestId === undefined ? {} : { requestId: request.requestId };
@@ -135,7 +146,10 @@ export async function receiveWebhook(
   };
   const unavailable = (reason: string, cause: unknown): ReceiveResponse => {
     logger.error('webhook not accepted', { ...logOrg, status: 503, reason, error: cause });
-    return { status: 503, body: { error: { code: 'unavailable', message: UNAVAILABLE_MESSAGE } } };
+    return {
+      status: 503,
+      body: { error: { code: 'WEBHOOKS_UNAVAILABLE', message: UNAVAILABLE_MESSAGE } },
+    };
   };
 
   // 1. who is calling (same answer for every failure, so the answer says nothing of the cause)
@@ -143,7 +157,7 @@ export async function receiveWebhook(
   const secretLength = request.secret.reveal().length;
   if (!orgIdValid || secretLength === 0 || secretLength > SECRET_MAX_LENGTH) {
     verifyWebhookSecret(request.secret, []);
-    return reject(401, 'unauthorized', UNAUTHORIZED_MESSAGE, 'malformed_url');
+    return reject(401, 'WEBHOOKS_UNAUTHORIZED', UNAUTHORIZED_MESSAGE, 'malformed_url');
   }
   let auth: Awaited<ReturnType<WebhookAuthLookup['findWebhookAuth']>>;
   try {
@@ -152,15 +166,17 @@ export async function receiveWebhook(
     return unavailable('auth_lookup_failed', error);
   }
   const secretMatches = verifyWebhookSecret(request.secret, auth?.hashes ?? []);
-  if (auth === undefined) return reject(401, 'unauthorized', UNAUTHORIZED_MESSAGE, 'unknown_org');
+  if (auth === undefined)
+    return reject(401, 'WEBHOOKS_UNAUTHORIZED', UNAUTHORIZED_MESSAGE, 'unknown_org');
   logOrg = { ...correlation, orgId: request.orgId };
-  if (!secretMatches) return reject(401, 'unauthorized', UNAUTHORIZED_MESSAGE, 'wrong_secret');
+  if (!secretMatches)
+    return reject(401, 'WEBHOOKS_UNAUTHORIZED', UNAUTHORIZED_MESSAGE, 'wrong_secret');
   if (auth.status === 'disabled') {
-    return reject(401, 'unauthorized', UNAUTHORIZED_MESSAGE, 'org_disabled');
+    return reject(401, 'WEBHOOKS_UNAUTHORIZED', UNAUTHORIZED_MESSAGE, 'org_disabled');
   }
   const orgHeader = headers['x-tallyfy-orgid'];
   if (orgHeader !== undefined && orgHeader.trim() !== request.orgId) {
-    return reject(401, 'unauthorized', UNAUTHORIZED_MESSAGE, 'org_header_mismatch');
+    return reject(401, 'WEBHOOKS_UNAUTHORIZED', UNAUTHORIZED_MESSAGE, 'org_header_mismatch');
   }
 
   // 2. what was sent
@@ -169,7 +185,7 @@ export async function receiveWebhook(
   if (bytes > maxBodyBytes) {
     return reject(
       413,
-      'payload_too_large',
+      'WEBHOOKS_BODY_TOO_LARGE',
       `The body is ${bytes} bytes; the limit is ${maxBodyBytes} bytes.`,
       'too_large',
     );
@@ -178,7 +194,7 @@ export async function receiveWebhook(
   if (contentType !== undefined && !isJsonContentType(contentType)) {
     return reject(
       415,
-      'unsupported_media_type',
+      'WEBHOOKS_MEDIA_TYPE_UNSUPPORTED',
       'Send the body as JSON (Content-Type: application/json, UTF-8).',
       'not_json_content_type',
     );
@@ -196,16 +212,16 @@ export async function receiveWebhook(
   } catch {
     const message =
       raw.byteLength === 0 ? 'The body is empty.' : 'The body is not valid UTF-8 JSON.';
-    return reject(400, 'invalid_json', message, 'invalid_json');
+    return reject(400, 'WEBHOOKS_JSON_INVALID', message, 'invalid_json');
   }
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    return reject(400, 'invalid_body', 'The body must be a JSON object.', 'not_an_object');
+    return reject(400, 'WEBHOOKS_BODY_INVALID', 'The body must be a JSON object.', 'not_an_object');
   }
   const classified = classifyWebhook(payload as Record<string, unknown>);
   if (!classified.ok) {
     return reject(
       400,
-      'invalid_payload',
+      'WEBHOOKS_PAYLOAD_INVALID',
       'The payload has the shape of a Tallyfy webhook but a field it is keyed on is invalid.',
       'invalid_keyed_field',
       classified.issues,

@@ -69,6 +69,7 @@ export function prepareHttpPost(
           cause: new Error(code || (error as Error).name),
         });
       }
+      // the answer's body is never read: free the connection; a failed cancel changes nothing
       await response.body?.cancel().catch(() => undefined);
       if (response.status < 200 || response.status >= 300) {
         throw new HttpPostError(`http_post to ${url.origin} answered ${response.status}`, {

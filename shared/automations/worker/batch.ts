@@ -14,11 +14,12 @@
  * no hook for dead-lettering with a reason, so this is its small equivalent.
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createLimiter, type Limiter } from '../../async.ts';
 import { type EventEnvelope, parseEnvelope } from '../../events/index.ts';
 import { sanitizeError, scrubSecrets } from '../../observability/index.ts';
 import type { Org, Rule } from '../../orgs/index.ts';
+import { AUTOMATIONS_DEAD_LETTER_FAILED } from '../errors.ts';
 import { classifyFailure } from '../failures.ts';
-import { createLimiter, type Limiter } from './limiter.ts';
 import type { DeadLetterSink, MessageVisibility } from './ports.ts';
 import {
   failureCode,
@@ -94,6 +95,7 @@ function memo<T>(load: (key: string) => Promise<T>): (key: string) => Promise<T>
     let value = cache.get(key);
     if (!value) {
       value = load(key);
+      // the caller still gets the failure; only the cache forgets it, so the next call retries
       value.catch(() => cache.delete(key));
       cache.set(key, value);
     }
@@ -199,12 +201,18 @@ export async function processBatch(
           outcomes?.push({
             messageId: record.messageId,
             outcome: 'retry',
-            code: 'dlq_send_failed',
+            code: AUTOMATIONS_DEAD_LETTER_FAILED,
           });
           return;
         }
         if (envelope) {
-          await deps.registry.markEvent(envelope.id, 'failed').catch(() => undefined);
+          await deps.registry.markEvent(envelope.id, 'failed').catch((markError: unknown) =>
+            // the letter is stored: the claim stays `claimed` and a replay still runs it
+            log.warn('could not mark a dead-lettered event failed', {
+              ...context,
+              error: sanitizeError(markError),
+            }),
+          );
         }
         deps.metrics?.record('EventsDeadLettered');
         outcomes?.push({

@@ -3,19 +3,25 @@
  * the normalized event to the bus → mark done. Throws on failure; the batch decides between
  * retry and dead-letter by the error ({@link isPermanent}).
  */
+
+import { errorCodeOf } from '../../error-codes.ts';
 import {
   EnvelopeDataMissingError,
   EnvelopeInvalidError,
   type EventBus,
   type EventEnvelope,
-  EventsError,
   envelopeData,
   type RawArchive,
 } from '../../events/index.ts';
 import type { Org, OrgRegistry, Rule } from '../../orgs/index.ts';
 import { TallyfyError } from '../../tallyfy/index.ts';
 import { type AutomationDeps, type AutomationsResult, runAutomations } from '../engine.ts';
-import { ActionFailedError, AutomationError, OrgUnavailableError } from '../errors.ts';
+import {
+  ActionFailedError,
+  AUTOMATIONS_UNEXPECTED,
+  AutomationError,
+  OrgUnavailableError,
+} from '../errors.ts';
 
 /** The rule id of the bus publication's action record: `_` never starts a CLI rule id. */
 export const BUS_RECORD_RULE_ID = '_bus';
@@ -55,22 +61,14 @@ export function isPermanent(error: unknown): boolean {
 }
 
 /**
- * A stable machine code of a failure, for the DLQ `failureCode` attribute and metrics:
- * `ORG_NEEDS_REAUTH`, `ACTION_NOT_FOUND`, `ACTION_VALIDATION_FAILED`, `ACTION_HTTP_410`,
- * `EVENTS_ENVELOPE_INVALID`…
+ * A stable machine code of a failure, for the DLQ `failureCode` attribute and metrics: the
+ * error's own code (`AUTOMATIONS_ORG_NEEDS_REAUTH`, `EVENTS_ENVELOPE_INVALID`…); for a failed
+ * action, the code of what failed in it (`TALLYFY_NOT_FOUND`, `TALLYFY_VALIDATION_FAILED`,
+ * `AUTOMATIONS_HTTP_POST_REJECTED`…); `AUTOMATIONS_UNEXPECTED` for an error that is none of ours.
  */
 export function failureCode(error: unknown): string {
-  const code = (() => {
-    if (error instanceof OrgUnavailableError) return error.reason;
-    if (error instanceof ActionFailedError) return `action_${error.causeCode}`;
-    if (error instanceof EventsError || error instanceof AutomationError) return error.code;
-    if (error instanceof TallyfyError) return `tallyfy_${error.code}`;
-    return 'worker_error';
-  })();
-  return code
-    .toUpperCase()
-    .replace(/[^A-Z0-9_]/g, '_')
-    .slice(0, 64);
+  if (error instanceof ActionFailedError) return error.causeCode;
+  return errorCodeOf(error, AUTOMATIONS_UNEXPECTED);
 }
 
 /**
@@ -103,10 +101,9 @@ export async function processEvent(
   const org = await (deps.getOrg ?? ((id) => registry.getOrg(id, { consistent: false })))(
     envelope.orgId,
   );
-  if (org === undefined) throw new OrgUnavailableError(envelope.orgId, 'org_not_found');
-  if (org.status === 'needs_reauth')
-    throw new OrgUnavailableError(envelope.orgId, 'org_needs_reauth');
-  if (org.status === 'disabled') throw new OrgUnavailableError(envelope.orgId, 'org_disabled');
+  if (org === undefined) throw new OrgUnavailableError(envelope.orgId, 'not_found');
+  if (org.status === 'needs_reauth') throw new OrgUnavailableError(envelope.orgId, 'needs_reauth');
+  if (org.status === 'disabled') throw new OrgUnavailableError(envelope.orgId, 'disabled');
 
   const data = await envelopeData(envelope, deps.archive);
   const rules = await (deps.listRules ?? ((id) => registry.listRules(id)))(envelope.orgId);
@@ -124,7 +121,7 @@ export async function processEvent(
     published = true;
   } else if (begun.outcome === 'busy') {
     throw new AutomationError(
-      'AUTOMATION_ACTION_BUSY',
+      'AUTOMATIONS_ACTION_BUSY',
       `event ${envelope.id} is being published by another attempt`,
       {
         retryable: true,

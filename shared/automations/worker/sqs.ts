@@ -11,6 +11,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { deadLetterAttributes } from '../../dlq/index.ts';
+import { AutomationError } from '../errors.ts';
 import type { DeadLetterSink, MessageVisibility } from './ports.ts';
 
 /**
@@ -72,9 +73,16 @@ export function createSqsMessageVisibility(options: {
       url = options.client
         .send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }))
         .then((out) => {
-          if (!out.QueueUrl) throw new Error(`GetQueueUrl returned no URL for ${arn}`);
+          if (!out.QueueUrl) {
+            throw new AutomationError(
+              'AUTOMATIONS_QUEUE_URL_UNKNOWN',
+              `GetQueueUrl answered without a URL for ${arn}: the retry delay is not set (the message comes back after the queue's visibility timeout)`,
+              { retryable: true },
+            );
+          }
           return out.QueueUrl;
         });
+      // the caller still gets the failure; only the cache forgets it, so the next call asks again
       url.catch(() => urls.delete(arn));
       urls.set(arn, url);
     }

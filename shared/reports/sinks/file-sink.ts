@@ -1,5 +1,5 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
+import { writeFileAtomic } from '../../files.ts';
 import type { ReportSink } from '../ports.ts';
 
 /**
@@ -11,8 +11,6 @@ import type { ReportSink } from '../ports.ts';
  * const sink = fileReportSink('.');
  * await sink.put('reports/o1/2026-11-22/report.json', '{}', 'application/json');
  */
-let writes = 0;
-
 export function fileReportSink(root: string): ReportSink {
   const base = resolve(root);
   return {
@@ -20,10 +18,7 @@ export function fileReportSink(root: string): ReportSink {
       const path = resolve(join(base, key));
       // keys come from validated org ids, but a key must never leave the root
       if (!path.startsWith(base + sep)) throw new RangeError(`report key ${key} leaves ${base}`);
-      await mkdir(dirname(path), { recursive: true });
-      const temporary = `${path}.${process.pid}-${++writes}.tmp`;
-      await writeFile(temporary, body, 'utf8');
-      await rename(temporary, path);
+      await writeFileAtomic(path, body);
     },
   };
 }

@@ -46,7 +46,7 @@ describe('orgs add', () => {
     expect(run.stderr).toMatch(/Tallyfy rejected the credentials/);
     expect(await h.registry.getOrg(orgId)).toBeUndefined();
     await expect(h.store.readCredentials(orgId)).rejects.toMatchObject({
-      code: 'secret_not_found',
+      code: 'TOKENS_SECRET_NOT_FOUND',
     });
   });
 
@@ -167,7 +167,7 @@ describe('orgs list / show / disable / enable', () => {
     expect(show.stdout).toMatch(/Token:\s+healthy/);
     const missing = await h.run(['orgs', 'show', 'orgNope', '--json']);
     expect(missing.code).toBe(3);
-    expect(JSON.parse(missing.stdout).error.code).toBe('org_not_found');
+    expect(JSON.parse(missing.stdout).error.code).toBe('CLI_ORG_NOT_FOUND');
   });
 
   it('disables and enables the org; tokens status follows', async () => {
@@ -271,7 +271,7 @@ describe('orgs remove, and subscribing as a non-admin', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ orgId, removed: true, secrets: 'deleted' });
     expect(await h.registry.getOrg(orgId)).toBeUndefined();
     await expect(h.store.readCredentials(orgId)).rejects.toMatchObject({
-      code: 'secret_not_found',
+      code: 'TOKENS_SECRET_NOT_FOUND',
     });
   });
 

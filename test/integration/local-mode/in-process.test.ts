@@ -130,7 +130,9 @@ describe('local mode in-process', () => {
       body: payload,
     });
     expect(wrongSecret.status).toBe(401);
-    expect(JSON.parse(wrongSecret.body)).toMatchObject({ error: { code: 'unauthorized' } });
+    expect(JSON.parse(wrongSecret.body)).toMatchObject({
+      error: { code: 'WEBHOOKS_UNAUTHORIZED' },
+    });
 
     const accepted = await fetch(local.demo?.webhookUrl.reveal() ?? '', {
       method: 'POST',

@@ -1,9 +1,11 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
+  createOrgRegistry,
   InvalidInputError,
   OrgAlreadyExistsError,
   OrgNotFoundError,
   type OrgRegistry,
+  StoreError,
   VersionConflictError,
   WatermarkConflictError,
 } from '../../../shared/orgs/index.ts';
@@ -146,6 +148,23 @@ describe('listing orgs', () => {
     const second = await paging.listOrgsPage({ limit: 2, cursor: first.cursor });
     expect(second.orgs.map((org) => org.orgId)).toEqual(['p3']);
     await expect(paging.listOrgsPage({ cursor: '%%%' })).rejects.toBeInstanceOf(InvalidInputError);
+  });
+
+  test('a paginated read that DynamoDB refuses fails with a StoreError naming the operation', async () => {
+    const { clients } = await freshRegistry('orgs-gone');
+    const missing = createOrgRegistry({
+      client: clients.document,
+      tableName: 'orgs-no-such-table',
+      clock: Date.now,
+    });
+    const failure = await missing.listRules('o1').catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StoreError);
+    expect(failure).toMatchObject({ code: 'ORGS_STORE_FAILED', operation: 'listRules' });
+    expect((failure as StoreError).cause).toMatchObject({ name: 'ResourceNotFoundException' });
+    const listing = async () => {
+      for await (const org of missing.listOrgs()) return org;
+    };
+    await expect(listing()).rejects.toMatchObject({ operation: 'listOrgs' });
   });
 });
 

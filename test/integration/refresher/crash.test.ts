@@ -123,7 +123,7 @@ describe('the process dies after Tallyfy answered, before any secret write', () 
       expect.objectContaining({
         orgId,
         outcome: 'failed',
-        code: 'refresh_token_rejected',
+        code: 'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED',
         needsReauth: true,
       }),
     );
@@ -131,7 +131,7 @@ describe('the process dies after Tallyfy answered, before any secret write', () 
     const org = await env.registry.getOrg(orgId);
     expect(org).toMatchObject({
       status: 'needs_reauth',
-      lastError: { code: 'refresh_token_rejected' },
+      lastError: { code: 'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED' },
     });
   });
 

@@ -97,7 +97,7 @@ describe('password', () => {
       expect.objectContaining({
         message: 'refresh token rejected; falling back to the password grant',
         orgId,
-        code: 'refresh_token_rejected',
+        code: 'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED',
       }),
     );
   });
@@ -117,13 +117,13 @@ describe('password', () => {
 
     expect(result).toMatchObject({
       outcome: 'failed',
-      code: 'refresh_token_rejected',
+      code: 'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED',
       needsReauth: true,
     });
     expect(grants().password).toBe(passwordGrants);
     const org = await env.registry.getOrg(orgId);
     expect(org).toMatchObject({ status: 'needs_reauth', consecutiveFailures: 1 });
-    expect(org?.lastError?.code).toBe('refresh_token_rejected');
+    expect(org?.lastError?.code).toBe('TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED');
     expect(org?.refreshDueAt).toBeUndefined();
     // out of the index and refused on demand: no retry storm on dead credentials
     env.clock.advance(60 * MINUTE);
@@ -155,7 +155,11 @@ describe('password', () => {
     const result = await refreshOrg(env.deps(), orgId);
     remove();
 
-    expect(result).toMatchObject({ outcome: 'failed', code: 'server_error', needsReauth: false });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      code: 'TALLYFY_SERVER_ERROR',
+      needsReauth: false,
+    });
     const org = await env.registry.getOrg(orgId);
     expect(org).toMatchObject({ status: 'active', consecutiveFailures: 1 });
     const retryMs = Date.parse(org?.refreshDueAt ?? '') - now;
@@ -217,11 +221,19 @@ describe('client_credentials', () => {
       clientSecret: new Secret('not-the-client-secret'),
     });
     const first = await refreshOrg(env.deps(), orgId);
-    expect(first).toMatchObject({ outcome: 'failed', code: 'invalid_client', needsReauth: false });
+    expect(first).toMatchObject({
+      outcome: 'failed',
+      code: 'TALLYFY_OAUTH_CLIENT_INVALID',
+      needsReauth: false,
+    });
     expect((await env.registry.getOrg(orgId))?.status).toBe('active');
     env.clock.advance(5 * MINUTE);
     const second = await refreshOrg(env.deps(), orgId);
-    expect(second).toMatchObject({ outcome: 'failed', code: 'invalid_client', needsReauth: true });
+    expect(second).toMatchObject({
+      outcome: 'failed',
+      code: 'TALLYFY_OAUTH_CLIENT_INVALID',
+      needsReauth: true,
+    });
     const org = await env.registry.getOrg(orgId);
     expect(org).toMatchObject({ status: 'needs_reauth', consecutiveFailures: 2 });
     expect(org?.lastError?.message).not.toContain('not-the-client-secret');
@@ -288,7 +300,11 @@ describe('personal_access_token', () => {
     await registerOrg(env, orgId, { authMode: 'personal_access_token', orgId, token: pat });
     env.sandbox.revokeUserTokens(user);
     const result = await refreshOrg(env.deps(), orgId);
-    expect(result).toMatchObject({ outcome: 'failed', code: 'token_rejected', needsReauth: true });
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      code: 'TALLYFY_OAUTH_TOKEN_REJECTED',
+      needsReauth: true,
+    });
     expect((await env.registry.getOrg(orgId))?.status).toBe('needs_reauth');
   });
 });
@@ -338,10 +354,10 @@ describe('registry edges', () => {
     const result = await refreshOrg(env.deps(), orgId);
     expect(result).toMatchObject({
       outcome: 'failed',
-      code: 'secret_not_found',
+      code: 'TOKENS_SECRET_NOT_FOUND',
       needsReauth: false,
     });
-    expect((await env.registry.getOrg(orgId))?.lastError?.code).toBe('secret_not_found');
+    expect((await env.registry.getOrg(orgId))?.lastError?.code).toBe('TOKENS_SECRET_NOT_FOUND');
   });
 });
 

@@ -388,7 +388,7 @@ describe('reporter against the seeded sandbox', () => {
     });
     // B failed after the client's 4 retries; nothing of it was written
     const b = result.orgs.find((o) => o.orgId === ORG_B);
-    expect(b).toMatchObject({ ok: false, code: 'server_error' });
+    expect(b).toMatchObject({ ok: false, code: 'TALLYFY_SERVER_ERROR' });
     await expect(readdir(join(out, 'reports', ORG_B))).rejects.toMatchObject({ code: 'ENOENT' });
     // 3 + 1 faults on A, 5 attempts (1 + 4 retries) on B's sixth page
     expect(sandbox.stats().faultsInjected - before).toBe(4 + 5);

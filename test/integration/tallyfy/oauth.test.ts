@@ -1,6 +1,10 @@
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
+import { loadConfig } from '../../../shared/config.ts';
 import { Secret } from '../../../shared/secret.ts';
+import { tallyfyClientOptions } from '../../../shared/tallyfy/from-config.ts';
 import {
   classifyGrantError,
   clientCredentialsGrant,
@@ -73,7 +77,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(JSON.stringify(tokens)).not.toContain(tokens.accessToken.reveal());
   });
 
-  test('refresh grant rotates: the new refresh token works, the old one is refresh_token_rejected (400 invalid_grant)', async () => {
+  test('refresh grant rotates: the new refresh token works, the old one is TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED (400 invalid_grant)', async () => {
     const first = await passwordGrant({ ...client, ...user }, opts);
     const second = await refreshTokenGrant(
       { ...client, refreshToken: first.refreshToken as Secret },
@@ -83,20 +87,20 @@ describe('Tallyfy OAuth against the sandbox', () => {
     const err = await failure(
       refreshTokenGrant({ ...client, refreshToken: first.refreshToken as Secret }, opts),
     );
-    expect(err.code).toBe('refresh_token_rejected');
+    expect(err.code).toBe('TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED');
     expect(err.status).toBe(400);
     expect(err.oauthError).toBe('invalid_grant');
     expect(err.needsReauth).toBe(true);
     expect(err.refreshTokenRejected).toBe(true);
     expect(err.message).toContain('password grant');
     expect(classifyGrantError(err)).toMatchObject({
-      code: 'refresh_token_rejected',
+      code: 'TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED',
       refreshTokenRejected: true,
     });
     await refreshTokenGrant({ ...client, refreshToken: second.refreshToken as Secret }, opts);
   });
 
-  test("older Passport's 401 invalid_request for a spent refresh token is refresh_token_rejected too", async () => {
+  test("older Passport's 401 invalid_request for a spent refresh token is TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED too", async () => {
     const o = { ...opts, baseUrl: legacy.url };
     const c = {
       clientId: legacy.demo.passwordClient.clientId,
@@ -112,16 +116,16 @@ describe('Tallyfy OAuth against the sandbox', () => {
     );
     expect(err.status).toBe(401);
     expect(err.oauthError).toBe('invalid_request');
-    expect(err.code).toBe('refresh_token_rejected');
+    expect(err.code).toBe('TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED');
     expect(err.needsReauth).toBe(true);
   });
 
-  test('a wrong password is invalid_credentials; a wrong client secret is invalid_client', async () => {
+  test('a wrong password is TALLYFY_OAUTH_CREDENTIALS_INVALID; a wrong client secret is TALLYFY_OAUTH_CLIENT_INVALID', async () => {
     const bad = await failure(
       passwordGrant({ ...client, ...user, password: new Secret('wrong-password-1') }, opts),
     );
     expect(bad).toMatchObject({
-      code: 'invalid_credentials',
+      code: 'TALLYFY_OAUTH_CREDENTIALS_INVALID',
       needsReauth: true,
       transient: false,
       kind: 'permanent',
@@ -130,7 +134,11 @@ describe('Tallyfy OAuth against the sandbox', () => {
     const badClient = await failure(
       passwordGrant({ ...client, clientSecret: new Secret('wrong-client-secret'), ...user }, opts),
     );
-    expect(badClient).toMatchObject({ code: 'invalid_client', status: 401, needsReauth: true });
+    expect(badClient).toMatchObject({
+      code: 'TALLYFY_OAUTH_CLIENT_INVALID',
+      status: 401,
+      needsReauth: true,
+    });
     expect(badClient.message).toContain('Tallyfy Support');
   });
 
@@ -156,7 +164,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
         opts,
       ),
     );
-    expect(unknown.code).toBe('user_not_found');
+    expect(unknown.code).toBe('TALLYFY_OAUTH_USER_NOT_FOUND');
     const rejected = await failure(
       mintAppUserToken(
         {
@@ -167,16 +175,20 @@ describe('Tallyfy OAuth against the sandbox', () => {
         opts,
       ),
     );
-    expect(rejected.code).toBe('token_rejected');
+    expect(rejected.code).toBe('TALLYFY_OAUTH_TOKEN_REJECTED');
   });
 
-  test('a personal access token validates with GET /me and is token_rejected after its user logs out', async () => {
+  test('a personal access token validates with GET /me and is TALLYFY_OAUTH_TOKEN_REJECTED after its user logs out', async () => {
     const pat = new Secret(sandbox.issuePersonalAccessToken(sandbox.demo.standard.id));
     const oauth = tallyfyOAuth(opts);
     expect((await oauth.validatePersonalAccessToken(pat)).id).toBe(sandbox.demo.standard.id);
     sandbox.revokeUserTokens(sandbox.demo.standard.id);
     const err = await failure(oauth.validatePersonalAccessToken(pat));
-    expect(err).toMatchObject({ code: 'token_rejected', needsReauth: true, status: 401 });
+    expect(err).toMatchObject({
+      code: 'TALLYFY_OAUTH_TOKEN_REJECTED',
+      needsReauth: true,
+      status: 401,
+    });
     expect(err.message).toContain('logged out of the web app');
   });
 
@@ -185,7 +197,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
     const before = sandbox.stats().faultsInjected;
     const err = await failure(passwordGrant({ ...client, ...user }, opts));
     expect(err).toMatchObject({
-      code: 'server_error',
+      code: 'TALLYFY_SERVER_ERROR',
       transient: true,
       needsReauth: false,
       retryable: true,
@@ -195,18 +207,18 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(classifyGrantError(err).needsReauth).toBe(false);
   });
 
-  test('a reset connection on the token endpoint is a transient network_error, not retried', async () => {
+  test('a reset connection on the token endpoint is a transient TALLYFY_NETWORK_ERROR, not retried', async () => {
     sandbox.injectFault({ path: '/oauth/token', kind: 'reset', times: 1 });
     const err = await failure(passwordGrant({ ...client, ...user }, opts));
-    expect(err).toMatchObject({ code: 'network_error', transient: true, attempts: 1 });
+    expect(err).toMatchObject({ code: 'TALLYFY_NETWORK_ERROR', transient: true, attempts: 1 });
   });
 
-  test('a hanging token endpoint times out as a transient network_error', async () => {
+  test('a hanging token endpoint times out as a transient TALLYFY_NETWORK_ERROR', async () => {
     sandbox.injectFault({ path: '/oauth/token', kind: 'hang', times: 1 });
     const err = await failure(
       passwordGrant({ ...client, ...user }, { ...opts, headersTimeoutMs: 100 }),
     );
-    expect(err).toMatchObject({ code: 'network_error', transient: true });
+    expect(err).toMatchObject({ code: 'TALLYFY_NETWORK_ERROR', transient: true });
   });
 
   test('a 429 on the token endpoint waits Retry-After and then succeeds', async () => {
@@ -216,17 +228,84 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(sleeps).toEqual([2000]);
     sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 3 });
     const err = await failure(
-      passwordGrant({ ...client, ...user }, { ...opts, rateLimitRetries: 1 }),
+      passwordGrant({ ...client, ...user }, { ...opts, retry: { maxRetries: 1 } }),
     );
     expect(err).toMatchObject({
-      code: 'rate_limited',
+      code: 'TALLYFY_RATE_LIMITED',
       transient: true,
       retryAfterMs: 3000,
       attempts: 2,
     });
   });
 
-  test('a token answer missing a field is bad_response, and the fields are named', async () => {
+  test('a refresh grant that may have reached Tallyfy is never repeated: one attempt on 5xx or a reset', async () => {
+    const grant = await passwordGrant({ ...client, ...user }, opts);
+    const refreshToken = grant.refreshToken as Secret;
+    for (const fault of [{ status: 502 }, { kind: 'reset' as const }]) {
+      const before = sandbox.stats().faultsInjected;
+      sandbox.injectFault({ path: '/oauth/token', times: 1, ...fault });
+      const err = await failure(refreshTokenGrant({ ...client, refreshToken }, opts));
+      expect(err).toMatchObject({ transient: true, needsReauth: false, attempts: 1 });
+      expect(sandbox.stats().faultsInjected - before).toBe(1);
+    }
+    expect(sleeps).toEqual([]);
+    // the fault answered before the grant ran: the refresh token was not spent
+    const next = await refreshTokenGrant({ ...client, refreshToken }, opts);
+    expect(next.refreshToken?.reveal()).not.toBe(refreshToken.reveal());
+  });
+
+  test('a token request whose connection was never made is retried with the client policy, then fails as TALLYFY_NETWORK_ERROR', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const err = await failure(
+      refreshTokenGrant(
+        { ...client, refreshToken: new Secret('never-sent') },
+        {
+          ...opts,
+          baseUrl: `http://127.0.0.1:${port}/api`,
+          random: () => 0.5,
+          retry: { maxRetries: 2 },
+        },
+      ),
+    );
+    expect(err).toMatchObject({ code: 'TALLYFY_NETWORK_ERROR', transient: true, attempts: 3 });
+    expect(sleeps).toEqual([500, 1000]);
+  });
+
+  test('GET /me is idempotent: a 503 while validating a personal access token is retried', async () => {
+    const pat = new Secret(sandbox.issuePersonalAccessToken(sandbox.demo.standard.id));
+    sandbox.injectFault({ path: '/me', status: 503, times: 1 });
+    const me = await validatePersonalAccessToken(pat, { ...opts, random: () => 0.5 });
+    expect(me.id).toBe(sandbox.demo.standard.id);
+    expect(sleeps).toEqual([500]);
+  });
+
+  test('the Retry-After cap of the shared policy applies to token calls', async () => {
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 120, times: 1 });
+    await passwordGrant({ ...client, ...user }, { ...opts, retry: { retryAfterCapMs: 5000 } });
+    expect(sleeps).toEqual([5000]);
+  });
+
+  test("the API client's configured settings drive the token calls too (one retry policy)", async () => {
+    const config = loadConfig(['tallyfy'], {
+      TALLYFY_BASE_URL: sandbox.url,
+      HTTP_MAX_RETRIES: '1',
+      HTTP_RETRY_AFTER_CAP_SECONDS: '1',
+    });
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 5, times: 2 });
+    const oauth = tallyfyOAuth({
+      ...tallyfyClientOptions(config.tallyfy),
+      clock: opts.clock,
+      sleep: opts.sleep,
+    });
+    const err = await failure(oauth.passwordGrant({ ...client, ...user }));
+    expect(err).toMatchObject({ code: 'TALLYFY_RATE_LIMITED', attempts: 2, retryAfterMs: 5000 });
+    expect(sleeps).toEqual([1000]);
+  });
+
+  test('a token answer missing a field is TALLYFY_RESPONSE_INVALID, and the fields are named', async () => {
     sandbox.injectFault({
       path: '/oauth/token',
       status: 200,
@@ -234,7 +313,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
       times: 1,
     });
     const err = await failure(passwordGrant({ ...client, ...user }, opts));
-    expect(err.code).toBe('bad_response');
+    expect(err.code).toBe('TALLYFY_RESPONSE_INVALID');
     expect(err.message).toContain('expires_in');
   });
 

@@ -181,24 +181,24 @@ describe('token provider', () => {
     expect(refresh.calls).toEqual([{ orgId, reason: 'expired' }]);
   });
 
-  test('a token still expired after the refresh request fails with token_expired and no token', async () => {
+  test('a token still expired after the refresh request fails with TOKENS_TOKEN_EXPIRED and no token', async () => {
     const orgId = await orgWithToken('expired-stuck', 'HUNTER2-expired', HOUR);
     const refresh = refresher(() => undefined);
     const tokens = provider(() => START + 2 * HOUR, { requestRefresh: refresh.requestRefresh });
     const error = await tokens.getToken(orgId).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TokenUnavailableError);
-    expect((error as TokenUnavailableError).code).toBe('token_expired');
+    expect((error as TokenUnavailableError).code).toBe('TOKENS_TOKEN_EXPIRED');
     expect((error as TokenUnavailableError).expiresAt).toBe(new Date(START + HOUR).toISOString());
     expect(`${String(error)}${JSON.stringify(error)}${inspect(error)}`).not.toContain('HUNTER2');
   });
 
-  test('an org without a token yet asks for one, and fails with token_missing when none comes', async () => {
+  test('an org without a token yet asks for one, and fails with TOKENS_TOKEN_MISSING when none comes', async () => {
     const orgId = orgIdFor('missing');
     await h.store.createOrgSecrets(orgId, passwordCredentials(orgId));
     const failing = refresher(() => undefined);
     const tokens = provider(() => START, { requestRefresh: failing.requestRefresh });
     const error = await tokens.getToken(orgId).catch((e: unknown) => e);
-    expect((error as TokenStoreError).code).toBe('token_missing');
+    expect((error as TokenStoreError).code).toBe('TOKENS_TOKEN_MISSING');
     expect(failing.calls).toEqual([{ orgId, reason: 'missing' }]);
 
     const working = refresher(() => 'first-token');
@@ -219,7 +219,7 @@ describe('token provider', () => {
       },
     });
     const error = (await tokens.getToken(orgId).catch((e: unknown) => e)) as TokenStoreError;
-    expect(error.code).toBe('token_expired');
+    expect(error.code).toBe('TOKENS_TOKEN_EXPIRED');
     expect((error.cause as Error).message).toBe('queue unavailable');
     expect(warnings.map((w) => w.message)).toEqual(['token refresh request failed']);
   });
@@ -230,7 +230,7 @@ describe('token provider', () => {
     const error = (await tokens
       .getToken(orgIdFor('nobody'))
       .catch((e: unknown) => e)) as TokenStoreError;
-    expect(error.code).toBe('secret_not_found');
+    expect(error.code).toBe('TOKENS_SECRET_NOT_FOUND');
     expect(refresh.calls).toEqual([]);
   });
 

@@ -95,7 +95,7 @@ describe('token store against the local Secrets Manager', () => {
     expect(await versionCount(first.credentialsSecretName)).toBe(1);
   });
 
-  test('createOrgSecrets with different credentials for a registered org fails with secret_exists', async () => {
+  test('createOrgSecrets with different credentials for a registered org fails with TOKENS_SECRET_ALREADY_EXISTS', async () => {
     const orgId = orgIdFor('create-differs');
     await h.store.createOrgSecrets(orgId, passwordCredentials(orgId));
     const error = await failure(
@@ -104,7 +104,7 @@ describe('token store against the local Secrets Manager', () => {
         passwordCredentials(orgId, { clientSecret: new Secret('another-client-secret') }),
       ),
     );
-    expect(error.code).toBe('secret_exists');
+    expect(error.code).toBe('TOKENS_SECRET_ALREADY_EXISTS');
     expect(everythingShown(error)).not.toContain('another-client-secret');
   });
 
@@ -180,7 +180,7 @@ describe('token store against the local Secrets Manager', () => {
     expect(await versionCount(ids.credentialsSecretName)).toBe(2);
   });
 
-  test('reusing a ClientRequestToken for a different value fails with version_conflict', async () => {
+  test('reusing a ClientRequestToken for a different value fails with TOKENS_VERSION_CONFLICT', async () => {
     const orgId = orgIdFor('conflict');
     await h.store.createOrgSecrets(orgId, passwordCredentials(orgId));
     const clientRequestToken = requestToken();
@@ -192,7 +192,7 @@ describe('token store against the local Secrets Manager', () => {
         clientRequestToken,
       }),
     );
-    expect(error.code).toBe('version_conflict');
+    expect(error.code).toBe('TOKENS_VERSION_CONFLICT');
     expect(everythingShown(error)).not.toContain('access-b');
   });
 
@@ -233,18 +233,18 @@ describe('token store against the local Secrets Manager', () => {
     expect((await h.store.readToken(orgId))?.accessToken.reveal()).toBe('first');
   });
 
-  test('a secret that is not JSON fails with secret_malformed and never shows its text', async () => {
+  test('a secret that is not JSON fails with TOKENS_SECRET_MALFORMED and never shows its text', async () => {
     const orgId = orgIdFor('not-json');
     const name = h.store.secretName(orgId, 'token');
     await h.client.send(new CreateSecretCommand({ Name: name, SecretString: 'tok-HUNTER2-{' }));
     const error = await failure(h.store.readToken(orgId));
     expect(error).toBeInstanceOf(SecretMalformedError);
-    expect(error.code).toBe('secret_malformed');
+    expect(error.code).toBe('TOKENS_SECRET_MALFORMED');
     expect(error.message).toContain(name);
     expect(everythingShown(error)).not.toContain('HUNTER2');
   });
 
-  test('a secret with a wrong field fails with secret_malformed naming the field, not its value', async () => {
+  test('a secret with a wrong field fails with TOKENS_SECRET_MALFORMED naming the field, not its value', async () => {
     const orgId = orgIdFor('bad-shape');
     const name = h.store.secretName(orgId, 'credentials');
     await h.client.send(
@@ -260,7 +260,7 @@ describe('token store against the local Secrets Manager', () => {
       }),
     );
     const error = await failure(h.store.readCredentials(orgId));
-    expect(error.code).toBe('secret_malformed');
+    expect(error.code).toBe('TOKENS_SECRET_MALFORMED');
     expect((error as SecretMalformedError).issues.map((i) => i.path).sort()).toEqual([
       'clientId',
       'updatedAt',
@@ -285,16 +285,16 @@ describe('token store against the local Secrets Manager', () => {
       }),
     );
     const error = await failure(h.store.readToken(orgId));
-    expect(error.code).toBe('secret_malformed');
+    expect(error.code).toBe('TOKENS_SECRET_MALFORMED');
     expect((error as SecretMalformedError).issues).toEqual([
       { path: 'orgId', code: 'org_mismatch' },
     ]);
   });
 
-  test('an unregistered org fails with secret_not_found', async () => {
+  test('an unregistered org fails with TOKENS_SECRET_NOT_FOUND', async () => {
     const orgId = orgIdFor('unknown');
-    expect((await failure(h.store.readCredentials(orgId))).code).toBe('secret_not_found');
-    expect((await failure(h.store.readToken(orgId))).code).toBe('secret_not_found');
+    expect((await failure(h.store.readCredentials(orgId))).code).toBe('TOKENS_SECRET_NOT_FOUND');
+    expect((await failure(h.store.readToken(orgId))).code).toBe('TOKENS_SECRET_NOT_FOUND');
   });
 
   test('a value that does not match the schema is refused before it is written', async () => {
@@ -304,19 +304,19 @@ describe('token store against the local Secrets Manager', () => {
     const error = await failure(
       h.store.writeToken(orgId, bad, { clientRequestToken: requestToken() }),
     );
-    expect(error.code).toBe('invalid_value');
+    expect(error.code).toBe('TOKENS_VALUE_INVALID');
     expect(everythingShown(error)).not.toContain('HUNTER2');
     expect(await h.store.readToken(orgId)).toBeUndefined();
   });
 
-  test('deleteOrgSecrets schedules both secrets for deletion; reads then fail with secret_deleted', async () => {
+  test('deleteOrgSecrets schedules both secrets for deletion; reads then fail with TOKENS_SECRET_DELETED', async () => {
     const orgId = orgIdFor('delete');
     await h.store.createOrgSecrets(orgId, passwordCredentials(orgId));
     await h.store.deleteOrgSecrets(orgId);
     await h.store.deleteOrgSecrets(orgId);
-    expect((await failure(h.store.readCredentials(orgId))).code).toBe('secret_deleted');
+    expect((await failure(h.store.readCredentials(orgId))).code).toBe('TOKENS_SECRET_DELETED');
     await h.store.deleteOrgSecrets(orgId, { forceDeleteWithoutRecovery: true });
-    expect((await failure(h.store.readCredentials(orgId))).code).toBe('secret_not_found');
+    expect((await failure(h.store.readCredentials(orgId))).code).toBe('TOKENS_SECRET_NOT_FOUND');
   });
 
   test('a ThrottlingException is retried by the SDK standard strategy and the read succeeds', async () => {
@@ -329,7 +329,7 @@ describe('token store against the local Secrets Manager', () => {
     expect(h.sm.stats().byOperation.GetSecretValue).toBe(2);
   });
 
-  test('throttling beyond the retry budget surfaces as a retryable throttled error', async () => {
+  test('throttling beyond the retry budget surfaces as a retryable TOKENS_SECRETS_MANAGER_THROTTLED error', async () => {
     const orgId = orgIdFor('throttled-out');
     const harness = await startHarness({ maxAttempts: 2 });
     try {
@@ -341,7 +341,7 @@ describe('token store against the local Secrets Manager', () => {
         operations: ['GetSecretValue'],
       });
       const error = await failure(harness.store.readToken(orgId));
-      expect(error.code).toBe('throttled');
+      expect(error.code).toBe('TOKENS_SECRETS_MANAGER_THROTTLED');
       expect(error.retryable).toBe(true);
       expect(error.message).toContain('after 2 attempts');
       expect(harness.sm.stats().byOperation.GetSecretValue).toBe(2);

@@ -235,7 +235,7 @@ describe('the receiver wired as in Lambda (DynamoDB Local org item, SQS and S3 o
     const outage = await handle(event(fixtureText('task-completed.json')));
     expect(outage.statusCode).toBe(503);
     expect(JSON.parse(outage.body ?? '')).toEqual({
-      error: { code: 'unavailable', message: expect.any(String) },
+      error: { code: 'WEBHOOKS_UNAVAILABLE', message: expect.any(String) },
     });
     expect(aws.sqsMessages.length).toBe(sqsBefore);
     for (const line of captured.lines) expect(line).not.toContain(SECRET_TEXT);

@@ -123,7 +123,7 @@ describe('actions against real endpoints', () => {
     await world.registry.deleteRule(orgId, 'notify-partner');
   });
 
-  test('a 4xx from the partner dead-letters the event with the status as its code', async () => {
+  test('a 4xx from the partner dead-letters the event as AUTOMATIONS_HTTP_POST_REJECTED, the status in its reason', async () => {
     const { sandbox, orgId } = world;
     await world.putRule({
       ruleId: 'partner-refuses',
@@ -148,8 +148,9 @@ describe('actions against real endpoints', () => {
     await sandbox.flushWebhooks();
     await world.queue.drain(world.worker);
     expect(world.queue.deadLetters.map((l) => l.attributes?.failureCode)).toEqual([
-      'ACTION_HTTP_410',
+      'AUTOMATIONS_HTTP_POST_REJECTED',
     ]);
+    expect(world.queue.deadLetters[0]?.attributes?.failureReason).toMatch(/answered 410$/);
     await world.registry.deleteRule(orgId, 'partner-refuses');
   });
 

@@ -103,9 +103,9 @@ describe('a worker killed between the side effect and the ack', () => {
     expect(sandbox.store.runsOf(orgId).length).toBe(runsBefore + 1);
     const launch = world.actions.filter((a) => a.ruleId === 'po-approved' && a.actionIndex === 0);
     // the two copies may meet while one holds the action's lease: the other then backs off
-    // (`failed` with AUTOMATION_ACTION_BUSY, retried through the queue) and finds it done
+    // (`failed` with AUTOMATIONS_ACTION_BUSY, retried through the queue) and finds it done
     const busy = launch.filter((a) => a.outcome === 'failed');
-    expect(busy.every((a) => a.code === 'AUTOMATION_ACTION_BUSY')).toBe(true);
+    expect(busy.every((a) => a.code === 'AUTOMATIONS_ACTION_BUSY')).toBe(true);
     expect(launch.filter((a) => a.outcome !== 'failed').map((a) => a.outcome)).toEqual([
       'recovered',
       'skipped_done',

@@ -115,7 +115,7 @@ describe('worker under Tallyfy failures', () => {
     const [letter] = world.queue.deadLetters;
     expect(letter?.via).toBe('worker');
     expect(letter?.attributes).toMatchObject({
-      failureCode: 'ACTION_VALIDATION_FAILED',
+      failureCode: 'TALLYFY_VALIDATION_FAILED',
       orgId,
       type: 'task.completed',
       receiveCount: '1',
@@ -164,9 +164,9 @@ describe('worker under Tallyfy failures', () => {
     }
     const letters = world.queue.deadLetters.slice(before);
     expect(letters.map((l) => l.attributes?.failureCode).sort()).toEqual([
+      'AUTOMATIONS_ORG_NEEDS_REAUTH',
+      'AUTOMATIONS_ORG_NEEDS_REAUTH', // the run's process.launched event and its task.completed event
       'EVENTS_ENVELOPE_INVALID',
-      'ORG_NEEDS_REAUTH',
-      'ORG_NEEDS_REAUTH', // the run's process.launched event and its task.completed event
     ]);
     expect(letters.every((l) => l.via === 'worker' && l.attributes?.receiveCount === '1')).toBe(
       true,
@@ -189,7 +189,7 @@ describe('worker under Tallyfy failures', () => {
     const [taskId] = await completedFirstTasks(1, 'Typo');
     await world.queue.drain(world.worker);
     const letters = world.queue.deadLetters.slice(before);
-    expect(letters.map((l) => l.attributes?.failureCode)).toEqual(['AUTOMATION_TEMPLATE_FAILED']);
+    expect(letters.map((l) => l.attributes?.failureCode)).toEqual(['AUTOMATIONS_TEMPLATE_FAILED']);
     expect(letters[0]?.attributes?.failureReason).toMatch(/\{\{fields\.vendr\}\}/);
     expect(world.sandbox.store.commentsOf(taskId ?? '')).toEqual([]);
     expect(

@@ -66,7 +66,7 @@ describe('worker SQS adapters (real SDK client, local SQS endpoint)', () => {
   test('a dead letter carries the DLQ contract attributes the listing reads', async () => {
     const sink = createSqsDeadLetterSink({ client, queueUrl: sqs.queueUrl('events-dlq') });
     await sink.send(serializeEnvelope(envelope), {
-      failureCode: 'ACTION_NOT_FOUND',
+      failureCode: 'TALLYFY_NOT_FOUND',
       failureReason: 'rule r1 action 0: task t-dlq not found',
       orgId: envelope.orgId,
       type: envelope.type,
@@ -83,7 +83,7 @@ describe('worker SQS adapters (real SDK client, local SQS endpoint)', () => {
     expect(letters).toEqual([
       expect.objectContaining({
         kind: 'worker',
-        code: 'ACTION_NOT_FOUND',
+        code: 'TALLYFY_NOT_FOUND',
         reason: 'rule r1 action 0: task t-dlq not found',
         eventId: envelope.id,
         orgId: envelope.orgId,

@@ -62,11 +62,15 @@ export interface WorkerParts {
 }
 
 /** The registry and token store over local engines. */
-export function localParts(endpoints: LocalEndpoints, clock: () => number): WorkerParts {
+export function localParts(
+  endpoints: LocalEndpoints,
+  clock: () => number,
+  secretPrefix = SECRET_PREFIX,
+): WorkerParts {
   const { document } = localDynamo(endpoints.dynamoEndpoint);
   const registry = createOrgRegistry({ client: document, tableName: endpoints.tableName, clock });
   const secretsManager = localSecretsManager(endpoints.secretsManagerEndpoint);
-  const tokenStore = createTokenStore({ client: secretsManager, prefix: SECRET_PREFIX });
+  const tokenStore = createTokenStore({ client: secretsManager, prefix: secretPrefix });
   const sink = memorySink();
   const logger = createLogger({ serviceName: 'event-worker', level: 'WARN', sink: sink.sink });
   return {
@@ -93,6 +97,8 @@ export interface WorkerOptions {
   code?: readonly CodeAutomation[];
   /** Wraps the registry (the crash test stops the worker right after a side effect). */
   wrapRegistry?: (registry: OrgRegistry) => OrgRegistry;
+  /** SECRET_PREFIX of the token store and signing secrets. @default SECRET_PREFIX */
+  secretPrefix?: string;
 }
 
 /** The worker's dependencies as `functions/event-worker/index.ts` builds them, over local engines. */
@@ -101,7 +107,7 @@ export function localWorkerDeps(options: WorkerOptions): {
   parts: WorkerParts;
 } {
   const clock = options.clock ?? Date.now;
-  const parts = localParts(options.endpoints, clock);
+  const parts = localParts(options.endpoints, clock, options.secretPrefix);
   const registry = options.wrapRegistry ? options.wrapRegistry(parts.registry) : parts.registry;
   const tokens = createTokenProvider({
     store: parts.tokenStore,
@@ -124,7 +130,11 @@ export function localWorkerDeps(options: WorkerOptions): {
         retry: { minDelayMs: 5, maxDelayMs: 20, retryAfterCapMs: 50 },
       },
     }),
-    secrets: createSigningSecrets({ client: secretsManager, prefix: SECRET_PREFIX, clock }),
+    secrets: createSigningSecrets({
+      client: secretsManager,
+      prefix: options.secretPrefix ?? SECRET_PREFIX,
+      clock,
+    }),
     publisher: options.publisher ?? memoryCustomEventPublisher(),
     deadLetters: options.deadLetters,
     visibility: options.visibility,

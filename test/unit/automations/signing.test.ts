@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
+import { createLimiter } from '../../../shared/async.ts';
 import {
   classifyFailure,
-  createLimiter,
   HttpPostError,
   retryDelaySeconds,
   signatureHeaders,
@@ -53,7 +53,7 @@ describe('failure classes', () => {
     expect(
       classifyFailure(new TallyfyRateLimitError('slow down', 7000, { ...at, status: 429 })),
     ).toEqual({
-      code: 'rate_limited',
+      code: 'TALLYFY_RATE_LIMITED',
       retryable: true,
       notDone: true,
       retryAfterMs: 7000,
@@ -73,14 +73,14 @@ describe('failure classes', () => {
       notDone: true,
     });
     expect(classifyFailure(new TallyfyNotFoundError('x', { ...at, status: 404 }))).toMatchObject({
-      code: 'not_found',
+      code: 'TALLYFY_NOT_FOUND',
       retryable: false,
       notDone: true,
     });
     expect(
       classifyFailure(new HttpPostError('x', { failure: 'status', status: 410 })),
     ).toMatchObject({
-      code: 'http_410',
+      code: 'AUTOMATIONS_HTTP_POST_REJECTED',
       retryable: false,
     });
     expect(classifyFailure(new HttpPostError('x', { failure: 'timeout' }))).toMatchObject({

@@ -157,7 +157,7 @@ describe('secret-looking flags are refused before anything runs', () => {
     expect(
       await runCli(['orgs', 'add', 'org1', '--json', `--client-secret=${secret}`], run.io),
     ).toBe(2);
-    expect(JSON.parse(run.out()).error.code).toBe('secret_on_argv');
+    expect(JSON.parse(run.out()).error.code).toBe('CLI_SECRET_ON_ARGV');
     expect(run.out()).not.toContain(secret);
   });
 

@@ -151,29 +151,29 @@ describe("the refresher's answer", () => {
 
 describe('errors map to exit codes', () => {
   it.each([
-    [new OrgNotFoundError('o1'), 'org_not_found', EXIT.notFound],
-    [new OrgAlreadyExistsError('o1'), 'org_exists', EXIT.conflict],
+    [new OrgNotFoundError('o1'), 'CLI_ORG_NOT_FOUND', EXIT.notFound],
+    [new OrgAlreadyExistsError('o1'), 'CLI_ORG_ALREADY_EXISTS', EXIT.conflict],
     [
-      new OAuthError('invalid_credentials', 'password', 'bad user', {
+      new OAuthError('TALLYFY_OAUTH_CREDENTIALS_INVALID', 'password', 'bad user', {
         needsReauth: true,
         transient: false,
         method: 'POST',
         path: '/oauth/token',
       }),
-      'credentials_rejected',
+      'CLI_CREDENTIALS_REJECTED',
       EXIT.credentials,
     ],
     [
-      new OAuthError('network_error', 'password', 'down', {
+      new OAuthError('TALLYFY_NETWORK_ERROR', 'password', 'down', {
         needsReauth: false,
         transient: true,
         method: 'POST',
         path: '/oauth/token',
       }),
-      'remote_failed',
+      'CLI_REMOTE_FAILED',
       EXIT.unavailable,
     ],
-    [new TypeError('boom'), 'unexpected', EXIT.error],
+    [new TypeError('boom'), 'CLI_UNEXPECTED', EXIT.error],
   ])('%s', (error, code, exitCode) => {
     const mapped = explain(error);
     expect(mapped.code).toBe(code);

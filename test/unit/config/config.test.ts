@@ -7,6 +7,13 @@ import {
   loadConfig,
   SECTION_NAMES,
 } from '../../../shared/config.ts';
+import { ORG_ID_MAX_LENGTH } from '../../../shared/orgs/index.ts';
+import {
+  MAX_SECRET_PREFIX_LENGTH,
+  orgSecretName,
+  SIGNING_KEY_NAME_MAX_LENGTH,
+  signingSecretName,
+} from '../../../shared/secret-names.ts';
 
 /** A complete, valid environment for every section. */
 const VALID_ENV: EnvRecord = {
@@ -181,6 +188,26 @@ describe('loadConfig', () => {
       ['EVENTS_QUEUE_URL', 'malformed'],
     ]);
     expect(error.message).toMatch(/^Invalid configuration \(4 problems\):/);
+  });
+
+  test('SECRET_PREFIX is refused when the longest org id or signing key name would not fit a secret name', () => {
+    const longest = `p/${'x'.repeat(MAX_SECRET_PREFIX_LENGTH - 2)}`;
+    expect(loadConfig(['secrets'], { SECRET_PREFIX: longest }).secrets.prefix).toBe(longest);
+    const error = issuesOf(() => loadConfig(['secrets'], { SECRET_PREFIX: `${longest}x` }));
+    expect(error.issues).toEqual([
+      expect.objectContaining({ variable: 'SECRET_PREFIX', problem: 'malformed' }),
+    ]);
+    expect(error.message).toContain(`1-${MAX_SECRET_PREFIX_LENGTH} characters`);
+    expect(error.message).toContain('fits Secrets Manager');
+    // what the limit protects: the longest names under the longest prefix are 512 at most
+    const orgId = 'o'.repeat(ORG_ID_MAX_LENGTH);
+    expect(orgSecretName(longest, orgId, 'credentials').length).toBeLessThanOrEqual(512);
+    expect(
+      signingSecretName(longest, 'k'.repeat(SIGNING_KEY_NAME_MAX_LENGTH)).length,
+    ).toBeLessThanOrEqual(512);
+    expect(signingSecretName(`${longest}x`, 'k'.repeat(SIGNING_KEY_NAME_MAX_LENGTH)).length).toBe(
+      513,
+    );
   });
 
   test('a function validates only the sections it asks for (plus log and aws)', () => {

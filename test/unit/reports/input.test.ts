@@ -64,7 +64,7 @@ describe('reporter event', () => {
       parseReportEvent({ orgId: 'o1', since: '2026-11-08', until: '2026-11-01' }, defaults),
     );
     expect(error).toBeInstanceOf(ReportInputError);
-    expect(error).toMatchObject({ code: 'REPORT_INVALID_INPUT' });
+    expect(error).toMatchObject({ code: 'REPORTS_INPUT_INVALID' });
     expect((error as Error).message).toMatch(/until must be after since/);
   });
 

@@ -83,18 +83,18 @@ describe('TallyfyClient headers', () => {
 
 describe('TallyfyClient errors', () => {
   const cases: [number, unknown, new (...args: never[]) => TallyfyError, string, string][] = [
-    [401, { message: 'Unauthenticated.' }, TallyfyAuthError, 'unauthorized', 'auth'],
-    [403, { message: 'Forbidden.' }, TallyfyForbiddenError, 'forbidden', 'permanent'],
-    [404, { message: 'Run not found.' }, TallyfyNotFoundError, 'not_found', 'permanent'],
+    [401, { message: 'Unauthenticated.' }, TallyfyAuthError, 'TALLYFY_UNAUTHORIZED', 'auth'],
+    [403, { message: 'Forbidden.' }, TallyfyForbiddenError, 'TALLYFY_FORBIDDEN', 'permanent'],
+    [404, { message: 'Run not found.' }, TallyfyNotFoundError, 'TALLYFY_NOT_FOUND', 'permanent'],
     [
       422,
       { message: 'The given data was invalid.', errors: { name: ['The name is required.'] } },
       TallyfyValidationError,
-      'validation_failed',
+      'TALLYFY_VALIDATION_FAILED',
       'permanent',
     ],
-    [400, { message: 'Bad.' }, TallyfyRequestError, 'request_rejected', 'permanent'],
-    [500, { message: 'Server Error' }, TallyfyServerError, 'server_error', 'transient'],
+    [400, { message: 'Bad.' }, TallyfyRequestError, 'TALLYFY_REQUEST_REJECTED', 'permanent'],
+    [500, { message: 'Server Error' }, TallyfyServerError, 'TALLYFY_SERVER_ERROR', 'transient'],
   ];
   test.each(cases)(
     'status %i becomes a typed error with code, kind, method, path and request id',

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import {
+  type AttemptOutcome,
   backoffDelayMs,
   DEFAULT_RETRY_POLICY,
   formatRequestDate,
@@ -7,6 +8,7 @@ import {
   parseRetryAfterMs,
   parseTallyfyDate,
   parseTallyfyDateMs,
+  retryAfter,
   TallyfyDateError,
   tryParseTallyfyDate,
 } from '../../../shared/tallyfy/index.ts';
@@ -48,7 +50,7 @@ describe('Tallyfy dates', () => {
       }
     })() as TallyfyDateError;
     expect(err).toBeInstanceOf(TallyfyDateError);
-    expect(err.code).toBe('invalid_date');
+    expect(err.code).toBe('TALLYFY_DATE_INVALID');
     expect(err.message).toContain('d/m/Y h:i A T');
   });
 
@@ -82,6 +84,43 @@ describe('retry policy', () => {
     expect(parseRetryAfterMs('Wed, 21 Oct 2026 07:00:00 GMT', now)).toBe(0);
     expect(parseRetryAfterMs('soon', now)).toBeUndefined();
     expect(parseRetryAfterMs(undefined, now)).toBeUndefined();
+  });
+
+  test('one decision for the API client and the token calls: what is retried, how long after', () => {
+    const at = { nowMs: 0, deadlineAt: 60_000 };
+    const ask = (method: string, outcome: AttemptOutcome, retry = 1) =>
+      retryAfter({ method, outcome, retry, ...at }, DEFAULT_RETRY_POLICY, () => 0.5);
+    // 429 was refused unprocessed: retried for any method, after Retry-After (capped) or backoff
+    expect(ask('POST', { status: 429, retryAfterMs: 2000 })).toEqual({
+      reason: 'rate_limited',
+      delayMs: 2000,
+    });
+    expect(ask('POST', { status: 429, retryAfterMs: 90_000 })?.delayMs).toBe(30_000);
+    expect(ask('POST', { status: 429 }, 2)?.delayMs).toBe(1000);
+    // a POST that may have reached Tallyfy is never repeated (a token grant rotates the token)
+    expect(ask('POST', { status: 503 })).toBeUndefined();
+    expect(ask('POST', { unsent: false })).toBeUndefined();
+    // ... unless it was never sent
+    expect(ask('POST', { unsent: true })).toEqual({ reason: 'network_error', delayMs: 500 });
+    // idempotent calls: gateway errors and lost connections too, never other statuses
+    expect(ask('GET', { status: 503 })).toEqual({ reason: 'server_error', delayMs: 500 });
+    expect(ask('GET', { unsent: false })?.reason).toBe('network_error');
+    for (const status of [400, 401, 404, 422, 500]) expect(ask('GET', { status })).toBeUndefined();
+    // bounded by the retries and by the call's deadline
+    expect(ask('GET', { status: 503 }, 5)).toBeUndefined();
+    expect(
+      retryAfter(
+        {
+          method: 'GET',
+          outcome: { status: 429, retryAfterMs: 5000 },
+          retry: 1,
+          nowMs: 56_000,
+          deadlineAt: 60_000,
+        },
+        DEFAULT_RETRY_POLICY,
+        () => 0.5,
+      ),
+    ).toBeUndefined();
   });
 
   test('only GET, HEAD, PUT, DELETE and OPTIONS are idempotent', () => {

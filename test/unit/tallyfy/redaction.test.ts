@@ -123,7 +123,7 @@ describe('no secret in any error', () => {
       baseUrl: `${server.url}/s${status}`,
       dispatcher: server.dispatcher,
       sleep: async () => undefined,
-      rateLimitRetries: 0,
+      retry: { maxRetries: 0 },
     };
     const clientSecret = new Secret(CLIENT_SECRET);
     const calls = [

@@ -56,21 +56,21 @@ const nonJsonMediaType = fc
   .map(([type, sub]) => `${type}/${sub}`);
 
 describe('every malformed request gets its documented 4xx, queues nothing and never throws', () => {
-  test('text that is not JSON → 400 invalid_json', async () => {
+  test('text that is not JSON → 400 WEBHOOKS_JSON_INVALID', async () => {
     await fc.assert(
       fc.asyncProperty(notJson, async (body) => {
         const outcome = await attempt({ body: body.slice(0, LIMIT / 4) });
-        expectRefused(outcome, 400, 'invalid_json');
+        expectRefused(outcome, 400, 'WEBHOOKS_JSON_INVALID');
       }),
       RUNS,
     );
   });
 
-  test('JSON that is not an object → 400 invalid_body', async () => {
+  test('JSON that is not an object → 400 WEBHOOKS_BODY_INVALID', async () => {
     await fc.assert(
       fc.asyncProperty(jsonNonObject, async (body) => {
         fc.pre(Buffer.byteLength(body) <= LIMIT);
-        expectRefused(await attempt({ body }), 400, 'invalid_body');
+        expectRefused(await attempt({ body }), 400, 'WEBHOOKS_BODY_INVALID');
       }),
       RUNS,
     );
@@ -84,7 +84,11 @@ describe('every malformed request gets its documented 4xx, queues nothing and ne
         async (text, base64) => {
           fc.pre(Buffer.byteLength(text) > LIMIT);
           const body = base64 ? Buffer.from(text).toString('base64') : text;
-          expectRefused(await attempt({ body, isBase64Encoded: base64 }), 413, 'payload_too_large');
+          expectRefused(
+            await attempt({ body, isBase64Encoded: base64 }),
+            413,
+            'WEBHOOKS_BODY_TOO_LARGE',
+          );
         },
       ),
       { numRuns: 50 },
@@ -97,7 +101,7 @@ describe('every malformed request gets its documented 4xx, queues nothing and ne
         const outcome = await attempt({
           headers: { 'content-type': contentType, 'x-tallyfy-orgid': ORG_ID },
         });
-        expectRefused(outcome, 415, 'unsupported_media_type');
+        expectRefused(outcome, 415, 'WEBHOOKS_MEDIA_TYPE_UNSUPPORTED');
       }),
       RUNS,
     );
@@ -107,7 +111,7 @@ describe('every malformed request gets its documented 4xx, queues nothing and ne
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary' }), async (text) => {
         fc.pre(text !== SECRET_TEXT);
-        expectRefused(await attempt({ secret: new Secret(text) }), 401, 'unauthorized');
+        expectRefused(await attempt({ secret: new Secret(text) }), 401, 'WEBHOOKS_UNAUTHORIZED');
       }),
       RUNS,
     );
@@ -117,7 +121,7 @@ describe('every malformed request gets its documented 4xx, queues nothing and ne
     await fc.assert(
       fc.asyncProperty(fc.string({ unit: 'binary' }), async (orgId) => {
         fc.pre(orgId !== ORG_ID);
-        expectRefused(await attempt({ orgId }), 401, 'unauthorized');
+        expectRefused(await attempt({ orgId }), 401, 'WEBHOOKS_UNAUTHORIZED');
       }),
       RUNS,
     );
@@ -130,7 +134,7 @@ describe('every malformed request gets its documented 4xx, queues nothing and ne
         const outcome = await attempt({
           headers: { 'content-type': 'application/json', 'X-Tallyfy-OrgId': header },
         });
-        expectRefused(outcome, 401, 'unauthorized');
+        expectRefused(outcome, 401, 'WEBHOOKS_UNAUTHORIZED');
       }),
       RUNS,
     );

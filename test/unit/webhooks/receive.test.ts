@@ -6,6 +6,7 @@ import {
   memoryEventQueue,
   QueueSendError,
 } from '../../../shared/events/index.ts';
+import { ORG_ID_MAX_LENGTH } from '../../../shared/orgs/index.ts';
 import { Secret } from '../../../shared/secret.ts';
 import { receiveWebhook, webhookArchiveKey } from '../../../shared/webhooks/index.ts';
 import {
@@ -178,7 +179,7 @@ describe('dedupe keys', () => {
 describe('authentication', () => {
   const unauthorized = {
     status: 401,
-    body: { error: { code: 'unauthorized', message: expect.any(String) } },
+    body: { error: { code: 'WEBHOOKS_UNAUTHORIZED', message: expect.any(String) } },
   };
 
   test('an unknown org, a wrong secret and a disabled org get the same 401 and nothing is queued', async () => {
@@ -196,6 +197,21 @@ describe('authentication', () => {
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
     for (const ctx of [disabled, unknownOrg, wrongSecret])
       expect(ctx.queue.messages).toHaveLength(0);
+  });
+
+  test('an org id as long as the registry allows (128) is accepted; one longer gets the 401', async () => {
+    const longest = 'x'.repeat(ORG_ID_MAX_LENGTH);
+    const ctx = receiverDeps({ auth: mapAuthLookup({ [longest]: activeOrg() }) });
+    const headers = { 'content-type': 'application/json', 'x-tallyfy-orgid': longest };
+    const accepted = await receiveWebhook(ctx.deps, request({ orgId: longest, headers }));
+    expect(accepted.status).toBe(202);
+    expect(ctx.queue.envelopes()[0]?.orgId).toBe(longest);
+    const tooLong = `${longest}x`;
+    const refused = receiverDeps({ auth: mapAuthLookup({ [tooLong]: activeOrg() }) });
+    const tooLongHeaders = { ...headers, 'x-tallyfy-orgid': tooLong };
+    expect(
+      await receiveWebhook(refused.deps, request({ orgId: tooLong, headers: tooLongHeaders })),
+    ).toEqual(unauthorized);
   });
 
   test('an org that needs re-authorization still accepts webhooks', async () => {
@@ -249,7 +265,10 @@ describe('input checks', () => {
     expect((await receiveWebhook(ctx.deps, request({ body: atLimit }))).status).toBe(202);
     const over = `{"pad":"${'x'.repeat(limit - 9)}"}`;
     const response = await receiveWebhook(ctx.deps, request({ body: over }));
-    expect(response).toMatchObject({ status: 413, body: { error: { code: 'payload_too_large' } } });
+    expect(response).toMatchObject({
+      status: 413,
+      body: { error: { code: 'WEBHOOKS_BODY_TOO_LARGE' } },
+    });
     expect(ctx.queue.messages).toHaveLength(1);
   });
 
@@ -285,12 +304,12 @@ describe('input checks', () => {
   });
 
   test.each([
-    ['not JSON', '{"this_task": ', 'invalid_json'],
-    ['empty', '', 'invalid_json'],
-    ['an array', '[]', 'invalid_body'],
-    ['null', 'null', 'invalid_body'],
-    ['a number', '42', 'invalid_body'],
-    ['a string', '"task.completed"', 'invalid_body'],
+    ['not JSON', '{"this_task": ', 'WEBHOOKS_JSON_INVALID'],
+    ['empty', '', 'WEBHOOKS_JSON_INVALID'],
+    ['an array', '[]', 'WEBHOOKS_BODY_INVALID'],
+    ['null', 'null', 'WEBHOOKS_BODY_INVALID'],
+    ['a number', '42', 'WEBHOOKS_BODY_INVALID'],
+    ['a string', '"task.completed"', 'WEBHOOKS_BODY_INVALID'],
   ])('a body that is %s answers 400 and queues nothing', async (_label, body, code) => {
     const ctx = receiverDeps();
     const response = await receiveWebhook(ctx.deps, request({ body }));
@@ -345,7 +364,9 @@ describe('input checks', () => {
     const response = await receiveWebhook(ctx.deps, request({ body: JSON.stringify(body) }));
     expect(response).toMatchObject({
       status: 400,
-      body: { error: { code: 'invalid_payload', issues: [expect.objectContaining({ path })] } },
+      body: {
+        error: { code: 'WEBHOOKS_PAYLOAD_INVALID', issues: [expect.objectContaining({ path })] },
+      },
     });
     expect(ctx.queue.messages).toHaveLength(0);
   });
@@ -387,7 +408,7 @@ describe('storage failures', () => {
     const response = await receiveWebhook(ctx.deps, request());
     expect(response).toEqual({
       status: 503,
-      body: { error: { code: 'unavailable', message: expect.any(String) } },
+      body: { error: { code: 'WEBHOOKS_UNAVAILABLE', message: expect.any(String) } },
     });
     expect(JSON.stringify(response.body)).not.toContain('SQS');
     const [line] = ctx.captured.records().filter((r) => r.level === 'ERROR');

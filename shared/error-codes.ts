@@ -1,0 +1,42 @@
+/**
+ * The one convention of our error codes (docs/errors.md): UPPER_SNAKE_CASE, the part that
+ * raises the error first, then the subject, then the condition: `ORGS_ORG_NOT_FOUND`,
+ * `TOKENS_SECRET_MALFORMED`, `TALLYFY_RATE_LIMITED`, `EVENTS_ENVELOPE_INVALID`. Every error
+ * family types its `code` as a union of such codes; callers branch on the class or the code,
+ * never on a message.
+ */
+
+/** The parts that raise errors, as code prefixes (the folder, or `CLI`/`LOCAL` for bin/local). */
+export const ERROR_CODE_PARTS = [
+  'CONFIG',
+  'ORGS',
+  'TOKENS',
+  'TALLYFY',
+  'EVENTS',
+  'WEBHOOKS',
+  'AUTOMATIONS',
+  'RECONCILE',
+  'REPORTS',
+  'DLQ',
+  'CLI',
+  'LOCAL',
+  'SANDBOX',
+] as const;
+
+const ERROR_CODE = new RegExp(`^(${ERROR_CODE_PARTS.join('|')})(_[A-Z0-9]+)+$`);
+
+/** Whether `code` follows the convention. */
+export function isErrorCode(code: unknown): code is string {
+  return typeof code === 'string' && code.length <= 64 && ERROR_CODE.test(code);
+}
+
+/**
+ * The `code` of an error of ours, or `fallback` for anything else (an AWS SDK error, a bug):
+ * what a failure is recorded and counted as.
+ *
+ * @example errorCodeOf(new OrgNotFoundError('o1'), 'REPORTS_UNEXPECTED') // 'ORGS_ORG_NOT_FOUND'
+ */
+export function errorCodeOf(error: unknown, fallback: string): string {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return isErrorCode(code) ? code : fallback;
+}

@@ -1,0 +1,62 @@
+/**
+ * Files on the local disk (local mode's archive, report sink and engine state), written one way.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/** Options of {@link writeFileAtomic}. */
+export interface WriteFileAtomicOptions {
+  /** Mode of the file (e.g. `0o600` for state holding secret values). @default 0o666 less the umask */
+  mode?: number;
+  /** Mode of directories created on the way. @default 0o777 less the umask */
+  dirMode?: number;
+}
+
+/**
+ * Writes `data` to `path` so that a reader, or the next start after a crash, sees the old file
+ * or the new one, never half of one: a temporary file beside the target (created with `mode`,
+ * flushed to disk), then a rename over it. Missing directories are created; a failed write
+ * leaves no temporary file behind.
+ *
+ * @example await writeFileAtomic('.data/local.json', `${JSON.stringify(state)}\n`, { mode: 0o600 });
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: WriteFileAtomicOptions = {},
+): Promise<void> {
+  await mkdir(dirname(path), {
+    recursive: true,
+    ...(options.dirMode === undefined ? {} : { mode: options.dirMode }),
+  });
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const handle = await open(temporary, 'w', options.mode ?? 0o666);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * The file's text, or `undefined` when it does not exist; any other failure (permissions, a
+ * directory) is thrown as Node's error.
+ *
+ * @example const text = await readTextIfExists('.data/local.json');
+ */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

@@ -5,7 +5,7 @@
  * refresher's first run copies it into the token secret instead of spending another grant.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Org, OrgRegistry } from '../../shared/orgs/index.ts';
 import type { Secret } from '../../shared/secret.ts';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** An environment record: `process.env` in Lambda, a hand-built record in local mode and tests. */
 export type EnvRecord = Readonly<Record<string, string | undefined>>;

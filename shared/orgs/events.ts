@@ -12,7 +12,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ActionStateError, EventNotFoundError, StoreError } from './errors.ts';
 import { ACTION_PREFIX, type ActionKey, actionKey, EVENT_PREFIX, eventKey } from './keys.ts';
 import {

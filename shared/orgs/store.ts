@@ -2,7 +2,7 @@
  * The plumbing every registry file shares: the context, DynamoDB error mapping, item parsing.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { InvalidInputError, ItemInvalidError, OrgsError, StoreError } from './errors.ts';
 
 /** What every registry operation needs. */

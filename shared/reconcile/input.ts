@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReconcileInputError } from './errors.ts';
 
 /** What the reconciler is invoked with: on demand `{orgId}`, else every active org. */

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DAY_MS } from './period.ts';
 import type { EventFigures, ReportLog } from './ports.ts';
 import type { EventCounts, Period } from './types.ts';

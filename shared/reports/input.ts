@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReportInputError } from './errors.ts';
 import type { ReportRequest } from './generate.ts';
 import { ORG_ID_PATTERN } from './keys.ts';

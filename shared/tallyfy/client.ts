@@ -1,5 +1,5 @@
 import { type Dispatcher, Pool } from 'undici';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { Secret } from '../secret.ts';
 import {
   type FieldErrors,

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Secret } from '../secret.ts';
 import { DEFAULT_BASE_URL, networkFailure, sharedDispatcher } from './client.ts';
 import { redact, safeCause, TallyfyError } from './errors.ts';

@@ -1,4 +1,4 @@
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type * as z from 'zod';
 import { Secret } from '../secret.ts';
 import {
@@ -31,6 +31,7 @@ import {
   type RetryPolicy,
   type RetryReason,
 } from './retry.ts';
+import { Pool } from './undici-pool.ts';
 
 /** Tallyfy's documented API base. */
 export const DEFAULT_BASE_URL = 'https://go.tallyfy.com/api';

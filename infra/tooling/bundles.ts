@@ -2,7 +2,7 @@
  * Tooling over a synthesized cloud assembly (used by test/infra/bundles.test.ts and
  * bench/bundles.bench.ts, never deployed): find each function's bundle, the environment the
  * template gives it, and how long its module takes to initialise in a fresh Node process, the
- * way Lambda loads it (ESM `import()` of `index.mjs`, NODE_OPTIONS from the template).
+ * way Lambda loads it (ESM `import()` of `index.mjs`, with the template's environment).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
@@ -22,7 +22,7 @@ export interface FunctionBundle {
   readonly file: string;
   /** Size of `index.mjs` in bytes (what Lambda parses at init). */
   readonly sizeBytes: number;
-  /** Size of `index.mjs.map` in bytes (read only when an error is printed). */
+  /** Size of `index.mjs.map` in bytes (read only when a stack trace is printed). */
   readonly sourceMapBytes: number;
   /** The function's environment variables, CloudFormation references replaced by stand-ins. */
   readonly environment: Readonly<Record<string, string>>;
@@ -116,10 +116,20 @@ export function functionBundles(assembly: CloudAssembly, stackName: string): Fun
   return bundles.sort((a, b) => TALLYFY_PARTS.indexOf(a.part) - TALLYFY_PARTS.indexOf(b.part));
 }
 
-/** The child's script: time `import()` of the module, check it exports `handler`. */
+/**
+ * The child's script: time `import()` of the module, check it exports `handler`. A failed import
+ * prints the error's stack, as Lambda's runtime logs an init error (Node's own report of an
+ * uncaught error would also print the whole minified line it was thrown from).
+ */
 const INIT_PROBE = `
 const t0 = performance.now();
-const mod = await import(process.argv[1]);
+let mod;
+try {
+  mod = await import(process.argv[1]);
+} catch (error) {
+  process.stderr.write(String(error?.stack ?? error));
+  process.exit(1);
+}
 const initMs = performance.now() - t0;
 process.stdout.write(JSON.stringify({ initMs, hasHandler: typeof mod.handler === 'function' }));
 process.exit(0);

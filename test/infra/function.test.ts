@@ -60,7 +60,8 @@ describe('TallyfyFunction', () => {
           POWERTOOLS_SERVICE_NAME: 'event-worker',
           POWERTOOLS_METRICS_NAMESPACE: 'TallyfyServerless',
           LOG_LEVEL: 'DEBUG',
-          NODE_OPTIONS: '--enable-source-maps',
+          // no --enable-source-maps: it would parse the map at every cold start
+          NODE_OPTIONS: Match.absent(),
           EXTRA: 'yes',
         },
       },
@@ -117,7 +118,6 @@ describe('TallyfyFunction', () => {
         'EVENTS_QUEUE_URL',
         'EVENT_BUS_NAME',
         'LOG_LEVEL',
-        'NODE_OPTIONS',
         'ORGS_TABLE',
         'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',

@@ -2,9 +2,9 @@
  * Stack traces in TypeScript terms for a bundled Lambda, without paying for the source map at
  * cold start.
  *
- * Node's `--enable-source-maps` reads and parses a bundle's map (4-7 MiB for ours) while the
- * bundle loads, at every cold start, whether or not an error is ever printed: 20-40 ms of CPU on
- * Node 20 and on Node 24 alike (docs/benchmarks.md). Instead each Lambda entry calls
+ * Node's `--enable-source-maps` reads a bundle's map (ours were 4-6.5 MiB with the sources in
+ * them) while the bundle loads, at every cold start, whether or not an error is ever printed:
+ * 18-42 ms of CPU on Node 20 and on Node 24 alike (docs/benchmarks.md). Instead each Lambda entry calls
  * {@link mapBundleStackTraces} with its own `import.meta.url`: it only checks that the map file
  * exists beside the bundle, and installs an `Error.prepareStackTrace` hook. The map is read the
  * first time a stack with a frame in the bundle is formatted (an error logged, or printed by the
@@ -60,6 +60,7 @@ export function mapBundleStackTraces(bundleUrl: string): boolean {
         sites.map((site, i) => (inBundle(site) ? mappedSite(sourceMap, sites, i) : site)),
       );
     } catch {
+      // a formatter that throws would cost the error its stack: write the bundle's frames
       return format(error, sites);
     }
   };
@@ -77,6 +78,7 @@ function lazySourceMap(mapPath: string): () => SourceMap | undefined {
       try {
         state = new SourceMap(JSON.parse(readFileSync(mapPath, 'utf8')));
       } catch {
+        // deleted or corrupt: frames stay as bundled (docs/operations.md says how to map them)
         state = 'failed';
       }
     }

@@ -6,7 +6,7 @@
  * and, when it measures memory, `export const isolate = true` to run in its own process.
  */
 import { performance } from 'node:perf_hooks';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** One figure a bench reports. */
 export const benchResultSchema = z.strictObject({

@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AuthMode } from '../shared/orgs/index.ts';
 import { Secret } from '../shared/secret.ts';
 import { CliError } from './errors.ts';

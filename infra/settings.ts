@@ -9,7 +9,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_SECRET_PREFIX_LENGTH } from '../shared/secret-names.ts';
 import { TALLYFY_PARTS } from './constructs/parts.ts';
 import type { TallyfyStackProps } from './stack.ts';

@@ -1,6 +1,6 @@
 /** `report run <org> [--since --until]`. */
 import type { Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { loadConfig } from '../../shared/config.ts';
 import { OnDemandRequestSchema } from '../../shared/reports/index.ts';
 import { now, withTarget } from '../context.ts';

@@ -5,7 +5,7 @@
  * refresher's first run copies it into the token secret instead of spending another grant.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorCodeOf } from '../../shared/error-codes.ts';
 import {
   type AuthMode,

@@ -2,7 +2,7 @@
  * A token's health as `tokens status` shows it, derived from the org item alone (the CLI never
  * reads a token to show its state), and the refresher's on-demand answer.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Org } from '../../shared/orgs/index.ts';
 
 export type TokenState =

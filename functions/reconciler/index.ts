@@ -8,10 +8,13 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { awsClientSettings } from '../../shared/config/aws-clients.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { mapBundleStackTraces } from '../../shared/observability/index.ts';
 import { createOrgsDynamoClients } from '../../shared/orgs/index.ts';
 import { createReconcilerHandler } from './handler.ts';
 import { RECONCILER_SECTIONS, wireReconciler } from './wiring.ts';
 
+// stack traces name the TypeScript sources; the bundle's map is read when one is printed
+mapBundleStackTraces(import.meta.url);
 const config = loadConfig(RECONCILER_SECTIONS);
 const { aws } = config;
 

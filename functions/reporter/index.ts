@@ -9,10 +9,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientSettings } from '../../shared/config/aws-clients.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { mapBundleStackTraces } from '../../shared/observability/index.ts';
 import { createOrgsDynamoClients } from '../../shared/orgs/index.ts';
 import { createReporterHandler } from './handler.ts';
 import { REPORTER_SECTIONS, wireReporter } from './wiring.ts';
 
+// stack traces name the TypeScript sources; the bundle's map is read when one is printed
+mapBundleStackTraces(import.meta.url);
 const config = loadConfig(REPORTER_SECTIONS);
 const { aws } = config;
 

@@ -7,10 +7,13 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { awsClientSettings } from '../../shared/config/aws-clients.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { mapBundleStackTraces } from '../../shared/observability/index.ts';
 import { createOrgsDynamoClients } from '../../shared/orgs/index.ts';
 import { createTokenRefresherHandler } from './handler.ts';
 import { TOKEN_REFRESHER_SECTIONS, wireTokenRefresher } from './wiring.ts';
 
+// stack traces name the TypeScript sources; the bundle's map is read when one is printed
+mapBundleStackTraces(import.meta.url);
 const config = loadConfig(TOKEN_REFRESHER_SECTIONS);
 const { aws } = config;
 

@@ -7,10 +7,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { awsClientSettings } from '../../shared/config/aws-clients.ts';
 import { loadConfig } from '../../shared/config.ts';
+import { mapBundleStackTraces } from '../../shared/observability/index.ts';
 import { createOrgsDynamoClients } from '../../shared/orgs/index.ts';
 import { createWebhookReceiverHandler } from './handler.ts';
 import { WEBHOOK_RECEIVER_SECTIONS, wireWebhookReceiver } from './wiring.ts';
 
+// stack traces name the TypeScript sources; the bundle's map is read when one is printed
+mapBundleStackTraces(import.meta.url);
 const config = loadConfig(WEBHOOK_RECEIVER_SECTIONS);
 const { aws } = config;
 

@@ -75,7 +75,7 @@ export class Reporter extends Construct {
         memorySize: props.memorySize ?? 512,
       })
       // the bench measures with this cap: V8 otherwise lets garbage build up to ~216 MB RSS
-      .addEnvironment('NODE_OPTIONS', '--enable-source-maps --max-old-space-size=128')
+      .addEnvironment('NODE_OPTIONS', '--max-old-space-size=128')
       .bindTable(integration.orgs.table, accessForCalls(REPORTER_TABLE_CALLS))
       .bindTokenSecrets(integration.secrets)
       .bindRefreshRequests(props.refresher)

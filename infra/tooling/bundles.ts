@@ -2,14 +2,15 @@
  * Tooling over a synthesized cloud assembly (used by test/infra/bundles.test.ts and
  * bench/bundles.bench.ts, never deployed): find each function's bundle, the environment the
  * template gives it, and how long its module takes to initialise in a fresh Node process, the
- * way Lambda loads it (ESM `import()` of `index.mjs`, NODE_OPTIONS from the template).
+ * way Lambda loads it (ESM `import()` of `index.mjs`, with the template's environment).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { App } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { TallyfyFunction } from '../constructs/function.ts';
 import { TALLYFY_PARTS, type TallyfyPart } from '../constructs/parts.ts';
 import { TallyfyStack } from '../stack.ts';
 
@@ -22,7 +23,7 @@ export interface FunctionBundle {
   readonly file: string;
   /** Size of `index.mjs` in bytes (what Lambda parses at init). */
   readonly sizeBytes: number;
-  /** Size of `index.mjs.map` in bytes (read only when an error is printed). */
+  /** Size of `index.mjs.map` in bytes (read only when a stack trace is printed). */
   readonly sourceMapBytes: number;
   /** The function's environment variables, CloudFormation references replaced by stand-ins. */
   readonly environment: Readonly<Record<string, string>>;
@@ -116,12 +117,25 @@ export function functionBundles(assembly: CloudAssembly, stackName: string): Fun
   return bundles.sort((a, b) => TALLYFY_PARTS.indexOf(a.part) - TALLYFY_PARTS.indexOf(b.part));
 }
 
-/** The child's script: time `import()` of the module, check it exports `handler`. */
+/**
+ * The child's script: time `import()` of the module, check it exports `handler`. A failed import
+ * prints the error's stack, as Lambda's runtime logs an init error (Node's own report of an
+ * uncaught error would also print the whole minified line it was thrown from).
+ */
 const INIT_PROBE = `
+const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-const mod = await import(process.argv[1]);
+let mod;
+try {
+  mod = await import(process.argv[1]);
+} catch (error) {
+  process.stderr.write(String(error?.stack ?? error));
+  process.exit(1);
+}
 const initMs = performance.now() - t0;
-process.stdout.write(JSON.stringify({ initMs, hasHandler: typeof mod.handler === 'function' }));
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
+process.stdout.write(JSON.stringify({ initMs, cpuMs, hasHandler: typeof mod.handler === 'function' }));
 process.exit(0);
 `;
 
@@ -129,8 +143,21 @@ process.exit(0);
 export interface ModuleInit {
   /** Milliseconds from `import()` to the module (and its module-scope code) being ready. */
   readonly initMs: number;
+  /**
+   * CPU time (user + system, every thread) the process spent meanwhile: steadier than `initMs`
+   * on a shared machine, where waiting for a core inflates the wall time.
+   */
+  readonly cpuMs: number;
   /** Whether the module exports a `handler` function. */
   readonly hasHandler: boolean;
+}
+
+/** Options of {@link measureModuleInit}. */
+export interface MeasureOptions {
+  /** @default 30000 */
+  readonly timeoutMs?: number;
+  /** The `node` binary to run (another Node version). @default process.execPath */
+  readonly nodePath?: string;
 }
 
 /**
@@ -138,17 +165,18 @@ export interface ModuleInit {
  * PATH) and returns how long the import took: the cold-start share our code controls (module
  * parse + module-scope work: config, SDK clients, logger).
  *
- * @throws Error with the child's stderr when the import fails (such as a ConfigError naming a
- *   variable the stack does not set)
+ * @throws Error with the child's stderr (the error's stack) when the import fails (such as a
+ *   ConfigError naming a variable the stack does not set)
  */
 export function measureModuleInit(
   file: string,
   environment: Readonly<Record<string, string>>,
-  timeoutMs = 30_000,
+  options: MeasureOptions = {},
 ): Promise<ModuleInit> {
+  const { timeoutMs = 30_000, nodePath = process.execPath } = options;
   return new Promise((resolve, reject) => {
     execFile(
-      process.execPath,
+      nodePath,
       ['--input-type=module', '-e', INIT_PROBE, pathToFileURL(file).href],
       { env: { PATH: process.env.PATH ?? '', ...environment }, timeout: timeoutMs },
       (error, stdout, stderr) => {
@@ -164,17 +192,6 @@ export function measureModuleInit(
       },
     );
   });
-}
-
-/** Median of `runs` fresh-process initialisations of `file`. */
-export async function medianModuleInitMs(
-  file: string,
-  environment: Readonly<Record<string, string>>,
-  runs: number,
-): Promise<number> {
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push((await measureModuleInit(file, environment)).initMs);
-  return median(times);
 }
 
 /** The median of a non-empty list. */
@@ -200,18 +217,40 @@ export function readBundle(bundle: FunctionBundle): string {
  * const bundles = synthBundles(mkdtempSync(join(tmpdir(), 'bundles-')));
  */
 export function synthBundles(outdir: string): FunctionBundle[] {
+  const app = cdkJsonApp(outdir);
+  new TallyfyStack(app, 'BundleBench', { env: BENCH_ENV });
+  return functionBundles(app.synth(), 'BundleBench');
+}
+
+/**
+ * Bundles other entries as the parts' functions would be: one {@link TallyfyFunction} per part
+ * (the same bundling options), its `serviceName` the part. For comparisons such as the
+ * cold-start bench's SDK-clients baselines.
+ *
+ * @example
+ * const baselines = synthEntryBundles(dir, { 'token-refresher': 'bench/sdk-baselines/token-refresher.ts', … });
+ */
+export function synthEntryBundles(
+  outdir: string,
+  entries: Readonly<Record<TallyfyPart, string>>,
+): FunctionBundle[] {
+  const app = cdkJsonApp(outdir);
+  const stack = new Stack(app, 'EntryBundles', { env: BENCH_ENV });
+  for (const part of TALLYFY_PARTS) {
+    new TallyfyFunction(stack, part, { entry: entries[part], serviceName: part });
+  }
+  return functionBundles(app.synth(), 'EntryBundles');
+}
+
+const BENCH_ENV = { account: '123456789012', region: 'eu-west-1' };
+
+/** An App with cdk.json's feature flags (not our settings) and asset metadata on. */
+function cdkJsonApp(outdir: string): App {
   const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
     context: Record<string, unknown>;
   };
   const featureFlags = Object.fromEntries(
     Object.entries(cdkJson.context).filter(([key]) => !key.startsWith('tallyfy:')),
   );
-  const app = new App({
-    outdir,
-    context: { ...featureFlags, 'aws:cdk:enable-asset-metadata': true },
-  });
-  new TallyfyStack(app, 'BundleBench', {
-    env: { account: '123456789012', region: 'eu-west-1' },
-  });
-  return functionBundles(app.synth(), 'BundleBench');
+  return new App({ outdir, context: { ...featureFlags, 'aws:cdk:enable-asset-metadata': true } });
 }

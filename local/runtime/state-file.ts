@@ -3,7 +3,7 @@
  * `outputs` uses the CloudFormation output names of the stack, so the CLI reads one shape for
  * both targets; `endpoints` holds the AWS endpoint overrides. It never holds a secret.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { readTextIfExists, writeFileAtomic } from '../../shared/files.ts';
 
 export const LOCAL_STATE_VERSION = 1;

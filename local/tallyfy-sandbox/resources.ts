@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { count, json, notFound, type Reply, unprocessable } from './context.ts';
 import { isoAt } from './dates.ts';
 import { type Filtered, filterRuns, filterTasks } from './filters.ts';

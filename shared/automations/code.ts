@@ -3,7 +3,7 @@
  * runs as one action (rule id `code.<id>`, action 0) under the same once-only records, so its
  * handler is told when an earlier attempt is in doubt and gets the marker to look for.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Logger } from '../observability/index.ts';
 import type { JsonObject } from '../orgs/index.ts';
 import type { TallyfyApi } from '../tallyfy/index.ts';

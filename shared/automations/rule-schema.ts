@@ -3,7 +3,7 @@
  * stores bodies opaquely; this schema is the engine's contract, used by the worker when it reads
  * rules and by the CLI before it writes one.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { eventTypeSchema } from '../events/index.ts';
 import { SIGNING_KEY_NAME_MAX_LENGTH } from '../secret-names.ts';
 import { RuleInvalidError } from './errors.ts';

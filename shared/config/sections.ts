@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_SECRET_PREFIX_LENGTH } from '../secret-names.ts';
 import {
   defaultsTo,

@@ -5,7 +5,7 @@
  * it came by template hook, org watcher, reconciler or replay.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type EventOrigin, EventOriginSchema, OrgIdSchema } from '../orgs/index.ts';
 import { EnvelopeInvalidError } from './errors.ts';
 

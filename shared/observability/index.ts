@@ -27,6 +27,7 @@ export {
   scrubSecrets,
 } from './sanitize.ts';
 export { SERVICE_NAMES, type ServiceName } from './services.ts';
+export { mapBundleStackTraces } from './stack-traces.ts';
 export {
   createFunctionTelemetry,
   type FunctionTelemetry,

@@ -6,7 +6,7 @@
  * condition here treats an item past its `expiresAt` as absent.
  */
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ActionStateError, EventNotFoundError, StoreError } from './errors.ts';
 import {
   ACTION_PREFIX,

@@ -3,7 +3,7 @@
  * outcome writes, and the due-orgs query on the sparse byRefreshDue index.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_ERROR_MESSAGE_LENGTH, scrubSecrets } from '../observability/index.ts';
 import { LeaseLostError, OrgNotFoundError, VersionConflictError } from './errors.ts';
 import { orgKey, refreshShardOf, refreshShards } from './keys.ts';

@@ -5,7 +5,7 @@
  * secret names (`<prefix>/orgs/<orgId>/credentials`, see `MAX_SECRET_PREFIX_LENGTH` in
  * shared/tokens), S3 keys (`reports/<orgId>/…`, `webhooks/<orgId>/…`) and file names.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The longest org id accepted. */
 export const ORG_ID_MAX_LENGTH = 128;

@@ -3,7 +3,7 @@
  * docs/data-model.md. Functions, not a class: the state is the context (client, table, clock).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   abandonAction,
   type BeginActionResult,

@@ -4,7 +4,7 @@
  * Timestamps are normalised to `Date#toISOString()` form (UTC, milliseconds, `Z`) on the way in,
  * because `refreshDueAt` and lease times are compared as strings by DynamoDB.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { OrgIdSchema } from './org-id.ts';
 
 const ID = /^[A-Za-z0-9_.:-]{1,128}$/;

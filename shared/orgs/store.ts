@@ -7,7 +7,7 @@ import {
   type QueryCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { InvalidInputError, ItemInvalidError, OrgsError, StoreError } from './errors.ts';
 
 /** What every registry operation needs. */

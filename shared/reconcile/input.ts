@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OrgIdSchema } from '../orgs/index.ts';
 import { ReconcileInputError } from './errors.ts';
 

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OrgIdSchema } from '../orgs/index.ts';
 import { DAY_MS } from './period.ts';
 import type { EventFigures, ReportLog } from './ports.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { OrgIdSchema } from '../orgs/index.ts';
 import { ReportInputError } from './errors.ts';
 import type { ReportRequest } from './generate.ts';

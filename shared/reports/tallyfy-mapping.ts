@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ReportProcess, ReportTask } from './types.ts';
 
 /**

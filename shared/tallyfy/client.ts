@@ -1,5 +1,5 @@
-import { type Dispatcher, Pool } from 'undici';
-import type { z } from 'zod';
+import type { Dispatcher } from 'undici';
+import type * as z from 'zod';
 import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
 import {
@@ -32,6 +32,7 @@ import {
   retryAfter,
   retryPolicy,
 } from './retry.ts';
+import { Pool } from './undici-pool.ts';
 
 /** Tallyfy's documented API base. */
 export const DEFAULT_BASE_URL = 'https://go.tallyfy.com/api';

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { z } from 'zod';
+import * as z from 'zod';
 import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
 import { DEFAULT_BASE_URL, networkFailure, sharedDispatcher, wasUnsent } from './client.ts';

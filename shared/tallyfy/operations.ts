@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Secret } from '../secret.ts';
 import type { Query, TallyfyClient } from './client.ts';
 import { type PageOptions, Paginated } from './pagination.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Query, TallyfyClient } from './client.ts';
 import { TallyfyResponseError } from './errors.ts';
 

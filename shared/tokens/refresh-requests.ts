@@ -4,7 +4,7 @@
  * refresher single-flights requests with the org's lease, so a burst of 401s costs one grant.
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { OrgIdSchema } from '../orgs/index.ts';
 import type { TokensErrorCode } from './errors.ts';
 import type { RefreshReason } from './provider.ts';

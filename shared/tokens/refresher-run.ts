@@ -5,7 +5,7 @@
  * Lambda handler is an adapter over {@link runTokenRefresher}.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MetricName } from '../observability/index.ts';
 import type { OrgRegistry } from '../orgs/index.ts';
 import {

@@ -7,7 +7,8 @@ import {
   type SecretsManagerClient,
   SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
-import { type ZodType, z } from 'zod';
+import type { ZodType } from 'zod';
+import * as z from 'zod';
 import { isOrgId, ORG_ID_RULE } from '../orgs/index.ts';
 import { MAX_SECRET_PREFIX_LENGTH, orgSecretName, type SecretKind } from '../secret-names.ts';
 import {

@@ -9,7 +9,7 @@
  * name and the dates that make the dedupe key. The envelope carries the payload as received;
  * these schemas only decide its type, subject and time.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type EventType, isEventType } from '../events/index.ts';
 import { parseWebhookDate } from './dates.ts';
 

@@ -67,11 +67,15 @@ describe('function bundles (real esbuild bundling, as cdk synth does)', () => {
     }
   }, 60_000);
 
-  test('a bundle refuses to start when the stack forgets a variable it needs', async () => {
+  test('a bundle refuses to start when the stack forgets a variable it needs, and its stack names the TypeScript sources', async () => {
     const receiver = bundles.find((b) => b.part === 'webhook-receiver');
     const { ORGS_TABLE: _dropped, ...withoutTable } = receiver?.environment ?? {};
-    await expect(measureModuleInit(receiver?.file ?? '', withoutTable)).rejects.toThrow(
-      /ORGS_TABLE is not set/,
+    const failure = measureModuleInit(receiver?.file ?? '', withoutTable);
+    await expect(failure).rejects.toThrow(/ORGS_TABLE is not set/);
+    // mapped through index.mjs.map when printed (no --enable-source-maps in the template)
+    await expect(failure).rejects.toThrow(/\bat loadConfig \((\S*\/)?shared\/config\.ts:\d+:\d+\)/);
+    await expect(failure).rejects.toThrow(
+      /\bat \(?(\S*\/)?functions\/webhook-receiver\/index\.ts:\d+:\d+\)?$/m,
     );
   }, 30_000);
 });

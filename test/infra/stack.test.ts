@@ -97,7 +97,8 @@ describe('TallyfyStack: functions', () => {
         Runtime: `nodejs${newest}.x`,
         Handler: 'index.handler',
       });
-      expect(env(part).NODE_OPTIONS).toMatch(/^--enable-source-maps( |$)/);
+      // source maps are applied when a stack is printed, not parsed at every cold start
+      expect(env(part).NODE_OPTIONS ?? '').not.toContain('--enable-source-maps');
       expect(env(part)).toMatchObject({
         POWERTOOLS_SERVICE_NAME: part,
         POWERTOOLS_METRICS_NAMESPACE: 'TallyfyServerless/Prod',

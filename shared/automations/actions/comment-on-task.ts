@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { JsonObject } from '../../orgs/index.ts';
 import { TemplateError } from '../errors.ts';
 import type { commentOnTaskSchema } from '../rule-schema.ts';

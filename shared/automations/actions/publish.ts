@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { JsonObject } from '../../orgs/index.ts';
 import type { publishSchema } from '../rule-schema.ts';
 import { renderValue } from '../template.ts';

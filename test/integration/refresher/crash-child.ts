@@ -4,7 +4,7 @@
  * Manager and sandbox; at `crashAt` it prints `CRASH_POINT <name>` and hangs, and the parent
  * kills it with SIGKILL there. Without reaching the point it prints `DONE <outcome>`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createLogger } from '../../../shared/observability/index.ts';
 import { createOrgRegistry, createOrgsDynamoClients } from '../../../shared/orgs/index.ts';
 import { tallyfyOAuth } from '../../../shared/tallyfy/index.ts';

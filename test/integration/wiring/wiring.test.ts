@@ -103,7 +103,7 @@ describe('one wiring per function', () => {
     }
   });
 
-  test('a Lambda entry builds AWS clients only: every dependency comes from its wiring', () => {
+  test('a Lambda entry builds AWS clients only (and maps its stack traces): every dependency comes from its wiring', () => {
     for (const service of Object.values(SERVICE_NAMES)) {
       const source = readFileSync(
         new URL(`../../../functions/${service}/index.ts`, import.meta.url),
@@ -115,11 +115,14 @@ describe('one wiring per function', () => {
         [
           '../../shared/config.ts',
           '../../shared/config/aws-clients.ts',
+          '../../shared/observability/index.ts',
           '../../shared/orgs/index.ts',
           './handler.ts',
           './wiring.ts',
         ].sort(),
       );
+      // the bundle's own source map, read when a stack is printed (docs/operations.md)
+      expect(source, service).toMatch(/^mapBundleStackTraces\(import\.meta\.url\);$/m);
       expect(source, service).toMatch(/export const deps = wire[A-Za-z]+\(config, \{/);
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Secret } from '../../../shared/secret.ts';
 import { credentialsSchema, tokenSchema } from '../../../shared/tokens/index.ts';
 

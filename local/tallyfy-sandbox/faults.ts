@@ -15,6 +15,9 @@ export class FaultTable {
     if (fault.probability !== undefined && (fault.probability < 0 || fault.probability > 1)) {
       throw new RangeError(`Fault.probability must be within 0..1, got ${fault.probability}`);
     }
+    if (fault.timing === 'after' && fault.kind === 'hang') {
+      throw new RangeError('Fault.timing "after" needs kind "status" or "reset"');
+    }
     const entry: ActiveFault = {
       fault,
       remaining: fault.times ?? Number.POSITIVE_INFINITY,
@@ -31,11 +34,15 @@ export class FaultTable {
     this.#faults.length = 0;
   }
 
-  /** The fault that applies to this request, if any (spending one of its `times`). */
-  take(method: string, path: string): Fault | undefined {
+  /**
+   * The fault that applies to this request at `timing` (before or after it is carried out), if
+   * any, spending one of its `times`.
+   */
+  take(method: string, path: string, timing: 'before' | 'after' = 'before'): Fault | undefined {
     for (const entry of this.#faults) {
       const { fault } = entry;
       if (entry.remaining <= 0) continue;
+      if ((fault.timing ?? 'before') !== timing) continue;
       if (fault.method && fault.method.toUpperCase() !== method) continue;
       if (fault.path !== undefined) {
         const hit = typeof fault.path === 'string' ? fault.path === path : fault.path.test(path);

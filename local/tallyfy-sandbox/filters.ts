@@ -118,6 +118,8 @@ export function filterRuns(
       errors.status = [`The status must be one of: ${[...RUN_STATUSES].join(', ')}.`];
   }
   const checklistIds = readList(query, 'checklist_id');
+  // `q`: Tallyfy's "search term for process name"; here a case-insensitive substring
+  const search = query.get('q')?.trim().toLowerCase() || undefined;
   const bounds = readTimeBounds(query, errors);
   const sort = readSort(query, RUN_SORTS, errors);
   if (Object.keys(errors).length > 0) return { ok: false, errors };
@@ -127,6 +129,7 @@ export function filterRuns(
     (r) =>
       (!statusSet || statusSet.has(r.status)) &&
       (!checklistSet || checklistSet.has(r.checklistId)) &&
+      (search === undefined || r.name.toLowerCase().includes(search)) &&
       inBounds(r, bounds),
   );
   if (sort) items = sortBy(items, sort);

@@ -114,6 +114,18 @@ export function renderTask(task: TaskRecord) {
   };
 }
 
+/** A comment as a task's `threads` include lists it (`GET …/tasks/{id}?with=threads`). */
+export function renderThread(comment: CommentRecord) {
+  return {
+    id: comment.id,
+    content: comment.content,
+    label: 'comment',
+    state: 'open',
+    user_id: comment.authorId,
+    created_at: comment.createdAt,
+  };
+}
+
 export function renderComment(comment: CommentRecord) {
   return {
     id: comment.id,

@@ -14,6 +14,7 @@ import {
   renderTag,
   renderTask,
   renderTemplate,
+  renderThread,
   renderUser,
   renderWatcher,
 } from './render.ts';
@@ -74,6 +75,19 @@ function findTask(rc: RouteContext, runId?: string): TaskRecord | undefined {
   const task = rc.sandbox.store.tasks.get(rc.params.task ?? '');
   if (!task || task.orgId !== org(rc).id) return undefined;
   return runId === undefined || task.runId === runId ? task : undefined;
+}
+
+/**
+ * A task as `GET …/tasks/{id}` answers it; `with=threads` includes its comments
+ * (`threads: {data: [...]}`, oldest first), as Tallyfy's n8n node reads them.
+ */
+function taskReply(rc: RouteContext, task: TaskRecord): Reply {
+  const includes = (rc.query.get('with') ?? '').split(',').map((w) => w.trim());
+  const data: Record<string, unknown> = renderTask(task);
+  if (includes.includes('threads')) {
+    data.threads = { data: rc.sandbox.store.commentsOf(task.id).map(renderThread) };
+  }
+  return json(200, { data });
 }
 
 function zodErrors(error: z.ZodError): Record<string, string[]> {
@@ -262,7 +276,7 @@ export function addResourceRoutes(router: Router): void {
     handler: (rc) => {
       const run = findRun(rc);
       const task = run && findTask(rc, run.id);
-      return task ? json(200, { data: renderTask(task) }) : notFound('Task not found.');
+      return task ? taskReply(rc, task) : notFound('Task not found.');
     },
   });
 
@@ -329,7 +343,7 @@ export function addResourceRoutes(router: Router): void {
     scope: 'user',
     handler: (rc) => {
       const task = findTask(rc);
-      return task ? json(200, { data: renderTask(task) }) : notFound('Task not found.');
+      return task ? taskReply(rc, task) : notFound('Task not found.');
     },
   });
 

@@ -9,6 +9,7 @@ import type { FaultTable } from './faults.ts';
 import { handleTokenRequest } from './oauth.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import type { Router } from './router.ts';
+import type { Fault } from './types.ts';
 
 const UNAUTHENTICATED: Reply = { status: 401, body: { message: 'Unauthenticated.' } };
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -74,20 +75,7 @@ export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
     if (latency > 0) await sleep(latency);
 
     const fault = faults.take(method, apiPath);
-    if (fault) {
-      ctx.stats.faultsInjected++;
-      if (fault.kind === 'reset') {
-        req.socket.destroy();
-        return null;
-      }
-      if (fault.kind === 'hang') return null;
-      const status = fault.status ?? 500;
-      const headers: Record<string, string> = {};
-      if (fault.retryAfterSeconds !== undefined)
-        headers['retry-after'] = String(fault.retryAfterSeconds);
-      if (status === 429) headers['x-ratelimit-remaining'] = '0';
-      return { status, body: fault.body ?? { message: 'Injected fault.' }, headers };
-    }
+    if (fault) return injected(req, fault);
 
     const rawBody = await readBody(req, MAX_BODY_BYTES);
     if (rawBody === undefined) return TOO_LARGE;
@@ -159,7 +147,7 @@ export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
         return { status: 400, body: { message: 'The request body is not valid JSON.' } };
       body = parsed.value;
     }
-    const reply = await route.handler({
+    const handled = await route.handler({
       sandbox: ctx,
       params,
       query: url.searchParams,
@@ -169,7 +157,26 @@ export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
       selfUrl: url,
       nowMs,
     });
+    // a fault "after": the request took effect, and its answer is lost or replaced
+    const late = handled.status < 300 ? faults.take(method, apiPath, 'after') : undefined;
+    const reply = late ? injected(req, late) : handled;
+    if (reply === null) return null;
     return decision ? { ...reply, headers: { ...rateHeaders, ...reply.headers } } : reply;
+  }
+
+  function injected(req: IncomingMessage, fault: Fault): Reply | null {
+    ctx.stats.faultsInjected++;
+    if (fault.kind === 'reset') {
+      req.socket.destroy();
+      return null;
+    }
+    if (fault.kind === 'hang') return null;
+    const status = fault.status ?? 500;
+    const headers: Record<string, string> = {};
+    if (fault.retryAfterSeconds !== undefined)
+      headers['retry-after'] = String(fault.retryAfterSeconds);
+    if (status === 429) headers['x-ratelimit-remaining'] = '0';
+    return { status, body: fault.body ?? { message: 'Injected fault.' }, headers };
   }
 
   return async (req, res) => {

@@ -87,6 +87,13 @@ export type Fault = {
   seed?: number;
   /** @default 'status' */
   kind?: 'status' | 'reset' | 'hang';
+  /**
+   * `before` (default): the request is refused before anything happens. `after`: the request
+   * is carried out (its effect and its webhooks happen) and the fault's status (or reset) is
+   * answered instead of the success: a 500 or a lost answer that "took effect", the case an
+   * idempotency check must find. Only with `kind` `status` or `reset`.
+   */
+  timing?: 'before' | 'after';
 };
 
 export interface SandboxStats {

@@ -107,7 +107,7 @@ export const SECTIONS = {
       'HTTP_MAX_RETRIES',
       integer(0, 10),
       'an integer from 0 to 10',
-      'Retries of a retryable Tallyfy call (429; 502/503/504 on GET/HEAD)',
+      'Retries of a retryable Tallyfy call (429; 500/502/503/504 on GET/HEAD)',
       defaultsTo('4'),
     ),
     retryAfterCapSeconds: variable(

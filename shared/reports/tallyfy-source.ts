@@ -34,7 +34,7 @@ export interface TallyfyPagesClient {
 /**
  * {@link TallyfyLists} over a `TallyfyClient` (shared/tallyfy): its pagination reads
  * `meta.pagination` to the last page, and each page's `calls` counts the attempts (1 + the
- * retries of 429 and 502/503/504) that page took.
+ * retries of 429 and 500/502/503/504) that page took.
  *
  * @example
  * const lists = tallyfyClientLists(createTallyfyClient({ auth: tokens.forOrg(orgId), baseUrl }));

@@ -68,6 +68,12 @@ export {
 export { MAX_PER_PAGE, type PageOptions, Paginated, type TallyfyPage } from './pagination.ts';
 export { type TallyfyApiPerOrgOptions, tallyfyApiPerOrg } from './per-org.ts';
 export {
+  isRateLimitDeferral,
+  pagesWithRateLimitWaits,
+  type WaitBudget,
+  withRateLimitWaits,
+} from './rate-limit-waits.ts';
+export {
   type AttemptOutcome,
   backoffDelayMs,
   type ClientStats,
@@ -96,10 +102,12 @@ export {
   type TallyfyStep,
   type TallyfyTag,
   type TallyfyTask,
+  type TallyfyTaskWithThreads,
   type TallyfyUser,
   type TallyfyWatcher,
   tagSchema,
   taskSchema,
+  taskWithThreadsSchema,
   userSchema,
   watcherSchema,
 } from './schemas.ts';

@@ -21,7 +21,7 @@ import { single, type TallyfyUser, userSchema } from './schemas.ts';
  * rotated): it is reported as transient and the caller (the refresher, under its lease)
  * decides. A 429 is retried after Retry-After (the server refused it without processing it), and
  * so is a connection that was never made (nothing was sent). `GET /me` is idempotent: it is
- * retried on 502/503/504 and lost connections too.
+ * retried on 500/502/503/504 and lost connections too.
  */
 
 /** The result of a grant. Lifetimes come from `expires_in`, never from a constant. */

@@ -22,6 +22,7 @@ import {
   type TallyfyWatcher,
   tagSchema,
   taskSchema,
+  taskWithThreadsSchema,
   userSchema,
   watcherSchema,
 } from './schemas.ts';
@@ -149,6 +150,23 @@ export class TallyfyApi {
     });
   }
 
+  /**
+   * A task's comments, oldest first: `GET /organizations/{org}/runs/{run}/tasks/{id}?with=threads`
+   * when `runId` is given, else `GET /organizations/{org}/tasks/{id}?with=threads` (Tallyfy has
+   * no comments list of its own; its n8n node reads them this way). One call, not paginated.
+   */
+  async listTaskComments(orgId: string, taskId: string, runId?: string): Promise<TallyfyComment[]> {
+    const path =
+      runId === undefined
+        ? `/organizations/${seg(orgId)}/tasks/${seg(taskId)}`
+        : `/organizations/${seg(orgId)}/runs/${seg(runId)}/tasks/${seg(taskId)}`;
+    const task = await this.client.get(path, {
+      query: { with: 'threads' },
+      schema: single(taskWithThreadsSchema),
+    });
+    return task.threads;
+  }
+
   /** `POST /organizations/{org}/tasks/{task}/comment` `{content}`. Not retried on 5xx. */
   commentOnTask(orgId: string, taskId: string, content: string): Promise<TallyfyComment> {
     return this.client.post(`/organizations/${seg(orgId)}/tasks/${seg(taskId)}/comment`, {
@@ -213,6 +231,8 @@ export class TallyfyApi {
       itemSchema: itemSchema as z.ZodType<z.output<S>>,
       ...(this.#perPage === undefined ? {} : { perPage: this.#perPage }),
     };
-    return new Paginated(() => this.client.pages(path, query, options));
+    return new Paginated((startPage) =>
+      this.client.pages(path, query, startPage === undefined ? options : { ...options, startPage }),
+    );
   }
 }

@@ -116,14 +116,16 @@ export async function* paginate<T>(
  * for await (const page of api.listRuns(orgId).pages()) pagesRead++;
  */
 export class Paginated<T> implements AsyncIterable<T> {
-  readonly #pages: () => AsyncGenerator<TallyfyPage<T>>;
+  readonly #pages: (startPage?: number) => AsyncGenerator<TallyfyPage<T>>;
 
-  constructor(pages: () => AsyncGenerator<TallyfyPage<T>>) {
+  /** @param pages reads the list from `startPage` (default 1) to its end */
+  constructor(pages: (startPage?: number) => AsyncGenerator<TallyfyPage<T>>) {
     this.#pages = pages;
   }
 
-  pages(): AsyncGenerator<TallyfyPage<T>> {
-    return this.#pages();
+  /** The pages, from `startPage` (default 1): a read cut short resumes where it stopped. */
+  pages(startPage?: number): AsyncGenerator<TallyfyPage<T>> {
+    return this.#pages(startPage);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<T> {

@@ -1,8 +1,8 @@
 /*
  * The retry policy of every call to Tallyfy, the API client's and the OAuth token calls' alike,
  * as Tallyfy's own CLI (tallyfy/cli pkg/tallyfy/client.go) does it: 429 always (it was refused
- * unprocessed), honouring Retry-After up to a cap; 502/503/504 and lost connections only for
- * idempotent methods; a connection that was never made (refused, DNS, connect timeout) for any
+ * unprocessed), honouring Retry-After up to a cap; 500/502/503/504 and lost connections only for
+ * idempotent methods (the CLI leaves 500 out; we repeat it for reads, see `isRetryableStatus`); a connection that was never made (refused, DNS, connect timeout) for any
  * method, since nothing was sent; exponential backoff 0.5–8 s with ±20% jitter; 4 retries, all
  * within one deadline. A POST that may have reached Tallyfy is never repeated: a token grant
  * rotates the refresh token, a launch creates a process. Pure functions: time and randomness
@@ -41,9 +41,14 @@ export function isIdempotent(method: string): boolean {
   return IDEMPOTENT.has(method);
 }
 
-/** Statuses that say "the gateway or server is briefly unavailable". */
+/**
+ * Statuses worth repeating an idempotent call for: the gateway or server is briefly unavailable
+ * (502, 503, 504), or the server failed this once (500; repeating a read, or a PUT/DELETE whose
+ * repetition has the same effect, cannot do harm, and Tallyfy answers a passing 500 often enough
+ * that a doubt check must not give up on the first one).
+ */
 function isRetryableStatus(status: number): boolean {
-  return status === 502 || status === 503 || status === 504;
+  return status === 500 || status === 502 || status === 503 || status === 504;
 }
 
 /**

@@ -62,6 +62,21 @@ export type TallyfyTask = z.infer<typeof taskSchema>;
 export const commentSchema = z.looseObject({ id, content: optionalText });
 export type TallyfyComment = z.infer<typeof commentSchema>;
 
+/**
+ * A task with its comments (`GET …/tasks/{id}?with=threads`): the include comes as a list or,
+ * in Fractal's include shape, as `{data: [...]}`; both read as the list.
+ */
+export const taskWithThreadsSchema = z.looseObject({
+  id,
+  threads: z
+    .union([z.array(commentSchema), z.looseObject({ data: z.array(commentSchema) })])
+    .optional()
+    .transform((threads) =>
+      threads === undefined ? [] : Array.isArray(threads) ? threads : threads.data,
+    ),
+});
+export type TallyfyTaskWithThreads = z.infer<typeof taskWithThreadsSchema>;
+
 export const groupSchema = z.looseObject({ id, name: z.string() });
 export type TallyfyGroup = z.infer<typeof groupSchema>;
 

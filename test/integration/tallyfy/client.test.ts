@@ -135,6 +135,35 @@ describe('Tallyfy client against the sandbox', () => {
     expect(sandbox.store.tasks.get(first.id)?.status).toBe('completed');
     const comment = await tallyfy.commentOnTask(orgId, first.id, 'Looks good');
     expect(sandbox.store.commentsOf(first.id).map((c) => c.id)).toContain(comment.id);
+    // a task's comments are read back through `with=threads`, by the run's path or the org's
+    const byRun = await tallyfy.listTaskComments(orgId, first.id, run.id);
+    expect(byRun.map((c) => [c.id, c.content])).toEqual([[comment.id, 'Looks good']]);
+    expect(await tallyfy.listTaskComments(orgId, first.id)).toEqual(byRun);
+    // `q` searches run names: one narrow page instead of every run of the template
+    const found = await tallyfy.listRuns(orgId, { q: 'client TEST' }).all();
+    expect(found.map((r) => r.id)).toEqual([run.id]);
+  });
+
+  test('a fault "after" lets the request take effect and answers 500; a GET 500 is retried', async () => {
+    const tallyfy = api();
+    const taskId = sandbox.demo.tasks.issuePo;
+    sandbox.injectFault({
+      method: 'POST',
+      path: /\/comment$/,
+      status: 500,
+      timing: 'after',
+      times: 1,
+    });
+    const err = await tallyfy.commentOnTask(orgId, taskId, 'took effect').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TallyfyServerError);
+    expect(sandbox.store.commentsOf(taskId).map((c) => c.content)).toContain('took effect');
+    sandbox.injectFault({ method: 'GET', status: 500, times: 2 });
+    const comments = await tallyfy.listTaskComments(orgId, taskId);
+    expect(comments.map((c) => c.content)).toContain('took effect');
+    expect(retries.map((r) => [r.method, r.status])).toEqual([
+      ['GET', 500],
+      ['GET', 500],
+    ]);
   });
 
   test('an org watcher webhook is added, listed (URL kept secret) and removed', async () => {

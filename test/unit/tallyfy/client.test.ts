@@ -207,7 +207,7 @@ describe('TallyfyClient retries', () => {
     expect(seen).toHaveLength(3);
   });
 
-  test.each([502, 503, 504])(
+  test.each([500, 502, 503, 504])(
     'GET is retried on %i with exponential backoff and jitter',
     async (status) => {
       const { client, time, seen } = await clientFor(
@@ -230,9 +230,21 @@ describe('TallyfyClient retries', () => {
     expect(retries).toHaveLength(0);
   });
 
-  test('a 500 is not retried even for GET (only 502/503/504 are)', async () => {
+  test('a GET answered 500 every time stops at maxRetries (bounded) with the server error', async () => {
+    const { client, seen } = await clientFor((_req, res) => json(res, 500, {}), {
+      retry: { maxRetries: 2 },
+    });
+    const err = (await client.get('/me').catch((e: unknown) => e)) as TallyfyServerError;
+    expect(err).toBeInstanceOf(TallyfyServerError);
+    expect(err.status).toBe(500);
+    expect(seen).toHaveLength(3);
+  });
+
+  test('a POST answered 500 is not retried: it may have taken effect', async () => {
     const { client, seen } = await clientFor((_req, res) => json(res, 500, {}));
-    await expect(client.get('/me')).rejects.toBeInstanceOf(TallyfyServerError);
+    await expect(client.post('/organizations/o1/runs', { body: {} })).rejects.toBeInstanceOf(
+      TallyfyServerError,
+    );
     expect(seen).toHaveLength(1);
   });
 

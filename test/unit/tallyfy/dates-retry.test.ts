@@ -102,10 +102,12 @@ describe('retry policy', () => {
     expect(ask('POST', { unsent: false })).toBeUndefined();
     // ... unless it was never sent
     expect(ask('POST', { unsent: true })).toEqual({ reason: 'network_error', delayMs: 500 });
-    // idempotent calls: gateway errors and lost connections too, never other statuses
+    // idempotent calls: 500, gateway errors and lost connections too, never other statuses
     expect(ask('GET', { status: 503 })).toEqual({ reason: 'server_error', delayMs: 500 });
+    expect(ask('GET', { status: 500 })).toEqual({ reason: 'server_error', delayMs: 500 });
+    expect(ask('POST', { status: 500 })).toBeUndefined();
     expect(ask('GET', { unsent: false })?.reason).toBe('network_error');
-    for (const status of [400, 401, 404, 422, 500]) expect(ask('GET', { status })).toBeUndefined();
+    for (const status of [400, 401, 404, 422, 501]) expect(ask('GET', { status })).toBeUndefined();
     // bounded by the retries and by the call's deadline
     expect(ask('GET', { status: 503 }, 5)).toBeUndefined();
     expect(

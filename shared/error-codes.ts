@@ -25,9 +25,23 @@ export const ERROR_CODE_PARTS = [
 
 const ERROR_CODE = new RegExp(`^(${ERROR_CODE_PARTS.join('|')})(_[A-Z0-9]+)+$`);
 
-/** Whether `code` follows the convention. */
+/**
+ * The dead-letter code of an event with an action whose outcome could not be resolved
+ * (ARCHITECTURE.md "Automations" names it; docs/errors.md reserves it): the one code outside
+ * the part-prefix convention.
+ */
+export const ACTION_IN_DOUBT = 'ACTION_IN_DOUBT';
+
+/** Codes kept under the names the design gave them, outside the convention. */
+export const RESERVED_ERROR_CODES = [ACTION_IN_DOUBT] as const;
+
+/** Whether `code` follows the convention (or is one of the {@link RESERVED_ERROR_CODES}). */
 export function isErrorCode(code: unknown): code is string {
-  return typeof code === 'string' && code.length <= 64 && ERROR_CODE.test(code);
+  return (
+    typeof code === 'string' &&
+    code.length <= 64 &&
+    (ERROR_CODE.test(code) || (RESERVED_ERROR_CODES as readonly string[]).includes(code))
+  );
 }
 
 /**

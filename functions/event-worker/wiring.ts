@@ -13,6 +13,7 @@ import {
   createEventBridgePublisher,
   createSigningSecrets,
   createSqsDeadLetterSink,
+  createSqsMessageDeferral,
   createSqsMessageVisibility,
 } from '../../shared/automations/index.ts';
 import { requireClient } from '../../shared/config/aws-clients.ts';
@@ -116,6 +117,11 @@ export function wireEventWorker(
       queueUrl: config.worker.deadLetterQueueUrl,
     }),
     visibility: createSqsMessageVisibility({ client: clients.sqs }),
+    // a Retry-After beyond the client's own cap: the message waits it out without a receive
+    deferral: {
+      port: createSqsMessageDeferral({ client: clients.sqs }),
+      thresholdMs: config.tallyfy.retryAfterCapSeconds * 1000,
+    },
     clock,
     logger,
     metrics,

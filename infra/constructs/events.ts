@@ -7,10 +7,14 @@ import { type Archive, EventBus } from 'aws-cdk-lib/aws-events';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+/**
+ * Receives before a message moves to the dead-letter queue (ARCHITECTURE.md: "after 5 tries"):
+ * the DLQ contract's, which the worker reads to dead-letter an event's last receive itself.
+ */
+import { MAX_RECEIVE_COUNT } from '../../shared/dlq/contract.ts';
 import { acknowledgeRule } from './nag.ts';
 
-/** Receives before a message moves to the dead-letter queue (ARCHITECTURE.md: "after 5 tries"). */
-export const MAX_RECEIVE_COUNT = 5;
+export { MAX_RECEIVE_COUNT };
 
 /**
  * AWS's advice for SQS event sources: visibility timeout at least six times the function

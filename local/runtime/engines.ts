@@ -22,8 +22,11 @@ import { LOCAL_ACCOUNT } from './schedules.ts';
 /** Queue names of local mode (the stack names its own). */
 export const EVENTS_QUEUE_NAME = 'tallyfy-events';
 export const DEAD_LETTER_QUEUE_NAME = 'tallyfy-events-dlq';
+
 /** As the stack: after 5 receives a message moves to the dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 5;
+import { MAX_RECEIVE_COUNT } from '../../shared/dlq/index.ts';
+
+export { MAX_RECEIVE_COUNT };
 /** As the stack's queue (6 x the worker's timeout of 10 s, AWS's advice). */
 export const VISIBILITY_TIMEOUT_SECONDS = 60;
 

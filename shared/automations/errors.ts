@@ -4,6 +4,8 @@
  * payload value, a token or a signing secret.
  */
 
+import { ACTION_IN_DOUBT } from '../error-codes.ts';
+
 /**
  * Every code of the automation engine's and the worker's errors, `http_post`'s included
  * (docs/errors.md says what each means and what to do).
@@ -45,15 +47,28 @@ export const AUTOMATIONS_UNEXPECTED = 'AUTOMATIONS_UNEXPECTED';
 /** A record's outcome code when its permanent failure could not be sent to the DLQ. */
 export const AUTOMATIONS_DEAD_LETTER_FAILED = 'AUTOMATIONS_DEAD_LETTER_FAILED';
 
+/**
+ * An action whose outcome is unknown: its effect may or may not exist in Tallyfy (or at the
+ * `http_post` receiver). What a dead letter and an operator need to decide.
+ */
+export interface ActionDoubt {
+  ruleId: string;
+  actionIndex: number;
+  /** `launch_process`, `comment_on_task`, …, `code`. */
+  type: string;
+  /** The marker the effect carries (`tsf-…`), to look for it by hand. */
+  marker: string;
+}
+
 /** Base of the family. `retryable`: whether the same message may succeed on a later receive. */
 export class AutomationError extends Error {
-  readonly code: AutomationErrorCode;
+  readonly code: AutomationErrorCode | typeof ACTION_IN_DOUBT;
   readonly retryable: boolean;
   /** Do not retry before this long (Retry-After, or the live lease of an attempt in doubt). */
   readonly retryAfterMs: number | undefined;
 
   constructor(
-    code: AutomationErrorCode,
+    code: AutomationErrorCode | typeof ACTION_IN_DOUBT,
     message: string,
     options: { retryable: boolean; retryAfterMs?: number | undefined; cause?: unknown },
   ) {
@@ -96,18 +111,49 @@ export class ActionFailedError extends AutomationError {
   readonly actionIndex: number;
   /** The underlying error's code (`TALLYFY_NOT_FOUND`, `AUTOMATIONS_HTTP_POST_REJECTED`…). */
   readonly causeCode: string;
+  /**
+   * Set when the failure leaves the action in doubt: its request may have taken effect (a 500
+   * after it was sent, a timeout), or looking for an earlier attempt's effect failed. The next
+   * attempt resolves it; the last receive dead-letters it as `ACTION_IN_DOUBT`.
+   */
+  readonly doubt: ActionDoubt | undefined;
 
   constructor(
     ruleId: string,
     actionIndex: number,
     causeCode: string,
     message: string,
-    options: { retryable: boolean; retryAfterMs?: number | undefined; cause?: unknown },
+    options: {
+      retryable: boolean;
+      retryAfterMs?: number | undefined;
+      cause?: unknown;
+      doubt?: ActionDoubt | undefined;
+    },
   ) {
     super('AUTOMATIONS_ACTION_FAILED', `rule ${ruleId} action ${actionIndex}: ${message}`, options);
     this.ruleId = ruleId;
     this.actionIndex = actionIndex;
     this.causeCode = causeCode;
+    this.doubt = options.doubt;
+  }
+}
+
+/**
+ * An action's outcome cannot be resolved: looking for its effect could not tell (the search
+ * reached its bound, or failed on the last receive), or the action may not be repeated
+ * (`onDoubt: dead_letter`). Permanent: the event is dead-lettered with code `ACTION_IN_DOUBT`,
+ * `doubts` in its `actionsInDoubt` attribute, and `dlq replay --in-doubt retry|done` lets the
+ * operator decide. Never counted as done, never dropped.
+ */
+export class ActionInDoubtError extends AutomationError {
+  readonly doubts: readonly ActionDoubt[];
+  constructor(doubts: readonly ActionDoubt[], known: string, options: { cause?: unknown } = {}) {
+    const which = doubts.map((d) => `rule ${d.ruleId} action ${d.actionIndex} (${d.type})`);
+    super(ACTION_IN_DOUBT, `${which.join(', ')} in doubt: ${known}`, {
+      retryable: false,
+      ...options,
+    });
+    this.doubts = doubts;
   }
 }
 

@@ -3,7 +3,14 @@
  * format, matching, templates, actions run at most once per (event, rule, action), code-level
  * automations, and the SQS batch processing around them. See docs/automations.md.
  */
-export { type ActionEnv, markerTag, type PreparedAction, prepareAction } from './actions/index.ts';
+export {
+  type ActionEnv,
+  type EffectLookup,
+  markerNameSuffix,
+  markerTag,
+  type PreparedAction,
+  prepareAction,
+} from './actions/index.ts';
 export {
   AUTOMATIONS_EVENT_SOURCE,
   createEventBridgePublisher,
@@ -21,11 +28,14 @@ export {
   type ActionOutcome,
   type AutomationDeps,
   type AutomationsResult,
+  doubtsOfFailure,
   runAutomations,
 } from './engine.ts';
 export {
   ActionBusyError,
+  type ActionDoubt,
   ActionFailedError,
+  ActionInDoubtError,
   AUTOMATIONS_DEAD_LETTER_FAILED,
   AUTOMATIONS_ERROR_CODES,
   AUTOMATIONS_UNEXPECTED,
@@ -71,6 +81,8 @@ export {
 export type {
   DeadLetterAttributes,
   DeadLetterSink,
+  DeferredMessage,
+  MessageDeferral,
   MessageVisibility,
   QueueMessageRef,
 } from './worker/ports.ts';
@@ -82,4 +94,10 @@ export {
   type ProcessEventResult,
   processEvent,
 } from './worker/process-event.ts';
-export { createSqsDeadLetterSink, createSqsMessageVisibility } from './worker/sqs.ts';
+export {
+  createSqsDeadLetterSink,
+  createSqsMessageDeferral,
+  createSqsMessageVisibility,
+  DEFERRALS_ATTRIBUTE,
+  DEFERRED_UNTIL_ATTRIBUTE,
+} from './worker/sqs.ts';

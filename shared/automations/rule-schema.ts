@@ -46,8 +46,13 @@ export const whenSchema = z.strictObject({
 });
 export type When = z.infer<typeof whenSchema>;
 
-/** What to do when an earlier attempt began and its outcome is unknown (the worker died). */
-const onDoubt = z.enum(['skip', 'retry']);
+/**
+ * What an action that cannot look for its own effect does when an earlier attempt's outcome is
+ * unknown: `retry` sends it again with the same idempotency key; `dead_letter` hands the choice
+ * to the operator (`ACTION_IN_DOUBT`); `skip` is the former name of `dead_letter` (an action in
+ * doubt is never dropped silently).
+ */
+const onDoubt = z.enum(['retry', 'dead_letter', 'skip']);
 
 const template = z.string().min(1).max(4000);
 
@@ -57,7 +62,7 @@ export const launchProcessSchema = z.strictObject({
   template: template,
   /** Process name (templated). */
   name: template,
-  /** Process summary (templated); the action's marker is appended to it. */
+  /** Process summary (templated); the action's marker is appended to it (and to the name). */
   summary: z.string().max(4000).optional(),
   /** Kick-off field values by alias or id (templated values). */
   kickoff: z.record(z.string().min(1), z.unknown()).optional(),
@@ -69,8 +74,12 @@ export const commentOnTaskSchema = z.strictObject({
   task: template.optional(),
   /** Comment text (templated). */
   content: template,
-  /** Tallyfy cannot be asked whether a comment exists: an attempt in doubt is skipped. @default 'skip' */
-  onDoubt: onDoubt.optional(),
+  /**
+   * No longer read: an attempt in doubt reads the task's comments for its marker and posts only
+   * when it is not there. Still accepted, so rules written before stay valid.
+   * @deprecated
+   */
+  onDoubt: z.enum(['skip', 'retry']).optional(),
 });
 
 export const completeTaskSchema = z.strictObject({
@@ -101,7 +110,7 @@ export const httpPostSchema = z.strictObject({
   headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), z.string().max(2000)).optional(),
   /** Per attempt. @default 10000 */
   timeoutMs: z.number().int().min(100).max(60_000).optional(),
-  /** The receiver can dedupe by `webhook-id`, so an attempt in doubt is resent. @default 'retry' */
+  /** The receiver dedupes by `Idempotency-Key` / `webhook-id`: an attempt in doubt is sent again. @default 'retry' */
   onDoubt: onDoubt.optional(),
 });
 

@@ -20,7 +20,19 @@ export const DEAD_LETTER_ATTRIBUTES = Object.freeze({
   receiveCount: 'receiveCount',
   /** The message id on the events queue. */
   sourceMessageId: 'sourceMessageId',
+  /**
+   * `ACTION_IN_DOUBT` letters: JSON `[{ruleId, actionIndex, type, marker}]`, the actions whose
+   * outcome is unknown (what `dlq replay --in-doubt retry|done` resolves).
+   */
+  actionsInDoubt: 'actionsInDoubt',
 });
+
+/**
+ * Receives of an events-queue message before SQS's redrive moves it to the DLQ (the queue's
+ * `maxReceiveCount`): one definition for the stack, local mode and the worker, which dead-letters
+ * an event itself, with its reason, when its last receive fails.
+ */
+export const MAX_RECEIVE_COUNT = 5;
 
 /** `failureCode` the listing reports for redrive letters (they have none of their own). */
 export const MAX_RECEIVES_EXCEEDED = 'DLQ_MAX_RECEIVES_EXCEEDED';

@@ -9,6 +9,7 @@ export {
   deadLetterAttributes,
   FAILURE_CODE_MISSING,
   MAX_FAILURE_REASON_LENGTH,
+  MAX_RECEIVE_COUNT,
   MAX_RECEIVES_EXCEEDED,
 } from './contract.ts';
 export {

@@ -32,6 +32,21 @@ export function isEventType(value: string): value is EventType {
 
 const isoUtc = z.iso.datetime({ offset: false, precision: 3 });
 
+/** The operator's decision on the actions of an event left in doubt (an envelope's `resolution`). */
+export const resolutionSchema = z.strictObject({
+  as: z.enum(['retry', 'done']),
+  actions: z
+    .array(
+      z.strictObject({
+        ruleId: z.string().min(1).max(200),
+        actionIndex: z.number().int().min(0).max(9999),
+      }),
+    )
+    .min(1)
+    .max(100),
+});
+export type Resolution = z.infer<typeof resolutionSchema>;
+
 /**
  * Schema of an envelope. Workers parse SQS bodies with it ({@link parseEnvelope}). Unknown keys
  * are dropped rather than refused, so a receiver deployed before its worker cannot send
@@ -58,6 +73,13 @@ export const eventEnvelopeSchema = z
     origin: EventOriginSchema,
     data: z.unknown().optional(),
     dataref: z.string().min(1).optional(),
+    /**
+     * Replays only (`dlq replay --in-doubt retry|done`): the operator's decision on actions a
+     * dead letter left in doubt. `done` records them done without sending anything; `retry`
+     * sends them unless a look finds their earlier effect. Read only when `origin` is `replay`;
+     * never published to the bus.
+     */
+    resolution: resolutionSchema.optional(),
   })
   .refine((e) => e.source === `tallyfy/${e.orgId}`, {
     message: 'source must be tallyfy/<orgId>',

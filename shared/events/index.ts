@@ -16,6 +16,8 @@ export {
   eventTypeSchema,
   isEventType,
   parseEnvelope,
+  type Resolution,
+  resolutionSchema,
   serializeEnvelope,
 } from './envelope.ts';
 export {

@@ -36,8 +36,10 @@ export const METRICS = {
   EventsRetried: MetricUnit.Count,
   /** Permanent failures the worker sent to the DLQ itself (with failureReason). */
   EventsDeadLettered: MetricUnit.Count,
-  /** Actions whose earlier attempt died mid-way: recovered by lookup, or skipped (at most once). */
+  /** Attempts that settled an earlier attempt in doubt: its effect found by lookup, redone (not found, or resent with its idempotency key), or marked done by the operator. */
   ActionsInDoubt: MetricUnit.Count,
+  /** Rate-limited events sent back to the queue with a delay for the whole Retry-After (no receive used). */
+  EventsDeferred: MetricUnit.Count,
   // reconciler
   EventsReconciled: MetricUnit.Count,
   /** Events the reconciler found through the API that never came by webhook: lost webhooks. */

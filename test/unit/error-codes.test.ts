@@ -5,13 +5,19 @@ import { CLI_ERROR_CODES } from '../../bin/errors.ts';
 import { DataFileError } from '../../local/data-file.ts';
 import { SANDBOX_ERROR_CODES } from '../../local/tallyfy-sandbox/index.ts';
 import {
+  ActionInDoubtError,
   AUTOMATIONS_DEAD_LETTER_FAILED,
   AUTOMATIONS_ERROR_CODES,
   AUTOMATIONS_UNEXPECTED,
 } from '../../shared/automations/index.ts';
 import { ConfigError } from '../../shared/config.ts';
 import { DLQ_ERROR_CODES } from '../../shared/dlq/index.ts';
-import { ERROR_CODE_PARTS, errorCodeOf, isErrorCode } from '../../shared/error-codes.ts';
+import {
+  ERROR_CODE_PARTS,
+  errorCodeOf,
+  isErrorCode,
+  RESERVED_ERROR_CODES,
+} from '../../shared/error-codes.ts';
 import { EVENTS_ERROR_CODES } from '../../shared/events/index.ts';
 import { ERROR_CODE_INVALID, ORGS_ERROR_CODES, OrgNotFoundError } from '../../shared/orgs/index.ts';
 import { RECONCILE_ERROR_CODES, RECONCILE_UNEXPECTED } from '../../shared/reconcile/index.ts';
@@ -54,8 +60,19 @@ describe('error codes follow one convention (docs/errors.md)', () => {
     expect(new Set(all).size).toBe(all.length);
   });
 
+  test('the reserved ACTION_IN_DOUBT is the only code outside the convention, and ours', () => {
+    expect([...RESERVED_ERROR_CODES]).toEqual(['ACTION_IN_DOUBT']);
+    const error = new ActionInDoubtError(
+      [{ ruleId: 'r1', actionIndex: 0, type: 'comment_on_task', marker: 'tsf-0123456789abcdef' }],
+      'looking failed',
+    );
+    expect(errorCodeOf(error, 'AUTOMATIONS_UNEXPECTED')).toBe('ACTION_IN_DOUBT');
+    expect(Object.values(FAMILIES).flat()).not.toContain('ACTION_IN_DOUBT');
+    expect(isErrorCode('ACTION_IN_DOUBT_TOO')).toBe(false);
+  });
+
   test('every code is documented with its meaning in docs/errors.md', () => {
-    for (const code of Object.values(FAMILIES).flat()) {
+    for (const code of [...Object.values(FAMILIES).flat(), ...RESERVED_ERROR_CODES]) {
       expect(docs, `${code} missing from docs/errors.md`).toMatch(
         new RegExp(`^\\| \`${code}\` \\|.+\\|.+\\|`, 'm'),
       );

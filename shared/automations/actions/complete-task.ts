@@ -14,23 +14,26 @@ export function prepareCompleteTask(
   const runId = renderTemplate(action.process ?? '{{process.id}}', env.context).trim();
   if (taskId === '') throw new TemplateError('task', 'complete_task: the task id is empty');
   if (runId === '') throw new TemplateError('process', 'complete_task: the process id is empty');
+  const completed = async (): Promise<JsonObject | undefined> => {
+    const task = await env.tallyfy(env.orgId).getTask(env.orgId, taskId, runId);
+    return task.status === 'completed' ? { taskId, runId, alreadyCompleted: true } : undefined;
+  };
   return {
-    // completing is naturally idempotent: a completed task stays completed, so an attempt in
-    // doubt (or a 422 "already completed") is settled by reading the task
-    async run(inDoubt): Promise<JsonObject> {
-      const api = env.tallyfy(env.orgId);
-      if (inDoubt) {
-        const task = await api.getTask(env.orgId, taskId, runId);
-        if (task.status === 'completed') return { taskId, runId, alreadyCompleted: true };
-      }
+    // completing is naturally idempotent: the task's status says whether it happened
+    async findEffect() {
+      const result = await completed();
+      return result === undefined ? { found: false } : { found: true, result };
+    },
+    async perform(): Promise<JsonObject> {
       try {
-        await api.completeTask(env.orgId, runId, taskId);
+        await env.tallyfy(env.orgId).completeTask(env.orgId, runId, taskId);
         return { taskId, runId };
       } catch (error) {
+        // a 422 "already completed" (someone else did it) is read back, not a failure
         if (!(error instanceof TallyfyValidationError)) throw error;
-        const task = await api.getTask(env.orgId, taskId, runId);
-        if (task.status === 'completed') return { taskId, runId, alreadyCompleted: true };
-        throw error;
+        const result = await completed();
+        if (result === undefined) throw error;
+        return result;
       }
     },
   };

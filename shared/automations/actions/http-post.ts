@@ -9,6 +9,15 @@ import type { ActionEnv, PreparedAction } from './types.ts';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
+/**
+ * What an attempt in doubt of an action that cannot look does: send it again (`retry`, the
+ * default), or hand the choice to the operator (`dead_letter`; `skip`, its former name, no
+ * longer drops the action silently).
+ */
+export function doubtPolicy(onDoubt: 'retry' | 'dead_letter' | 'skip' | undefined) {
+  return onDoubt === 'dead_letter' || onDoubt === 'skip' ? 'dead_letter' : 'retry';
+}
+
 /** The default body: the event view without the raw payload. */
 export function defaultDocument(env: ActionEnv): Record<string, unknown> {
   const { event, task, process, template, fields } = env.view;
@@ -32,12 +41,13 @@ export function prepareHttpPost(
   const extraHeaders = (
     action.headers === undefined ? {} : renderValue(action.headers, env.context)
   ) as Record<string, unknown>;
-  const onDoubt = action.onDoubt ?? 'retry';
   const timeoutMs = action.timeoutMs ?? 10_000;
 
   return {
-    async run(inDoubt): Promise<JsonObject> {
-      if (inDoubt && onDoubt === 'skip') return { skipped: 'in_doubt' };
+    // no way to ask the receiver whether it got the earlier attempt: it is sent again with the
+    // same `Idempotency-Key` and `webhook-id`, for the receiver to dedupe by
+    onDoubt: doubtPolicy(action.onDoubt),
+    async perform(): Promise<JsonObject> {
       const secret = await env.secrets.get(action.secret);
       const timestamp = Math.floor(env.clock() / 1000);
       const headers: Record<string, string> = {};
@@ -45,6 +55,8 @@ export function prepareHttpPost(
       Object.assign(headers, {
         'content-type': 'application/json',
         'user-agent': 'tallyfy-serverless-automations',
+        // the same on every attempt of this (event, rule, action): IETF httpapi's idempotency key
+        'idempotency-key': env.marker,
         ...signatureHeaders(secret, env.marker, timestamp, body),
       });
       let response: Response;

@@ -2,12 +2,13 @@ import type { Action } from '../rule-schema.ts';
 import { prepareCommentOnTask } from './comment-on-task.ts';
 import { prepareCompleteTask } from './complete-task.ts';
 import { prepareHttpPost } from './http-post.ts';
-import { markerTag, prepareLaunchProcess } from './launch-process.ts';
+import { prepareLaunchProcess } from './launch-process.ts';
+import { markerNameSuffix, markerTag } from './marker.ts';
 import { preparePublish } from './publish.ts';
 import type { ActionEnv, PreparedAction } from './types.ts';
 
-export type { ActionEnv, PreparedAction } from './types.ts';
-export { markerTag };
+export type { ActionEnv, EffectLookup, PreparedAction } from './types.ts';
+export { markerNameSuffix, markerTag };
 
 /**
  * Renders an action's templates (throws TemplateError before anything is recorded or sent)

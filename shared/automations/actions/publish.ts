@@ -2,7 +2,7 @@ import type * as z from 'zod';
 import type { JsonObject } from '../../orgs/index.ts';
 import type { publishSchema } from '../rule-schema.ts';
 import { renderValue } from '../template.ts';
-import { defaultDocument } from './http-post.ts';
+import { defaultDocument, doubtPolicy } from './http-post.ts';
 import type { ActionEnv, PreparedAction } from './types.ts';
 
 export function preparePublish(
@@ -18,10 +18,10 @@ export function preparePublish(
     // consumers dedupe by markerId: an attempt in doubt is published again
     automation: { markerId: env.marker, eventId: env.view.event.id, ruleId: env.ruleId },
   };
-  const onDoubt = action.onDoubt ?? 'retry';
   return {
-    async run(inDoubt): Promise<JsonObject> {
-      if (inDoubt && onDoubt === 'skip') return { skipped: 'in_doubt' };
+    // EventBridge is at-least-once anyway: consumers dedupe by `detail.automation.markerId`
+    onDoubt: doubtPolicy(action.onDoubt),
+    async perform(): Promise<JsonObject> {
       await env.publisher.publish({
         detailType: action.detailType,
         detail,

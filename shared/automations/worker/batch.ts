@@ -4,8 +4,13 @@
  *
  * - success (or duplicate): not reported, SQS deletes it;
  * - transient failure: reported in `batchItemFailures`, and its visibility set to a backoff
- *   that grows with `ApproximateReceiveCount` (at least Tallyfy's Retry-After); after the
- *   queue's maxReceiveCount (5) SQS's redrive moves it to the DLQ;
+ *   that grows with `ApproximateReceiveCount` (at least Tallyfy's Retry-After, or the lease of
+ *   an attempt in doubt). On the last receive the queue allows (`maxReceives`, the redrive's 5)
+ *   the worker dead-letters it itself with its reason (`ACTION_IN_DOUBT` when an action's
+ *   outcome is unknown), rather than leave SQS's redrive to move it without one;
+ * - a rate limit asking for longer than the client's in-process cap: deferred, not failed — the
+ *   same message sent again with a delay (`MessageDeferral`) and the original reported done, so
+ *   the wait uses no receive (bounded by `maxDeferrals`);
  * - permanent failure: sent to the DLQ at once with `failureReason`/`failureCode`, the event
  *   marked `failed`, and then reported as success (deleted from the events queue). If the DLQ
  *   send fails, it is reported as a failure instead (never dropped).
@@ -15,12 +20,22 @@
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createLimiter, type Limiter } from '../../async.ts';
+import { MAX_RECEIVE_COUNT } from '../../dlq/contract.ts';
+import { ACTION_IN_DOUBT } from '../../error-codes.ts';
 import { type EventEnvelope, parseEnvelope } from '../../events/index.ts';
 import { sanitizeError, scrubSecrets } from '../../observability/index.ts';
 import type { Org, Rule } from '../../orgs/index.ts';
-import { AUTOMATIONS_DEAD_LETTER_FAILED } from '../errors.ts';
-import { classifyFailure } from '../failures.ts';
-import type { DeadLetterSink, MessageVisibility } from './ports.ts';
+import { TallyfyRateLimitError } from '../../tallyfy/index.ts';
+import { doubtsOfFailure } from '../engine.ts';
+import { ActionBusyError, AUTOMATIONS_DEAD_LETTER_FAILED } from '../errors.ts';
+import { classifyFailure, HttpPostError } from '../failures.ts';
+import type {
+  DeadLetterAttributes,
+  DeadLetterSink,
+  DeferredMessage,
+  MessageDeferral,
+  MessageVisibility,
+} from './ports.ts';
 import {
   failureCode,
   isPermanent,
@@ -28,6 +43,7 @@ import {
   type ProcessEventResult,
   processEvent,
 } from './process-event.ts';
+import { DEFERRALS_ATTRIBUTE, DEFERRED_UNTIL_ATTRIBUTE, MAX_DELAY_SECONDS } from './sqs.ts';
 
 /** Metrics the worker records (names from the observability catalogue). */
 export interface WorkerMetrics {
@@ -37,6 +53,7 @@ export interface WorkerMetrics {
       | 'EventsDuplicate'
       | 'EventsRetried'
       | 'EventsDeadLettered'
+      | 'EventsDeferred'
       | 'ActionsSucceeded'
       | 'ActionsFailed'
       | 'ActionsInDoubt',
@@ -57,13 +74,30 @@ export interface WorkerDeps extends ProcessEventDeps {
   retry?: { baseSeconds?: number; maxSeconds?: number };
   /** In [0, 1), for jitter. @default Math.random */
   random?: () => number;
+  /**
+   * Receives of a message before SQS's redrive takes it (the queue's `maxReceiveCount`): a
+   * transient failure on this receive is dead-lettered by the worker with its reason.
+   * @default MAX_RECEIVE_COUNT (5)
+   */
+  maxReceives?: number;
+  /**
+   * Long rate-limit waits: a 429 whose `Retry-After` exceeds `thresholdMs` (the client's
+   * in-process cap, `HTTP_RETRY_AFTER_CAP_SECONDS`) defers the message instead of failing it.
+   * @default none: such a message goes back with its visibility set to the wait (a receive)
+   */
+  deferral?: {
+    port: MessageDeferral;
+    thresholdMs: number;
+    /** Deferrals of one message (each ≤ 15 min, SQS's longest delay) before it fails as usual. @default 12 */
+    maxDeferrals?: number;
+  };
 }
 
 /** What happened to each record (tests and local mode read it). */
 export interface RecordOutcome {
   messageId: string;
   eventId?: string;
-  outcome: 'processed' | 'duplicate' | 'retry' | 'dead_lettered';
+  outcome: 'processed' | 'duplicate' | 'retry' | 'deferred' | 'dead_lettered';
   code?: string;
   result?: ProcessEventResult;
 }
@@ -134,9 +168,11 @@ export async function processBatch(
     onAction: (outcome) => {
       deps.onAction?.(outcome);
       if (outcome.outcome === 'failed') deps.metrics?.record('ActionsFailed');
-      else if (outcome.outcome === 'skipped_in_doubt' || outcome.outcome === 'recovered') {
+      if (outcome.outcome === 'done') deps.metrics?.record('ActionsSucceeded');
+      // attempts that settled an earlier attempt in doubt: found, redone, or marked done
+      if (outcome.inDoubt === true && outcome.outcome !== 'failed') {
         deps.metrics?.record('ActionsInDoubt');
-      } else if (outcome.outcome === 'done') deps.metrics?.record('ActionsSucceeded');
+      }
     },
   };
   const policy = {
@@ -145,6 +181,105 @@ export async function processBatch(
   };
   const random = deps.random ?? Math.random;
   const failures: { itemIdentifier: string }[] = [];
+
+  const maxReceives = deps.maxReceives ?? MAX_RECEIVE_COUNT;
+
+  /** Sends a record to the DLQ, marks its event failed; false when the letter was not stored. */
+  const deadLetter = async (
+    record: SQSRecord,
+    envelope: EventEnvelope | undefined,
+    letter: Pick<DeadLetterAttributes, 'failureCode' | 'failureReason' | 'actionsInDoubt'>,
+    context: Record<string, unknown>,
+  ): Promise<boolean> => {
+    try {
+      await deps.deadLetters.send(record.body, {
+        ...letter,
+        // the top-level message only: causes (a JSON parse error) may quote the payload
+        failureReason: scrubSecrets(letter.failureReason).slice(0, 1000),
+        ...(envelope ? { orgId: envelope.orgId, type: envelope.type, eventId: envelope.id } : {}),
+        sourceMessageId: record.messageId,
+        receiveCount: String(context.receiveCount),
+        failedAt: new Date(deps.clock()).toISOString(),
+      });
+    } catch (dlqError) {
+      log.error('could not dead-letter a failed event; it stays queued', {
+        ...context,
+        code: letter.failureCode,
+        error: sanitizeError(dlqError),
+      });
+      failures.push({ itemIdentifier: record.messageId });
+      outcomes?.push({
+        messageId: record.messageId,
+        outcome: 'retry',
+        code: AUTOMATIONS_DEAD_LETTER_FAILED,
+      });
+      return false;
+    }
+    if (envelope) {
+      await deps.registry.markEvent(envelope.id, 'failed').catch((markError: unknown) =>
+        // the letter is stored: the claim stays `claimed` and a replay still runs it
+        log.warn('could not mark a dead-lettered event failed', {
+          ...context,
+          error: sanitizeError(markError),
+        }),
+      );
+    }
+    deps.metrics?.record('EventsDeadLettered');
+    outcomes?.push({
+      messageId: record.messageId,
+      ...(envelope ? { eventId: envelope.id } : {}),
+      outcome: 'dead_lettered',
+      code: letter.failureCode,
+    });
+    return true;
+  };
+
+  /**
+   * Puts the record back on its queue as a new message due in `waitMs` (at most SQS's 15 min;
+   * a longer wait is deferred again on arrival) and reports it done: no receive is used up.
+   * False when it may not (no port, too many deferrals) or could not be stored.
+   */
+  const defer = async (
+    record: SQSRecord,
+    waitMs: number,
+    context: Record<string, unknown>,
+    code?: string,
+  ): Promise<boolean> => {
+    const deferral = deps.deferral;
+    if (deferral === undefined) return false;
+    const deferrals = numberAttribute(record, DEFERRALS_ATTRIBUTE) ?? 0;
+    if (deferrals >= (deferral.maxDeferrals ?? 12)) return false;
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.ceil(waitMs / 1000));
+    const deferredUntilMs = deps.clock() + waitMs;
+    try {
+      await deferral.port.defer(deferredMessage(record), {
+        delaySeconds,
+        deferrals: deferrals + 1,
+        deferredUntilMs,
+      });
+    } catch (deferError) {
+      log.warn('could not defer a rate-limited event; it goes back to the queue', {
+        ...context,
+        error: sanitizeError(deferError),
+      });
+      return false;
+    }
+    deps.metrics?.record('EventsDeferred');
+    outcomes?.push({
+      messageId: record.messageId,
+      ...(typeof context.eventId === 'string' ? { eventId: context.eventId } : {}),
+      outcome: 'deferred',
+      ...(code === undefined ? {} : { code }),
+    });
+    log.info('event deferred: Tallyfy asked to wait', {
+      ...context,
+      ...(code === undefined ? {} : { code }),
+      delaySeconds,
+      deferrals: deferrals + 1,
+      until: new Date(deferredUntilMs).toISOString(),
+    });
+    return true;
+  };
 
   const handle = async (
     record: SQSRecord,
@@ -158,6 +293,11 @@ export async function processBatch(
       orgId: envelope?.orgId,
       receiveCount,
     };
+    // a deferred message that arrives before its time (a wait over 15 min) waits on, untouched
+    const until = numberAttribute(record, DEFERRED_UNTIL_ATTRIBUTE);
+    if (envelope && until !== undefined && until - deps.clock() > 1000) {
+      if (await defer(record, until - deps.clock(), context)) return;
+    }
     try {
       if (envelope === undefined) throw parseError;
       const result = await processEvent(eventDeps, envelope);
@@ -176,52 +316,33 @@ export async function processBatch(
     } catch (error) {
       const code = failureCode(error);
       const safe = sanitizeError(error);
-      if (isPermanent(error)) {
-        try {
-          await deps.deadLetters.send(record.body, {
-            // the top-level message only: causes (a JSON parse error) may quote the payload
-            failureReason: scrubSecrets(
-              error instanceof Error ? error.message : String(error),
-            ).slice(0, 1000),
-            failureCode: code,
-            ...(envelope
-              ? { orgId: envelope.orgId, type: envelope.type, eventId: envelope.id }
-              : {}),
-            sourceMessageId: record.messageId,
-            receiveCount: String(receiveCount),
-            failedAt: new Date(deps.clock()).toISOString(),
-          });
-        } catch (dlqError) {
-          log.error('could not dead-letter a failed event; it stays queued', {
-            ...context,
-            code,
-            error: sanitizeError(dlqError),
-          });
-          failures.push({ itemIdentifier: record.messageId });
-          outcomes?.push({
-            messageId: record.messageId,
-            outcome: 'retry',
-            code: AUTOMATIONS_DEAD_LETTER_FAILED,
-          });
-          return;
-        }
-        if (envelope) {
-          await deps.registry.markEvent(envelope.id, 'failed').catch((markError: unknown) =>
-            // the letter is stored: the claim stays `claimed` and a replay still runs it
-            log.warn('could not mark a dead-lettered event failed', {
-              ...context,
-              error: sanitizeError(markError),
-            }),
-          );
-        }
-        deps.metrics?.record('EventsDeadLettered');
-        outcomes?.push({
-          messageId: record.messageId,
-          ...(envelope ? { eventId: envelope.id } : {}),
-          outcome: 'dead_lettered',
-          code,
-        });
-        log.error('event dead-lettered', { ...context, code, error: safe });
+      const message = error instanceof Error ? error.message : String(error);
+      const permanent = isPermanent(error);
+      // Tallyfy asked for a longer wait than the client's in-process cap: wait without a receive
+      const waitMs = permanent ? undefined : rateLimitWaitMs(error);
+      if (envelope && waitMs !== undefined && waitMs > (deps.deferral?.thresholdMs ?? Infinity)) {
+        if (await defer(record, waitMs, context, code)) return;
+      }
+      // the last receive the queue allows: dead-letter it with its reason rather than leave it
+      // to the redrive (an attempt busy elsewhere is left alone: that attempt carries on)
+      const giveUp =
+        !permanent && receiveCount >= maxReceives && !(error instanceof ActionBusyError);
+      if (permanent || giveUp) {
+        const doubts = doubtsOfFailure(error);
+        const letterCode = doubts.length > 0 ? ACTION_IN_DOUBT : code;
+        const stored = await deadLetter(
+          record,
+          envelope,
+          {
+            failureCode: letterCode,
+            failureReason: giveUp
+              ? `not processed after ${receiveCount} receives (the last the queue allows): ${message}`
+              : message,
+            ...(doubts.length > 0 ? { actionsInDoubt: JSON.stringify(doubts) } : {}),
+          },
+          context,
+        );
+        if (stored) log.error('event dead-lettered', { ...context, code: letterCode, error: safe });
         return;
       }
       failures.push({ itemIdentifier: record.messageId });
@@ -268,4 +389,43 @@ export async function processBatch(
     }),
   );
   return { batchItemFailures: failures };
+}
+
+/** A numeric message attribute of a record, when present and a finite number. */
+function numberAttribute(record: SQSRecord, name: string): number | undefined {
+  const value = Number(record.messageAttributes?.[name]?.stringValue);
+  return record.messageAttributes?.[name] !== undefined && Number.isFinite(value)
+    ? value
+    : undefined;
+}
+
+/** What the deferral re-sends: the body and the String/Number attributes, as received. */
+function deferredMessage(record: SQSRecord): DeferredMessage {
+  const attributes: Record<string, { dataType: string; stringValue: string }> = {};
+  for (const [name, value] of Object.entries(record.messageAttributes ?? {})) {
+    if (name === DEFERRALS_ATTRIBUTE || name === DEFERRED_UNTIL_ATTRIBUTE) continue;
+    if (value.stringValue !== undefined) {
+      attributes[name] = { dataType: value.dataType, stringValue: value.stringValue };
+    }
+  }
+  return {
+    body: record.body,
+    messageId: record.messageId,
+    receiptHandle: record.receiptHandle,
+    eventSourceARN: record.eventSourceARN,
+    attributes,
+  };
+}
+
+/**
+ * The full wait a rate limit asked for (Tallyfy's 429, or an `http_post` receiver's), from the
+ * failure or its cause; `undefined` for anything else.
+ */
+function rateLimitWaitMs(error: unknown): number | undefined {
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 3; depth++) {
+    if (e instanceof TallyfyRateLimitError) return e.retryAfterMs;
+    if (e instanceof HttpPostError && e.status === 429) return e.retryAfterMs;
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return undefined;
 }

@@ -91,8 +91,8 @@ export async function processEvent(
     const seen = await registry.getEvent(envelope.id);
     if (seen?.status === 'done') return { status: 'duplicate' };
     if (seen?.status === 'failed') {
-      // dead-lettered before: only an operator's replay runs it again
-      if (envelope.origin !== 'replay') return { status: 'duplicate' };
+      // dead-lettered before: a later delivery (the real webhook after a thin recovered event,
+      // a replay, a rescue) runs it again; the action records keep each action to one effect
       await registry.markEvent(envelope.id, 'claimed');
     }
     // 'claimed': an earlier handling died (or runs now); the action records keep effects single
@@ -116,7 +116,9 @@ export async function processEvent(
   const begun = await registry.beginAction(key, { leaseMs: deps.actionLeaseMs ?? 120_000, ...ttl });
   let published = false;
   if (begun.outcome === 'first' || begun.outcome === 'in_doubt') {
-    await deps.bus.publish([envelope]);
+    // the operator's resolution of a replay is ours, not the bus consumers'
+    const { resolution: _resolution, ...normalized } = envelope;
+    await deps.bus.publish([normalized]);
     await registry.completeAction(key, { published: true });
     published = true;
   } else if (begun.outcome === 'busy') {

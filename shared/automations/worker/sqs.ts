@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { deadLetterAttributes } from '../../dlq/index.ts';
 import { AutomationError } from '../errors.ts';
-import type { DeadLetterSink, MessageVisibility } from './ports.ts';
+import type { DeadLetterSink, MessageDeferral, MessageVisibility } from './ports.ts';
 
 /**
  * Dead letters on SQS, with the attributes of the DLQ contract (docs/dead-letters.md,
@@ -34,7 +34,7 @@ export function createSqsDeadLetterSink(options: {
           sourceMessageId: attributes.sourceMessageId,
         }),
       };
-      for (const name of ['orgId', 'type', 'eventId'] as const) {
+      for (const name of ['orgId', 'type', 'eventId', 'actionsInDoubt'] as const) {
         const value = attributes[name];
         if (value !== undefined && value !== '') {
           MessageAttributes[name] = { DataType: 'String', StringValue: value };
@@ -58,19 +58,15 @@ function parseQueueArn(arn: string): { account: string; name: string } {
   return { account: parts[4] as string, name: parts[5] as string };
 }
 
-/** Visibility changes on SQS. */
-export function createSqsMessageVisibility(options: {
-  client: SQSClient;
-  /** The queue's URL when known (else resolved from each record's ARN once). */
-  queueUrl?: string;
-}): MessageVisibility {
+/** The URL of the queue a record came from: given, or resolved from its ARN once (GetQueueUrl). */
+function queueUrlResolver(client: SQSClient, queueUrl: string | undefined) {
   const urls = new Map<string, Promise<string>>();
-  const urlFor = (arn: string): Promise<string> => {
-    if (options.queueUrl) return Promise.resolve(options.queueUrl);
+  return (arn: string): Promise<string> => {
+    if (queueUrl) return Promise.resolve(queueUrl);
     let url = urls.get(arn);
     if (!url) {
       const { account, name } = parseQueueArn(arn);
-      url = options.client
+      url = client
         .send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account }))
         .then((out) => {
           if (!out.QueueUrl) {
@@ -88,6 +84,15 @@ export function createSqsMessageVisibility(options: {
     }
     return url;
   };
+}
+
+/** Visibility changes on SQS. */
+export function createSqsMessageVisibility(options: {
+  client: SQSClient;
+  /** The queue's URL when known (else resolved from each record's ARN once). */
+  queueUrl?: string;
+}): MessageVisibility {
+  const urlFor = queueUrlResolver(options.client, options.queueUrl);
   return {
     async change(message, seconds) {
       await options.client.send(
@@ -100,3 +105,48 @@ export function createSqsMessageVisibility(options: {
     },
   };
 }
+
+/** SQS's longest `DelaySeconds`. */
+export const MAX_DELAY_SECONDS = 900;
+
+/**
+ * Deferrals on SQS: the same body and attributes sent again to the record's own queue with
+ * `DelaySeconds` (≤ 900) and the attributes `deferrals` and `deferredUntil`. Needs
+ * `sqs:SendMessage` on the events queue.
+ */
+export function createSqsMessageDeferral(options: {
+  client: SQSClient;
+  /** The queue's URL when known (else resolved from each record's ARN once). */
+  queueUrl?: string;
+}): MessageDeferral {
+  const urlFor = queueUrlResolver(options.client, options.queueUrl);
+  return {
+    async defer(message, { delaySeconds, deferrals, deferredUntilMs }) {
+      const MessageAttributes: Record<string, MessageAttributeValue> = {};
+      for (const [name, value] of Object.entries(message.attributes)) {
+        MessageAttributes[name] = { DataType: value.dataType, StringValue: value.stringValue };
+      }
+      MessageAttributes[DEFERRALS_ATTRIBUTE] = {
+        DataType: 'Number',
+        StringValue: String(deferrals),
+      };
+      MessageAttributes[DEFERRED_UNTIL_ATTRIBUTE] = {
+        DataType: 'Number',
+        StringValue: String(deferredUntilMs),
+      };
+      await options.client.send(
+        new SendMessageCommand({
+          QueueUrl: await urlFor(message.eventSourceARN),
+          MessageBody: message.body,
+          DelaySeconds: Math.max(0, Math.min(MAX_DELAY_SECONDS, Math.ceil(delaySeconds))),
+          MessageAttributes,
+        }),
+      );
+    },
+  };
+}
+
+/** Message attribute: how often the message was deferred (a `Number`). */
+export const DEFERRALS_ATTRIBUTE = 'deferrals';
+/** Message attribute: epoch ms before which the message is deferred again, not run. */
+export const DEFERRED_UNTIL_ATTRIBUTE = 'deferredUntil';

@@ -95,6 +95,9 @@ describe('actions against real endpoints', () => {
     expect(received).toHaveLength(2); // 500 (in doubt, resent), then 204
     const [first, second] = received;
     expect(first?.headers['webhook-id']).toBe(second?.headers['webhook-id']);
+    // the same idempotency key on every attempt, for receivers that dedupe by it
+    expect(first?.headers['idempotency-key']).toMatch(/^tsf-[0-9a-f]{16}$/);
+    expect(second?.headers['idempotency-key']).toBe(first?.headers['idempotency-key']);
     const key = new Secret(SIGNING_KEY);
     for (const delivery of received) {
       expect(
@@ -152,6 +155,41 @@ describe('actions against real endpoints', () => {
     ]);
     expect(world.queue.deadLetters[0]?.attributes?.failureReason).toMatch(/answered 410$/);
     await world.registry.deleteRule(orgId, 'partner-refuses');
+  });
+
+  test('an http_post in doubt with onDoubt dead_letter is not resent: ACTION_IN_DOUBT at once', async () => {
+    const { sandbox, orgId } = world;
+    await world.putRule({
+      ruleId: 'ask-first',
+      body: {
+        when: { event: 'task.completed', step: { alias: 'request-details' } },
+        // biome-ignore lint/suspicious/noThenProperty: the rules format names its actions `then`
+        then: [
+          {
+            type: 'http_post',
+            url: partnerUrl,
+            secret: { value: 'inline-signing-key-0123456789' },
+            onDoubt: 'dead_letter',
+          },
+        ],
+      },
+    });
+    const run = await world.admin.launchRun(orgId, {
+      checklistId: sandbox.demo.templates.purchaseOrder.id,
+      name: 'Ask first',
+    });
+    const before = received.length;
+    answers.push(502);
+    world.queue.deadLetters.length = 0;
+    await sandbox.completeTask(orgId, sandbox.store.tasksOfRun(run.id)[0]?.id ?? '');
+    await sandbox.flushWebhooks();
+    await world.queue.drain(world.worker);
+    expect(received.length - before).toBe(1); // the 502'd attempt only
+    const letters = world.queue.deadLetters;
+    expect(letters.map((l) => l.attributes?.failureCode)).toEqual(['ACTION_IN_DOUBT']);
+    expect(letters[0]?.attributes?.receiveCount).toBe('2');
+    expect(letters[0]?.attributes?.failureReason).toMatch(/onDoubt: dead_letter/);
+    await world.registry.deleteRule(orgId, 'ask-first');
   });
 
   test('complete_task completes the next task; a code automation runs once with the same matching', async () => {

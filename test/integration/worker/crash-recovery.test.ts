@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { actionMarker } from '../../../shared/orgs/index.ts';
-import { runsWithMarker, startWorld, type World } from './support.ts';
+import { commentsOf, runsWithMarker, startWorld, type World } from './support.ts';
 
 let world: World;
 let child: ChildProcess | undefined;
@@ -114,8 +114,7 @@ describe('a worker killed between the side effect and the ack', () => {
       runId: runsWithMarker(world, marker)[0]?.id,
       recovered: true,
     });
-    const comments = sandbox.store.commentsOf(tasks.approvePo);
-    expect(comments.map((c) => c.content)).toEqual([
+    expect(commentsOf(world, tasks.approvePo).map((c) => c.text)).toEqual([
       `Launched ${runsWithMarker(world, marker)[0]?.id}`,
     ]);
     expect(world.bus.published.filter((e) => e.id === eventId)).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { actionMarker } from '../../../shared/orgs/index.ts';
-import { runsWithMarker, startWorld, type World } from './support.ts';
+import { commentsOf, runsWithMarker, startWorld, type World } from './support.ts';
 
 let world: World;
 
@@ -73,11 +73,15 @@ describe('webhook to automation, end to end', () => {
     expect(launched[0]?.checklistId).toBe(templates.onboarding.id);
     expect(launched[0]?.name).toMatch(/^Follow-up: /);
 
-    const comments = sandbox.store.commentsOf(tasks.approvePo);
-    expect(comments).toHaveLength(1);
-    expect(comments[0]?.content).toBe(
-      `Follow-up process ${launched[0]?.id} launched for Northwind Traders.`,
-    );
+    // the name and the comment end with their action's marker, so a doubt can be settled
+    expect(launched[0]?.name).toMatch(new RegExp(` \\[${marker}\\]$`));
+    const comments = commentsOf(world, tasks.approvePo);
+    expect(comments).toEqual([
+      {
+        text: `Follow-up process ${launched[0]?.id} launched for Northwind Traders.`,
+        marker: actionMarker({ dedupeKey: event?.id ?? '', ruleId: 'po-approved', actionIndex: 1 }),
+      },
+    ]);
     expect(
       world.bus.published.filter(
         (e) => e.type === 'process.launched' && e.subject === launched[0]?.id,

@@ -10,6 +10,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type {
   DeadLetterAttributes,
   DeadLetterSink,
+  MessageDeferral,
   MessageVisibility,
 } from '../../../shared/automations/index.ts';
 import {
@@ -26,6 +27,15 @@ interface Message {
   orgId: string;
   receiveCount: number;
   receiptHandle: string;
+  /** Further message attributes (a deferral's `deferrals`, `deferredUntil`…). */
+  attributes?: Record<string, { dataType: string; stringValue: string }>;
+}
+
+/** A deferral the worker asked for. */
+export interface Deferral {
+  delaySeconds: number;
+  deferrals: number;
+  deferredUntilMs: number;
 }
 
 export interface DeadLetter {
@@ -35,10 +45,11 @@ export interface DeadLetter {
   via: 'worker' | 'redrive';
 }
 
-export class LocalQueue implements EventQueue, MessageVisibility {
+export class LocalQueue implements EventQueue, MessageVisibility, MessageDeferral {
   readonly messages: Message[] = [];
   readonly deadLetters: DeadLetter[] = [];
   readonly visibilityChanges: number[] = [];
+  readonly deferrals: Deferral[] = [];
   readonly maxReceiveCount: number;
   sent = 0;
 
@@ -77,6 +88,28 @@ export class LocalQueue implements EventQueue, MessageVisibility {
     this.#onDelay?.(seconds * 1000);
   }
 
+  // MessageDeferral (worker side): a new message, due after the delay (time compressed)
+  async defer(
+    message: { body: string; attributes: Message['attributes'] },
+    options: Deferral,
+  ): Promise<void> {
+    this.deferrals.push({ ...options });
+    const messageId = randomUUID();
+    this.messages.push({
+      messageId,
+      body: message.body,
+      orgId: message.attributes?.orgId?.stringValue ?? '',
+      receiveCount: 0,
+      receiptHandle: '',
+      attributes: {
+        ...message.attributes,
+        deferrals: { dataType: 'Number', stringValue: String(options.deferrals) },
+        deferredUntil: { dataType: 'Number', stringValue: String(options.deferredUntilMs) },
+      },
+    });
+    this.#onDelay?.(options.delaySeconds * 1000);
+  }
+
   /** The dead-letter port (SendMessage to the DLQ). */
   get deadLetterSink(): DeadLetterSink {
     return { send: (body, attributes) => this.send_(body, attributes) };
@@ -101,16 +134,24 @@ export class LocalQueue implements EventQueue, MessageVisibility {
             SenderId: 'local',
             ApproximateFirstReceiveTimestamp: String(Date.now()),
           },
-          messageAttributes: m.orgId
-            ? {
-                orgId: {
-                  stringValue: m.orgId,
-                  dataType: 'String',
-                  binaryListValues: [],
-                  stringListValues: [],
-                },
-              }
-            : {},
+          messageAttributes: {
+            ...Object.fromEntries(
+              Object.entries(m.attributes ?? {}).map(([name, value]) => [
+                name,
+                { ...value, binaryListValues: [], stringListValues: [] },
+              ]),
+            ),
+            ...(m.orgId
+              ? {
+                  orgId: {
+                    stringValue: m.orgId,
+                    dataType: 'String',
+                    binaryListValues: [],
+                    stringListValues: [],
+                  },
+                }
+              : {}),
+          },
           md5OfBody: '',
           eventSource: 'aws:sqs',
           eventSourceARN: QUEUE_ARN,

@@ -98,6 +98,7 @@ export async function startWorld(
     bus,
     deadLetters: queue.deadLetterSink,
     visibility: queue,
+    deferral: queue,
     clock,
     publisher,
     ...(options.code ? { code: options.code } : {}),
@@ -187,4 +188,18 @@ export async function startWorld(
 /** Runs of the org whose summary carries `marker`. */
 export function runsWithMarker(world: World, marker: string) {
   return world.sandbox.store.runsOf(world.orgId).filter((run) => run.summary.includes(marker));
+}
+
+/** The trailing marker line an automation's comment carries (`[automation tsf-…]`). */
+const COMMENT_MARKER = /\n\n\[automation (tsf-[0-9a-f]{16})\]$/;
+
+/** A task's comments as `{text, marker}`: the text without its marker line, and the marker. */
+export function commentsOf(world: World, taskId: string) {
+  return world.sandbox.store.commentsOf(taskId).map((comment) => {
+    const match = COMMENT_MARKER.exec(comment.content);
+    return {
+      text: match ? comment.content.slice(0, match.index) : comment.content,
+      marker: match?.[1],
+    };
+  });
 }

@@ -11,6 +11,7 @@ import {
   type CustomEventPublisher,
   createSigningSecrets,
   type DeadLetterSink,
+  type MessageDeferral,
   type MessageVisibility,
   memoryCustomEventPublisher,
 } from '../../../shared/automations/index.ts';
@@ -90,6 +91,8 @@ export interface WorkerOptions {
   bus: EventBus;
   deadLetters: DeadLetterSink;
   visibility: MessageVisibility;
+  /** Long Retry-After deferrals (over 30 s, the production client's cap). @default none */
+  deferral?: MessageDeferral;
   /** Clock of the registry (action leases, records). @default Date.now */
   clock?: () => number;
   archive?: RawArchive;
@@ -138,6 +141,7 @@ export function localWorkerDeps(options: WorkerOptions): {
     publisher: options.publisher ?? memoryCustomEventPublisher(),
     deadLetters: options.deadLetters,
     visibility: options.visibility,
+    ...(options.deferral ? { deferral: { port: options.deferral, thresholdMs: 30_000 } } : {}),
     clock,
     logger: parts.logger,
     ...(options.code ? { code: options.code } : {}),

@@ -1,6 +1,11 @@
-/** `dlq list`, `dlq replay [id…|--all]`. */
+/** `dlq list`, `dlq replay [id…|--all] [--in-doubt retry|done]`. */
 import type { Command } from 'commander';
-import { listDeadLetters, replayDeadLetters } from '../../shared/dlq/index.ts';
+import {
+  type DeadLetter,
+  listDeadLetters,
+  type ReplayResolution,
+  replayDeadLetters,
+} from '../../shared/dlq/index.ts';
 import { now, withTarget } from '../context.ts';
 import { CliError } from '../errors.ts';
 import { relative } from '../format.ts';
@@ -14,6 +19,32 @@ function maxOf(text: string | undefined): number | undefined {
     throw new CliError('CLI_USAGE', '--max must be a whole number from 1 to 10000.');
   }
   return value;
+}
+
+/** `--in-doubt retry|done` → the replay's resolution of `ACTION_IN_DOUBT` letters. */
+function resolutionOf(text: string | undefined): ReplayResolution {
+  if (text === undefined) return 'resend';
+  if (text === 'retry') return 'retry_action';
+  if (text === 'done') return 'mark_done';
+  throw new CliError('CLI_USAGE', '--in-doubt must be "retry" or "done".');
+}
+
+/** What an operator needs to decide on an `ACTION_IN_DOUBT` letter. */
+function inDoubtLines(letters: readonly DeadLetter[]): string[] {
+  const doubtful = letters.filter((letter) => letter.actionsInDoubt !== undefined);
+  if (doubtful.length === 0) return [];
+  return [
+    '',
+    'Actions in doubt (their effect may exist: look for the marker in Tallyfy first):',
+    ...doubtful.flatMap((letter) =>
+      (letter.actionsInDoubt ?? []).map(
+        (a) =>
+          `  ${letter.messageId}: rule ${a.ruleId} action ${a.actionIndex} (${a.type}), marker ${a.marker}`,
+      ),
+    ),
+    'Then `dlq replay <id> --in-doubt done` if it happened (recorded done, nothing sent), or',
+    '`--in-doubt retry` to send it unless a look finds it; a plain replay looks once more.',
+  ];
 }
 
 export function registerDlq(program: Command, io: CliIo): void {
@@ -58,6 +89,7 @@ export function registerDlq(program: Command, io: CliIo): void {
                   letter.reason,
                 ]),
               ),
+              ...inDoubtLines(letters),
               '',
               'Replay with `tallyfy-serverless dlq replay <id>` (or --all) once the cause is fixed.',
             ],
@@ -71,56 +103,65 @@ export function registerDlq(program: Command, io: CliIo): void {
       'send dead letters back to the events queue (origin "replay", same event id: the worker still runs each action at most once); a letter is deleted only after its re-send succeeded',
     )
     .argument('[ids...]', 'letter ids (from `dlq list`) or event ids')
-    .option('--all', 'replay every letter');
+    .option('--all', 'replay every letter')
+    .option(
+      '--in-doubt <choice>',
+      'for ACTION_IN_DOUBT letters: "done" records the actions in doubt done without sending them (you found their effect); "retry" sends them unless a look finds it (default: look once more)',
+    );
   examples(replay, [
     'tallyfy-serverless dlq replay 0b7c2d4e-…',
+    'tallyfy-serverless dlq replay 0b7c2d4e-… --in-doubt done',
     'tallyfy-serverless dlq replay --all --json',
   ]);
-  replay.action(async (ids: string[], options: { all?: boolean }, command: Command) => {
-    if ((options.all === true) === ids.length > 0) {
-      throw new CliError(
-        'CLI_USAGE',
-        ids.length > 0 ? 'Give letter ids or --all, not both.' : 'Give letter ids, or --all.',
-      );
-    }
-    await withTarget(io, command, async (target, out) => {
-      const result = await replayDeadLetters({
-        client: target.sqs(),
-        deadLetterQueueUrl: target.deadLetterQueueUrl(),
-        eventsQueueUrl: target.eventsQueueUrl(),
-        ids: options.all === true ? 'all' : ids,
-      });
-      const problems = result.failed.length + result.notDeleted.length + result.skipped.length;
-      const lines = [
-        `Replayed ${result.replayed.length} letter${result.replayed.length === 1 ? '' : 's'}.`,
-        ...result.replayed.map((r) => `  ✓ ${r.messageId} (${r.eventId})`),
-        ...result.notDeleted.map(
-          (r) => `  ! ${r.messageId}: re-sent, but still in the DLQ (${r.error})`,
-        ),
-        ...result.failed.map((r) => `  ✗ ${r.messageId}: not re-sent (${r.error})`),
-        ...result.skipped.map((r) => `  - ${r.messageId}: not replayable (${r.reason})`),
-        ...result.notFound.map((id) => `  ? ${id}: no such letter`),
-      ];
-      if (problems === 0 && result.notFound.length === 0) {
-        out.result(result, () => lines);
-        return;
+  replay.action(
+    async (ids: string[], options: { all?: boolean; inDoubt?: string }, command: Command) => {
+      const resolution = resolutionOf(options.inDoubt);
+      if ((options.all === true) === ids.length > 0) {
+        throw new CliError(
+          'CLI_USAGE',
+          ids.length > 0 ? 'Give letter ids or --all, not both.' : 'Give letter ids, or --all.',
+        );
       }
-      if (!out.json) io.stderr.write(`${lines.join('\n')}\n`);
-      const anyDone = result.replayed.length > 0 || result.notDeleted.length > 0;
-      const code = anyDone
-        ? 'CLI_PARTLY_FAILED'
-        : problems === 0
-          ? 'CLI_DEAD_LETTER_NOT_FOUND'
-          : result.failed.length > 0
-            ? 'CLI_REMOTE_FAILED'
-            : 'CLI_PARTLY_FAILED';
-      throw new CliError(
-        code,
-        `Not every letter was replayed (${problems + result.notFound.length} left).`,
-        {
-          details: { ...result },
-        },
-      );
-    });
-  });
+      await withTarget(io, command, async (target, out) => {
+        const result = await replayDeadLetters({
+          client: target.sqs(),
+          deadLetterQueueUrl: target.deadLetterQueueUrl(),
+          eventsQueueUrl: target.eventsQueueUrl(),
+          ids: options.all === true ? 'all' : ids,
+          resolution,
+        });
+        const problems = result.failed.length + result.notDeleted.length + result.skipped.length;
+        const lines = [
+          `Replayed ${result.replayed.length} letter${result.replayed.length === 1 ? '' : 's'}.`,
+          ...result.replayed.map((r) => `  ✓ ${r.messageId} (${r.eventId})`),
+          ...result.notDeleted.map(
+            (r) => `  ! ${r.messageId}: re-sent, but still in the DLQ (${r.error})`,
+          ),
+          ...result.failed.map((r) => `  ✗ ${r.messageId}: not re-sent (${r.error})`),
+          ...result.skipped.map((r) => `  - ${r.messageId}: not replayable (${r.reason})`),
+          ...result.notFound.map((id) => `  ? ${id}: no such letter`),
+        ];
+        if (problems === 0 && result.notFound.length === 0) {
+          out.result(result, () => lines);
+          return;
+        }
+        if (!out.json) io.stderr.write(`${lines.join('\n')}\n`);
+        const anyDone = result.replayed.length > 0 || result.notDeleted.length > 0;
+        const code = anyDone
+          ? 'CLI_PARTLY_FAILED'
+          : problems === 0
+            ? 'CLI_DEAD_LETTER_NOT_FOUND'
+            : result.failed.length > 0
+              ? 'CLI_REMOTE_FAILED'
+              : 'CLI_PARTLY_FAILED';
+        throw new CliError(
+          code,
+          `Not every letter was replayed (${problems + result.notFound.length} left).`,
+          {
+            details: { ...result },
+          },
+        );
+      });
+    },
+  );
 }

@@ -12,13 +12,20 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import * as z from 'zod';
+import { ACTION_IN_DOUBT } from '../error-codes.ts';
 import {
   type EventEnvelope,
   envelopeMessageAttributes,
   parseEnvelope,
   serializeEnvelope,
 } from '../events/index.ts';
-import { DEAD_LETTER_ATTRIBUTES, FAILURE_CODE_MISSING, MAX_RECEIVES_EXCEEDED } from './contract.ts';
+import {
+  DEAD_LETTER_ATTRIBUTES,
+  FAILURE_CODE_MISSING,
+  MAX_RECEIVE_COUNT,
+  MAX_RECEIVES_EXCEEDED,
+} from './contract.ts';
 
 /** One letter as listed. */
 export interface DeadLetter {
@@ -36,8 +43,9 @@ export interface DeadLetter {
   code: string;
   reason: string;
   /**
-   * Receives on the events queue (worker's `receiveCount`), else SQS's ApproximateReceiveCount
-   * (for redrive letters it also counts inspections of the DLQ).
+   * Receives on the events queue: the worker's `receiveCount`; for redrive letters the queue's
+   * `maxReceiveCount` (SQS moves a message on the receive after it: its own
+   * ApproximateReceiveCount also counts every inspection of the DLQ, so it is not used).
    */
   receiveCount: number;
   /** ISO: when the letter was sent (SentTimestamp). */
@@ -47,7 +55,31 @@ export interface DeadLetter {
   replayable: boolean;
   /** Why the body is not an envelope (the schema checks, never the payload). */
   invalidBody?: string | undefined;
+  /**
+   * `ACTION_IN_DOUBT` letters: the actions whose outcome is unknown, with the marker their
+   * effect carries (look for it in Tallyfy before choosing `retry_action` or `mark_done`).
+   */
+  actionsInDoubt?: InDoubtAction[] | undefined;
 }
+
+/** An action a letter left in doubt (the worker's `actionsInDoubt` attribute). */
+export interface InDoubtAction {
+  ruleId: string;
+  actionIndex: number;
+  type: string;
+  marker: string;
+}
+
+const inDoubtActionsSchema = z
+  .array(
+    z.object({
+      ruleId: z.string().min(1),
+      actionIndex: z.number().int().min(0),
+      type: z.string(),
+      marker: z.string(),
+    }),
+  )
+  .min(1);
 
 /** Options shared by listing and replay. */
 export interface DeadLetterOptions {
@@ -107,12 +139,54 @@ export interface ReplayResult {
   notFound: string[];
 }
 
+/**
+ * What replaying a letter means; the per-letter seam the CLI and the console share.
+ * - `resend` (default): the original envelope again (origin `replay`). For an `ACTION_IN_DOUBT`
+ *   letter the worker looks for the actions' effects once more.
+ * - `retry_action`: as `resend`, and the operator's decision on the letter's actions in doubt
+ *   travels with it: sent again unless a look finds their effect.
+ * - `mark_done`: the actions in doubt are recorded done without being sent (the operator found
+ *   their effect); the rest of the event runs as usual.
+ * `retry_action` and `mark_done` apply to `ACTION_IN_DOUBT` letters; other letters are resent.
+ */
+export type ReplayResolution = 'resend' | 'retry_action' | 'mark_done';
+
 /** Options of {@link replayDeadLetters}. */
 export interface ReplayOptions extends DeadLetterOptions {
   /** The events queue (`EVENTS_QUEUE_URL`, stack output `EventsQueueUrl`). */
   eventsQueueUrl: string;
   /** `'all'`, or letter ids: DLQ message ids or envelope ids (event ids). */
   ids: 'all' | readonly string[];
+  /** @default 'resend' */
+  resolution?: ReplayResolution;
+}
+
+/** What replaying one letter means (see {@link ReplayResolution}). */
+type ReplayPlan = { kind: 'resend'; envelope: EventEnvelope } | { kind: 'skip'; reason: string };
+
+function planReplay(item: Held, resolution: ReplayResolution): ReplayPlan {
+  if (item.envelope === undefined) {
+    return {
+      kind: 'skip',
+      reason: `not an event envelope: ${item.letter.invalidBody ?? 'unreadable body'}`,
+    };
+  }
+  const { resolution: _earlier, ...envelope } = item.envelope;
+  const doubts = item.letter.actionsInDoubt;
+  if (resolution === 'resend' || doubts === undefined) {
+    return { kind: 'resend', envelope: { ...envelope, origin: 'replay' } };
+  }
+  return {
+    kind: 'resend',
+    envelope: {
+      ...envelope,
+      origin: 'replay',
+      resolution: {
+        as: resolution === 'mark_done' ? 'done' : 'retry',
+        actions: doubts.map((d) => ({ ruleId: d.ruleId, actionIndex: d.actionIndex })),
+      },
+    },
+  };
 }
 
 /**
@@ -150,15 +224,13 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
     }
     matched.add(letter.messageId);
     if (letter.eventId !== undefined) matched.add(letter.eventId);
-    if (envelope === undefined) {
-      result.skipped.push({
-        messageId: letter.messageId,
-        reason: `not an event envelope: ${letter.invalidBody ?? 'unreadable body'}`,
-      });
+    const plan = planReplay(item, options.resolution ?? 'resend');
+    if (plan.kind === 'skip') {
+      result.skipped.push({ messageId: letter.messageId, reason: plan.reason });
       keep.push(item);
       continue;
     }
-    const replay: EventEnvelope = { ...envelope, origin: 'replay' };
+    const replay = plan.envelope;
     try {
       await client.send(
         new SendMessageCommand({
@@ -252,9 +324,14 @@ function readLetter(message: Message): Held {
   const workerCode = text(DEAD_LETTER_ATTRIBUTES.failureCode);
   const workerReason = text(DEAD_LETTER_ATTRIBUTES.failureReason);
   const kind = workerCode !== undefined || workerReason !== undefined ? 'worker' : 'redrive';
-  const approximate = Number(system.ApproximateReceiveCount ?? 0);
   const recorded = Number(text(DEAD_LETTER_ATTRIBUTES.receiveCount));
-  const receiveCount = Number.isFinite(recorded) && recorded > 0 ? recorded : approximate;
+  // a redrive happens on the receive after the queue's maxReceiveCount; the DLQ's own count
+  // also grows with every inspection (the first listing would say 6), so it is not used
+  const receiveCount =
+    kind === 'worker' && Number.isFinite(recorded) && recorded > 0 ? recorded : MAX_RECEIVE_COUNT;
+  const doubts = inDoubtActionsSchema.safeParse(
+    parseJson(text(DEAD_LETTER_ATTRIBUTES.actionsInDoubt)),
+  );
   const sentMs = Number(system.SentTimestamp);
   let envelope: EventEnvelope | undefined;
   let invalidBody: string | undefined;
@@ -282,8 +359,19 @@ function readLetter(message: Message): Held {
     failedAt: text(DEAD_LETTER_ATTRIBUTES.failedAt),
     replayable: envelope !== undefined,
     invalidBody,
+    ...(workerCode === ACTION_IN_DOUBT && doubts.success ? { actionsInDoubt: doubts.data } : {}),
   };
   return envelope === undefined ? { message, letter } : { message, letter, envelope };
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // a malformed attribute reads as absent: the letter is still listed and resendable
+    return undefined;
+  }
 }
 
 function describe(error: unknown): string {

@@ -15,8 +15,10 @@ export {
 export {
   type DeadLetter,
   type DeadLetterOptions,
+  type InDoubtAction,
   listDeadLetters,
   type ReplayOptions,
+  type ReplayResolution,
   type ReplayResult,
   replayDeadLetters,
 } from './dead-letters.ts';

@@ -3,12 +3,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type LocalSqs, startLocalSqs } from '../../../local/sqs/index.ts';
 import {
   createSqsDeadLetterSink,
+  createSqsMessageDeferral,
   createSqsMessageVisibility,
 } from '../../../shared/automations/index.ts';
 import { listDeadLetters } from '../../../shared/dlq/index.ts';
 import {
   createEnvelope,
   createSqsEventQueue,
+  envelopeMessageAttributes,
   serializeEnvelope,
 } from '../../../shared/events/index.ts';
 
@@ -93,5 +95,58 @@ describe('worker SQS adapters (real SDK client, local SQS endpoint)', () => {
         replayable: true,
       }),
     ]);
+  });
+
+  test('a deferral is a new message due after its delay, with the attributes and its count', async () => {
+    let offset = 0;
+    const timed = await startLocalSqs({
+      queues: [{ name: 'events' }],
+      clock: () => Date.now() + offset,
+    });
+    const timedClient = new SQSClient({
+      endpoint: timed.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      const attributes = Object.fromEntries(
+        Object.entries(envelopeMessageAttributes(envelope)).map(([name, value]) => [
+          name,
+          { dataType: value.DataType ?? 'String', stringValue: value.StringValue ?? '' },
+        ]),
+      );
+      await createSqsMessageDeferral({ client: timedClient }).defer(
+        {
+          body: serializeEnvelope(envelope),
+          messageId: 'm-original',
+          receiptHandle: 'r',
+          eventSourceARN: timed.queueArn('events'),
+          attributes,
+        },
+        { delaySeconds: 90, deferrals: 1, deferredUntilMs: 1_700_000_090_000 },
+      );
+      const receive = () =>
+        timedClient.send(
+          new ReceiveMessageCommand({
+            QueueUrl: timed.queueUrl('events'),
+            MessageAttributeNames: ['All'],
+            MessageSystemAttributeNames: ['All'],
+          }),
+        );
+      expect((await receive()).Messages ?? []).toEqual([]); // not before its delay
+      offset = 91_000;
+      const [message] = (await receive()).Messages ?? [];
+      expect(message?.Body).toBe(serializeEnvelope(envelope));
+      expect(message?.Attributes?.ApproximateReceiveCount).toBe('1');
+      expect(message?.MessageAttributes).toMatchObject({
+        orgId: { StringValue: envelope.orgId },
+        type: { StringValue: 'task.completed' },
+        deferrals: { DataType: 'Number', StringValue: '1' },
+        deferredUntil: { DataType: 'Number', StringValue: '1700000090000' },
+      });
+    } finally {
+      timedClient.destroy();
+      await timed.close();
+    }
   });
 });

@@ -595,6 +595,7 @@ export class TallyfyIntegration extends Construct {
       this.receiver.throttledAlarm,
       this.worker.backlogAlarm,
       this.reconciler.recoveriesAlarm,
+      this.reconciler.rescuesAlarm,
       this.reconciler.failuresAlarm,
       this.reporter.failuresAlarm,
     );

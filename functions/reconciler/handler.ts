@@ -11,18 +11,32 @@ export interface ReconcilerDeps extends ReconcileDeps {
   flushMetrics?: () => void;
 }
 
+/** What the handler reads of the Lambda context: the time the invocation has left. */
+export interface InvocationContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** Kept back from Lambda's remaining time: the run's last writes and the metrics flush. */
+export const RUN_BUDGET_MARGIN_MS = 15_000;
+
 /**
  * The reconciler's handler: a scheduled event (every active org) or `{orgId}` (one org, on
  * demand) → {@link reconcile} → its result (what `POST /_local/invoke/reconciler` and Lambda
- * Invoke return to the CLI). An invalid event or an unknown org throws (the invoke fails);
- * failures of single orgs are in the result (`failedOrgs`), not thrown.
+ * Invoke return to the CLI). The run's budget is Lambda's remaining time less a margin: it
+ * starts no org past it, and the next run starts after the last org reached. An invalid event
+ * or an unknown org throws (the invoke fails); failures of single orgs are in the result
+ * (`failedOrgs`), not thrown.
  */
 export function createReconcilerHandler(
   deps: ReconcilerDeps,
-): (event: unknown) => Promise<ReconcileResult> {
-  return async (event) => {
+): (event: unknown, context?: InvocationContext) => Promise<ReconcileResult> {
+  return async (event, context) => {
     try {
-      return await reconcile(deps, parseReconcileEvent(event));
+      const deadlineAt =
+        context === undefined
+          ? undefined
+          : deps.clock() + context.getRemainingTimeInMillis() - RUN_BUDGET_MARGIN_MS;
+      return await reconcile(deps, parseReconcileEvent(event), { deadlineAt });
     } finally {
       deps.flushMetrics?.();
     }

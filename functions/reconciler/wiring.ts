@@ -80,7 +80,11 @@ export function wireReconciler(
     clock,
     logger,
     metrics,
-    options: { overlapMinutes: config.reconciler.overlapMinutes },
+    options: {
+      overlapMinutes: config.reconciler.overlapMinutes,
+      concurrency: config.reconciler.concurrency,
+      rescueGraceMinutes: config.reconciler.rescueGraceMinutes,
+    },
     flushMetrics,
   };
 }

@@ -201,6 +201,7 @@ export class TallyfyDashboard extends Construct {
     this.dashboard.addWidgets(
       graph('Reconciler (per hour)', [
         integration.metricEventsRecovered({ label: 'lost webhooks recovered' }),
+        reconciler.metricEventsRescued({ label: 'lost work rescued' }),
         reconciler.metric('EventsReconciled', {
           statistic: 'Sum',
           period: HOUR,

@@ -95,6 +95,8 @@ export class EventWorker extends Construct {
       .bindArchiveBucket(storage.archiveBucket, { access: 'read', keyPrefix: 'webhooks/' });
     this.fn.consumeQueue(events.queue, {
       batchSize: props.batchSize ?? 10,
+      // a Retry-After beyond the client's cap: the message is sent again with a delay
+      deferrals: true,
       // with a reservation, consumeQueue matches maxConcurrency to it
       maxConcurrency:
         this.fn.reservedConcurrentExecutions === undefined

@@ -148,6 +148,13 @@ export interface ConsumeQueueOptions {
    * @default - the function's reserved concurrency (at most 1000), else no cap
    */
   readonly maxConcurrency?: number;
+  /**
+   * The handler defers messages: it sends a message back to this queue with a delay (a
+   * `Retry-After` longer than its client waits) and reports the original done, so the wait uses
+   * no receive towards the dead-letter queue. Grants `sqs:SendMessage` on the queue.
+   * @default false
+   */
+  readonly deferrals?: boolean;
 }
 
 /** Options of {@link TallyfyFunction.sendAsyncFailuresTo}. */
@@ -410,6 +417,7 @@ export class TallyfyFunction extends Construct implements IGrantable {
       resourceArns: [queue.queueArn],
     });
     grantKeyVia(this, queue.encryptionMasterKey, 'sqs', ['kms:Decrypt']);
+    if (options.deferrals === true) this.grantSend(queue);
     const mapping = new EventSourceMapping(this, 'QueueSource', {
       target: this.function,
       eventSourceArn: queue.queueArn,

@@ -116,6 +116,11 @@ export const TABLE_CALLS = {
     actions: ['UpdateItem'],
     keyPrefixes: [ORG_PREFIX],
   },
+  runCursor: {
+    why: 'getRunCursor, setRunCursor: GetItem and UpdateItem of ORG##<part>/CURSOR (where a scheduled round over the orgs resumes)',
+    actions: ['GetItem', 'UpdateItem'],
+    keyPrefixes: [ORG_PREFIX],
+  },
   // event items (shared/orgs/events.ts, shared/reconcile/seen.ts)
   claimEvent: {
     why: 'claimEvent: conditional PutItem of the dedupe claim',
@@ -128,7 +133,7 @@ export const TABLE_CALLS = {
     keyPrefixes: [EVENT_PREFIX],
   },
   updateEvent: {
-    why: 'markEvent, beginAction, completeAction: UpdateItem of a claim or action record',
+    why: 'markEvent, touchEvent, beginAction, completeAction: UpdateItem of a claim or action record',
     actions: ['UpdateItem'],
     keyPrefixes: [EVENT_PREFIX],
   },
@@ -149,6 +154,11 @@ export const TABLE_CALLS = {
   },
   findSeen: {
     why: 'findSeen: BatchGetItem of seen markers',
+    actions: ['BatchGetItem'],
+    keyPrefixes: [EVENT_PREFIX],
+  },
+  traceEvents: {
+    why: "trace: BatchGetItem of seen markers and the worker's claims together (an event's outcome)",
     actions: ['BatchGetItem'],
     keyPrefixes: [EVENT_PREFIX],
   },

@@ -1,7 +1,7 @@
 /**
  * The reconciler part (functions/reconciler): on a schedule, finds the events Tallyfy never
- * delivered and enqueues them; alarms when it recovers more than a threshold, and when it keeps
- * failing for some org.
+ * delivered, and the queued ones that never got an outcome, and enqueues them; alarms when it
+ * recovers more than a threshold, when it rescues any, and when it keeps failing for some org.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { Alarm, Metric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
@@ -17,16 +17,17 @@ import { accessForCalls, type TableCall } from './orgs-table.ts';
 
 /**
  * The orgs-table calls of the reconciler's code (shared/reconcile): the active orgs (byKind),
- * one org on demand, its watermarks (read, conditional advance), the worker's claims and the
- * seen markers (read, and written for what it enqueues). No delete, no org write.
+ * one org on demand, its watermarks (read, conditional advance), the run cursor (where the next
+ * run's round starts), the seen markers and the worker's claims read together (an event's
+ * outcome), and markers written for what it enqueues. No delete, no org write.
  */
 export const RECONCILER_TABLE_CALLS: readonly TableCall[] = [
   'listOrgs',
   'getOrg',
   'getWatermark',
   'advanceWatermark',
-  'getEvent',
-  'findSeen',
+  'runCursor',
+  'traceEvents',
   'markSeen',
 ];
 
@@ -73,6 +74,12 @@ export class Reconciler extends Construct {
   readonly recoveriesAlarm: Alarm;
   /** Some org's reconciliation failed in 2 of the last 3 intervals. */
   readonly failuresAlarm: Alarm;
+  /**
+   * Events were rescued in the last hour: queued (seen) but without a processed or
+   * dead-lettered outcome after the grace period, so work was lost between the queue and the
+   * worker (queue data lost, retention expired, a bug).
+   */
+  readonly rescuesAlarm: Alarm;
 
   private readonly integration: TallyfyIntegration;
   private readonly period: Duration;
@@ -117,6 +124,11 @@ export class Reconciler extends Construct {
         threshold,
       },
     );
+    this.rescuesAlarm = integration.alarms.alarm(this, 'RescuesAlarm', this.metricEventsRescued(), {
+      description:
+        'The reconciler enqueued again events that reached the queue but were neither processed nor dead-lettered within the grace period: work was lost between the queue and the worker (docs/operations.md#reconciler-rescues).',
+      threshold: 0,
+    });
     this.failuresAlarm = integration.alarms.alarm(
       this,
       'FailuresAlarm',
@@ -137,6 +149,18 @@ export class Reconciler extends Construct {
    */
   metricEventsRecovered(props?: MetricOptions): Metric {
     return this.metric('EventsRecovered', {
+      statistic: 'Sum',
+      period: Duration.hours(1),
+      ...props,
+    });
+  }
+
+  /**
+   * Lost work rescued (`EventsRescued`: events seen in the queue with no processed or
+   * dead-lettered outcome after the grace period, enqueued again). Sum per hour.
+   */
+  metricEventsRescued(props?: MetricOptions): Metric {
+    return this.metric('EventsRescued', {
       statistic: 'Sum',
       period: Duration.hours(1),
       ...props,

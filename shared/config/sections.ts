@@ -334,6 +334,20 @@ export const SECTIONS = {
       'How far before the watermark each reconciliation re-reads (catches late writes)',
       defaultsTo('10'),
     ),
+    concurrency: variable(
+      'RECONCILER_CONCURRENCY',
+      integer(1, 50),
+      'an integer from 1 to 50',
+      'Orgs one reconciler run reads at once (each org reads its streams one after another)',
+      defaultsTo('4'),
+    ),
+    rescueGraceMinutes: variable(
+      'RECONCILER_RESCUE_GRACE_MINUTES',
+      integer(5, 1440),
+      'an integer from 5 to 1440',
+      'How long a queued event may have no processed or dead-lettered outcome before the reconciler enqueues it again (EventsRescued)',
+      defaultsTo('60'),
+    ),
   },
   reports: {
     bucket: variable(

@@ -143,6 +143,34 @@ export async function markEvent(
 }
 
 /**
+ * Records a sign of life of a claimed event (its `updatedAt` moves; nothing else changes), for
+ * an event that waits on purpose (a deferred, rate-limited one): the reconciler rescues only
+ * events without an outcome and without a sign of life for its grace period. `false` when the
+ * event has no live `claimed` record (not claimed yet, or already done or failed).
+ */
+export async function touchEvent(ctx: RegistryContext, dedupeKey: string): Promise<boolean> {
+  parseInput(DedupeKeySchema, dedupeKey, 'dedupeKey');
+  const update = new UpdateBuilder().set('updatedAt', nowIso(ctx));
+  update
+    .when(`${update.name('status')} = ${update.value('claimed')}`)
+    .when(`${update.name('expiresAt')} >= ${update.value(nowSeconds(ctx))}`);
+  return run(
+    'touchEvent',
+    async () => {
+      await ctx.client.send(
+        new UpdateCommand({
+          TableName: ctx.tableName,
+          Key: eventKey(dedupeKey),
+          ...update.build(),
+        }),
+      );
+      return true;
+    },
+    () => false,
+  );
+}
+
+/**
  * What {@link beginAction} decided:
  * - `first`: no attempt before; do the side effect, then {@link completeAction}.
  * - `in_doubt`: an earlier attempt began and never completed (its worker died, or timed out):

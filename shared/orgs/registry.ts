@@ -4,6 +4,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { getRunCursor, setRunCursor } from './cursors.ts';
 import {
   abandonAction,
   type BeginActionResult,
@@ -14,6 +15,7 @@ import {
   getEvent,
   listActions,
   markEvent,
+  touchEvent,
 } from './events.ts';
 import type { ActionKey } from './keys.ts';
 import {
@@ -149,6 +151,12 @@ export interface OrgRegistry {
     options?: { expected?: string | null },
   ): Promise<AdvanceResult>;
 
+  // --- run cursors (a scheduled part's round over the orgs)
+  /** The org id the part's last run reached (`undefined` before its first). */
+  getRunCursor(part: string): Promise<string | undefined>;
+  /** Records the org id the part's run reached: the next run starts after it. */
+  setRunCursor(part: string, orgId: string): Promise<void>;
+
   // --- dedupe and action idempotency
   claimEvent(
     dedupeKey: string,
@@ -156,6 +164,8 @@ export interface OrgRegistry {
   ): Promise<'new' | 'duplicate'>;
   getEvent(dedupeKey: string): Promise<EventRecord | undefined>;
   markEvent(dedupeKey: string, status: EventStatus): Promise<EventRecord>;
+  /** A sign of life of a `claimed` event (its `updatedAt`); `false` when it is not claimed. */
+  touchEvent(dedupeKey: string): Promise<boolean>;
   beginAction(
     key: ActionKey,
     options?: { leaseMs?: number; ttlSeconds?: number },
@@ -221,9 +231,12 @@ export function createOrgRegistry(options: OrgRegistryOptions): OrgRegistry {
     getWatermark: (orgId, stream) => getWatermark(ctx, orgId, stream),
     advanceWatermark: (orgId, stream, value, opts) =>
       advanceWatermark(ctx, orgId, stream, value, opts),
+    getRunCursor: (part) => getRunCursor(ctx, part),
+    setRunCursor: (part, orgId) => setRunCursor(ctx, part, orgId),
     claimEvent: (dedupeKey, opts) => claimEvent(ctx, dedupeKey, opts),
     getEvent: (dedupeKey) => getEvent(ctx, dedupeKey),
     markEvent: (dedupeKey, status) => markEvent(ctx, dedupeKey, status),
+    touchEvent: (dedupeKey) => touchEvent(ctx, dedupeKey),
     beginAction: (key, opts) => beginAction(ctx, key, opts),
     completeAction: (key, result) => completeAction(ctx, key, result),
     abandonAction: (key, opts) => abandonAction(ctx, key, opts),

@@ -21,6 +21,8 @@ export interface EventKeys {
   occurredAt: string;
   /** Every key the same event may be known by, `primary` first. */
   candidates: string[];
+  /** The event time (ISO, ms) each candidate key encodes. */
+  timeOf: ReadonlyMap<string, string>;
 }
 
 /**
@@ -41,8 +43,16 @@ export function eventKeys(
   const minute = Math.floor(ms / 60_000) * 60_000;
   const key = (at: number) => dedupeKeyFor({ type, subjectId, occurredAt: at });
   const primaryAt = format === 'human' ? minute : second;
-  const candidates = [...new Set([key(primaryAt), key(second), key(ms), key(minute)])];
-  return { primary: key(primaryAt), occurredAt: new Date(primaryAt).toISOString(), candidates };
+  const timeOf = new Map<string, string>();
+  for (const at of [primaryAt, second, ms, minute]) {
+    if (!timeOf.has(key(at))) timeOf.set(key(at), new Date(at).toISOString());
+  }
+  return {
+    primary: key(primaryAt),
+    occurredAt: new Date(primaryAt).toISOString(),
+    candidates: [...timeOf.keys()],
+    timeOf,
+  };
 }
 
 /** The org's webhook date setting from its `settings` map (`iso` unless it says `human`). */

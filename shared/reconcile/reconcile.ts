@@ -1,7 +1,14 @@
 /**
- * The reconciler's use case: find the events Tallyfy's webhooks never delivered (Tallyfy sends
- * once and never retries) by reading the API, and enqueue them like the receiver would.
- * See docs/reconciler.md.
+ * The reconciler's use case. Tallyfy sends each webhook once and never retries, and a queued
+ * event can still be lost on our side (queue data lost, retention expired, a bug). Per org it
+ * reads what the API says happened and, for each event:
+ * - no seen marker and no worker claim: a lost webhook → enqueued (`EventsRecovered`);
+ * - seen or claimed, but no outcome (`done` / `failed`) after a grace period: lost work →
+ *   enqueued again under the same key (`EventsRescued`; the worker's claims keep it to one run);
+ * - seen and still within the grace period: pending; the watermark waits for it;
+ * - processed or dead-lettered: settled.
+ * Enqueued envelopes carry the payload the webhook would have carried (run, tasks, template read
+ * from the API), so a rule behaves the same on both. See docs/reconciler.md.
  */
 
 import { mapBounded } from '../async.ts';
@@ -15,11 +22,22 @@ import {
 } from '../events/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { Org, OrgRegistry } from '../orgs/index.ts';
-import type { TallyfyApi } from '../tallyfy/index.ts';
-import { tryParseTallyfyDateMs } from '../tallyfy/index.ts';
+import {
+  isRateLimitDeferral,
+  type Paginated,
+  pagesWithRateLimitWaits,
+  type TallyfyApi,
+  type TallyfyPage,
+  type TallyfyRun,
+  type TallyfyTask,
+  tryParseTallyfyDateMs,
+  type WaitBudget,
+} from '../tallyfy/index.ts';
 import { RECONCILE_UNEXPECTED, ReconcileOrgNotFoundError } from './errors.ts';
-import { eventKeys, type WebhookDateFormat, webhookDateFormatOf } from './keys.ts';
-import type { SeenEvents } from './seen.ts';
+import { type EventKeys, eventKeys, type WebhookDateFormat, webhookDateFormatOf } from './keys.ts';
+import { processPayload, taskCompletedPayload } from './payloads.ts';
+import { createRunViews, type RunViewApi, type RunViews } from './run-views.ts';
+import type { EventTrace, SeenEvents, SeenMark } from './seen.ts';
 
 /** The event kinds the reconciler recovers, one watermark each. */
 export const RECONCILE_STREAMS = [
@@ -31,6 +49,9 @@ export type ReconcileStream = (typeof RECONCILE_STREAMS)[number];
 
 /** The watermark stream name of a reconciler stream (`reconciler.task.completed`…). */
 export const watermarkStreamOf = (stream: ReconcileStream): string => `reconciler.${stream}`;
+
+/** The run cursor's part name: a scheduled run starts after the org the last one reached. */
+export const RECONCILER_CURSOR = 'reconciler';
 
 /** Tunables of a run; see docs/reconciler.md for how they interact. */
 export interface ReconcilerOptions {
@@ -45,29 +66,42 @@ export interface ReconcilerOptions {
   initialLookbackMinutes?: number;
   /** Orgs reconciled at once (RECONCILER_CONCURRENCY). @default 4 */
   concurrency?: number;
+  /**
+   * How long a queued event may go without a processed or dead-lettered outcome before it is
+   * enqueued again (RECONCILER_RESCUE_GRACE_MINUTES): longer than the worker's retries take.
+   * @default 60
+   */
+  rescueGraceMinutes?: number;
+  /** Rescues of one event before the reconciler stops (and logs it as stuck). @default 3 */
+  maxRescues?: number;
 }
 
 /** The metrics a run records. */
 export interface ReconcilerMetrics {
   record(
-    name: 'EventsRecovered' | 'EventsReconciled' | 'ReconcileFailures',
+    name: 'EventsRecovered' | 'EventsRescued' | 'EventsReconciled' | 'ReconcileFailures',
     value?: number,
   ): unknown;
 }
+
+/** What a recovered payload and the three streams read from Tallyfy. */
+export type ReconcileApi = Pick<TallyfyApi, 'listTasks' | 'listRuns'> & RunViewApi;
 
 /** Ports of {@link reconcile}. */
 export interface ReconcileDeps {
   registry: Pick<
     OrgRegistry,
-    'getOrg' | 'listOrgs' | 'getWatermark' | 'advanceWatermark' | 'getEvent'
+    'getOrg' | 'listOrgs' | 'getWatermark' | 'advanceWatermark' | 'getRunCursor' | 'setRunCursor'
   >;
   seen: SeenEvents;
   /** The events queue; `sendBatch` is used when the adapter has it. */
   queue: EventQueue;
   /** A Tallyfy API client authenticated for the org (the token provider's `forOrg`). */
-  tallyfyFor: (orgId: string) => Pick<TallyfyApi, 'listTasks' | 'listRuns'>;
+  tallyfyFor: (orgId: string) => ReconcileApi;
   /** Epoch ms. */
   clock: () => number;
+  /** Waits out a `Retry-After`. @default `sleep` of shared/async.ts */
+  sleep?: (ms: number) => Promise<void>;
   logger: Logger;
   metrics?: ReconcilerMetrics;
   options: ReconcilerOptions;
@@ -81,29 +115,53 @@ export interface StreamResult {
   until: string;
   /** Events the API listed in the window. */
   found: number;
-  /** Of those, already delivered (seen marker or worker claim). */
+  /** Of those, delivered before (seen marker or worker claim), whatever came of them. */
   alreadySeen: number;
   /** Of those, enqueued now: the lost webhooks. */
   recovered: number;
-  /** Whether the watermark moved to `until`. */
+  /** Of those, seen but without an outcome after the grace period: enqueued again now. */
+  rescued: number;
+  /** Of those, seen, no outcome yet, within the grace period: the watermark waits for them. */
+  pending: number;
+  /** Of those, rescued `maxRescues` times already and still without an outcome (logged). */
+  stuck: number;
+  /** Whether the watermark moved (to `until`, or to the oldest pending event). */
   advanced: boolean;
   error?: { code: string; message: string };
 }
 
 export interface OrgResult {
   orgId: string;
-  status: 'reconciled' | 'skipped' | 'failed';
-  /** Why an org was skipped (`status_needs_reauth`…). */
+  /**
+   * `deferred`: stopped cleanly, to resume on the next run (Tallyfy asked for a longer wait
+   * than the run had left, or the run's time budget ran out); its watermarks hold.
+   */
+  status: 'reconciled' | 'skipped' | 'failed' | 'deferred';
+  /** Why an org was skipped or deferred (`status_needs_reauth`, `rate_limited`, `time_budget`). */
   reason?: string;
+  /** Deferred by a rate limit: when Tallyfy said it may be asked again (ISO). */
+  resumeAfter?: string;
   recovered: number;
+  rescued: number;
   streams: StreamResult[];
 }
 
 export interface ReconcileResult {
+  /** Orgs this run reached. */
   orgs: number;
+  /** Active orgs left for the next run, which starts after the last one reached. */
+  notReached: number;
   recovered: number;
+  rescued: number;
   failedOrgs: string[];
+  deferredOrgs: string[];
   results: OrgResult[];
+}
+
+/** How long a run may go on: Lambda's remaining time, less a margin. */
+export interface RunBudget {
+  /** Epoch ms by which the run must be done. @default none (local mode, tests) */
+  deadlineAt?: number | undefined;
 }
 
 /** One event as read from the API, before keying. */
@@ -113,40 +171,73 @@ interface Found {
   /** Epoch ms of the event (the API's time). */
   atMs: number;
   apiTime: string;
-  data: unknown;
+  /** The API's task or run, rebuilt into the webhook's payload before it is enqueued. */
+  item: { task: TallyfyTask } | { run: TallyfyRun };
 }
 
+/** No new org is started with less than this left before the deadline. */
+const ORG_START_MARGIN_MS = 5_000;
+
+/** The run's time budget ran out inside an org: stop it cleanly, its watermarks hold. */
+class BudgetSpent extends Error {}
+
 /**
- * Reconciles every active org (bounded concurrency; one org's failure is recorded and the
- * others go on), or only `request.orgId`. For each stream: reads `[watermark − overlap,
- * now − settle)` from the API, drops events already delivered (seen marker or worker claim,
- * under any key the event's webhook may have had), enqueues the rest with origin
- * `reconciler`, marks them seen, and only then advances the watermark.
+ * Reconciles the active orgs (bounded concurrency, one org's failure recorded while the others
+ * go on), or only `request.orgId`. A scheduled run starts after the org the previous one reached
+ * (the run cursor) and starts no org once its budget is spent, so every org is reached over
+ * successive runs however many there are.
  *
  * @throws ReconcileOrgNotFoundError when `request.orgId` is not registered
  * @example
- * const result = await reconcile(deps, {});
+ * const result = await reconcile(deps, {}, { deadlineAt: Date.now() + context.getRemainingTimeInMillis() - 15_000 });
  * result.recovered; // lost webhooks found and enqueued by this run
  */
 export async function reconcile(
   deps: ReconcileDeps,
   request: { orgId?: string | undefined } = {},
+  budget: RunBudget = {},
 ): Promise<ReconcileResult> {
   const concurrency = deps.options.concurrency ?? 4;
-  let orgs: AsyncIterable<Org> | Org[];
+  let orgs: Org[];
   if (request.orgId !== undefined) {
     const org = await deps.registry.getOrg(request.orgId);
     if (org === undefined) throw new ReconcileOrgNotFoundError(request.orgId);
     orgs = [org];
   } else {
-    orgs = deps.registry.listOrgs({ status: 'active' });
+    const all: Org[] = [];
+    for await (const org of deps.registry.listOrgs({ status: 'active' })) all.push(org);
+    all.sort((a, b) => (a.orgId < b.orgId ? -1 : a.orgId > b.orgId ? 1 : 0));
+    const cursor = await deps.registry.getRunCursor(RECONCILER_CURSOR);
+    const start = cursor === undefined ? 0 : all.findIndex((org) => org.orgId > cursor);
+    orgs = start <= 0 ? all : [...all.slice(start), ...all.slice(0, start)];
   }
 
-  const results = await mapBounded(orgs, concurrency, (org) => reconcileOrg(deps, org));
+  let lastStarted: string | undefined;
+  const reached = await mapBounded(orgs, concurrency, async (org) => {
+    if (
+      budget.deadlineAt !== undefined &&
+      deps.clock() >= budget.deadlineAt - ORG_START_MARGIN_MS
+    ) {
+      return undefined;
+    }
+    lastStarted = org.orgId; // lanes pull in order: the latest pulled is the furthest reached
+    return reconcileOrg(deps, org, budget);
+  });
+  const results = reached.filter((r): r is OrgResult => r !== undefined);
+  if (request.orgId === undefined && lastStarted !== undefined) {
+    await deps.registry.setRunCursor(RECONCILER_CURSOR, lastStarted).catch((error: unknown) =>
+      // the next run starts from the previous cursor: some orgs are read twice, none skipped
+      deps.logger.warn('the reconciler run cursor was not saved', { error }),
+    );
+  }
   results.sort((a, b) => a.orgId.localeCompare(b.orgId));
   const recovered = results.reduce((sum, r) => sum + r.recovered, 0);
+  const rescued = results.reduce((sum, r) => sum + r.rescued, 0);
   const failedOrgs = results.filter((r) => r.status === 'failed').map((r) => r.orgId);
+  const deferredOrgs = results.filter((r) => r.status === 'deferred').map((r) => r.orgId);
+  const notReached = orgs.length - results.length;
   deps.metrics?.record('EventsRecovered', recovered);
+  deps.metrics?.record('EventsRescued', rescued);
   deps.metrics?.record(
     'EventsReconciled',
     results.reduce((sum, r) => sum + r.streams.reduce((s, x) => s + x.found, 0), 0),
@@ -154,10 +245,21 @@ export async function reconcile(
   deps.metrics?.record('ReconcileFailures', failedOrgs.length);
   deps.logger.info('reconciliation finished', {
     orgs: results.length,
+    notReached,
     recovered,
+    rescued,
     failedOrgs,
+    deferredOrgs,
   });
-  return { orgs: results.length, recovered, failedOrgs, results };
+  return {
+    orgs: results.length,
+    notReached,
+    recovered,
+    rescued,
+    failedOrgs,
+    deferredOrgs,
+    results,
+  };
 }
 
 /**
@@ -165,39 +267,77 @@ export async function reconcile(
  * are not `active` are skipped: without a working token there is nothing to read, and their
  * watermarks stay put so the window is read once the org is repaired.
  */
-async function reconcileOrg(deps: ReconcileDeps, org: Org): Promise<OrgResult> {
+async function reconcileOrg(deps: ReconcileDeps, org: Org, run: RunBudget): Promise<OrgResult> {
   const { orgId } = org;
+  const empty = { recovered: 0, rescued: 0, streams: [] as StreamResult[] };
   if (org.status !== 'active') {
     deps.logger.info('org skipped by the reconciler', { orgId, status: org.status });
-    return { orgId, status: 'skipped', reason: `status_${org.status}`, recovered: 0, streams: [] };
+    return { orgId, status: 'skipped', reason: `status_${org.status}`, ...empty };
   }
   const format = webhookDateFormatOf(org.settings);
   const streams: StreamResult[] = [];
-  let api: Pick<TallyfyApi, 'listTasks' | 'listRuns'>;
+  let api: ReconcileApi;
   try {
     api = deps.tallyfyFor(orgId);
   } catch (error) {
-    return failedOrg(deps, orgId, [], error);
+    deps.logger.error('reconciliation of an org failed', { orgId, error });
+    return { orgId, status: 'failed', reason: 'tallyfy_client', ...empty };
   }
+  const budget: WaitBudget = {
+    deadlineAt: run.deadlineAt,
+    clock: deps.clock,
+    sleep: deps.sleep,
+    onWait: (waitMs) => deps.logger.info('waiting as Tallyfy asked', { orgId, waitMs }),
+  };
+  const views = createRunViews({ api, orgId, format, budget, logger: deps.logger });
+  let deferred: { reason: string; resumeAfter?: string } | undefined;
   // streams one after another: they share the org's Tallyfy rate limit
   for (const stream of RECONCILE_STREAMS) {
-    streams.push(await reconcileStream(deps, api, orgId, stream, format));
+    if (run.deadlineAt !== undefined && deps.clock() >= run.deadlineAt) {
+      deferred = { reason: 'time_budget' };
+      break;
+    }
+    const outcome = await reconcileStream(deps, { api, views, budget }, orgId, stream, format);
+    streams.push(outcome.result);
+    if (outcome.deferred) {
+      deferred = outcome.deferred;
+      break; // the rest of the org waits for the next run
+    }
   }
   const recovered = streams.reduce((sum, s) => sum + s.recovered, 0);
-  const failed = streams.some((s) => s.error !== undefined);
-  return { orgId, status: failed ? 'failed' : 'reconciled', recovered, streams };
+  const rescued = streams.reduce((sum, s) => sum + s.rescued, 0);
+  const failed = streams.some((s) => s.error !== undefined && deferred === undefined);
+  if (deferred !== undefined) {
+    deps.logger.info('org deferred to the next reconciler run', { orgId, ...deferred });
+    return { orgId, status: 'deferred', ...deferred, recovered, rescued, streams };
+  }
+  return { orgId, status: failed ? 'failed' : 'reconciled', recovered, rescued, streams };
+}
+
+interface StreamPorts {
+  api: ReconcileApi;
+  views: RunViews;
+  budget: WaitBudget;
+}
+
+/** An event found in the window, keyed, with what the table knows of it. */
+interface Keyed {
+  event: Found;
+  keys: EventKeys;
 }
 
 async function reconcileStream(
   deps: ReconcileDeps,
-  api: Pick<TallyfyApi, 'listTasks' | 'listRuns'>,
+  ports: StreamPorts,
   orgId: string,
   stream: ReconcileStream,
   format: WebhookDateFormat,
-): Promise<StreamResult> {
+): Promise<{ result: StreamResult; deferred?: { reason: string; resumeAfter?: string } }> {
   const { options, logger } = deps;
   const now = deps.clock();
   const settleMs = (options.settleSeconds ?? 120) * 1000;
+  const graceMs = (options.rescueGraceMinutes ?? 60) * 60_000;
+  const maxRescues = options.maxRescues ?? 3;
   const untilMs = Math.floor((now - settleMs) / 1000) * 1000;
   const until = new Date(untilMs).toISOString();
   const result: StreamResult = {
@@ -207,6 +347,9 @@ async function reconcileStream(
     found: 0,
     alreadySeen: 0,
     recovered: 0,
+    rescued: 0,
+    pending: 0,
+    stuck: 0,
     advanced: false,
   };
   const log = { orgId, stream };
@@ -217,86 +360,168 @@ async function reconcileStream(
         ? now - (options.initialLookbackMinutes ?? 1440) * 60_000
         : Date.parse(watermark.value) - options.overlapMinutes * 60_000;
     result.from = new Date(fromMs).toISOString();
-    if (fromMs >= untilMs) return result;
+    if (fromMs >= untilMs) return { result };
 
-    const found = await readStream(api, orgId, stream, fromMs, untilMs);
+    const found = await readStream(ports, orgId, stream, fromMs, untilMs);
     result.found = found.length;
-    const keyed = found.map((event) => ({
+    const keyed: Keyed[] = found.map((event) => ({
       event,
       keys: eventKeys(event.type, event.subjectId, event.apiTime, format),
     }));
-    const missing = await undelivered(deps, keyed);
-    result.alreadySeen = found.length - missing.length;
+    const traces =
+      keyed.length === 0
+        ? new Map()
+        : await deps.seen.trace(keyed.flatMap((k) => k.keys.candidates));
 
-    if (missing.length > 0) {
-      const receivedAtMs = deps.clock();
-      const envelopes: EventEnvelope[] = missing.map(({ event, keys }) =>
-        createEnvelope({
-          orgId,
-          type: event.type,
-          subjectId: event.subjectId,
-          occurredAt: keys.occurredAt,
-          receivedAtMs,
-          origin: 'reconciler',
-          data: event.data,
-        }),
-      );
-      const sent = await enqueue(deps.queue, envelopes);
-      result.recovered = sent.length;
-      if (sent.length > 0) {
-        logger.info('lost webhooks recovered', { ...log, eventIds: sent.map((e) => e.id) });
-        try {
-          await deps.seen.markSeen(
-            sent.map((e) => ({ dedupeKey: e.id, orgId, origin: 'reconciler' as const })),
-          );
-        } catch (error) {
-          // the events are queued; without markers the next run may enqueue them once more
-          // (the worker drops the repeat) if the worker has not claimed them by then
-          logger.warn('seen markers not written for recovered events', { ...log, error });
-        }
+    const lost: Keyed[] = [];
+    const rescue: Array<Keyed & { key: string; rescues: number }> = [];
+    let holdMs = untilMs;
+    for (const item of keyed) {
+      const known = item.keys.candidates
+        .map((key) => ({ key, trace: traces.get(key) as EventTrace | undefined }))
+        .filter((k): k is { key: string; trace: EventTrace } => k.trace !== undefined);
+      if (known.length === 0) {
+        lost.push(item);
+        continue;
       }
-      if (sent.length < envelopes.length) {
+      // an outcome under any key settles it: processed, or dead-lettered (a replay's business)
+      if (
+        known.some((k) => k.trace.claim?.status === 'done' || k.trace.claim?.status === 'failed')
+      ) {
+        continue;
+      }
+      // seen or claimed, no outcome: lost work once the grace period has passed without a sign of life
+      const { key, trace } =
+        known.find((k) => k.trace.marker !== undefined) ?? (known[0] as (typeof known)[number]);
+      const lastSign = Math.max(
+        ...known
+          .flatMap((k) => [k.trace.marker?.seenAt, k.trace.claim?.updatedAt])
+          .map((at) => (at === undefined ? Number.NaN : Date.parse(at)))
+          .filter(Number.isFinite),
+      );
+      const rescues = trace.marker?.rescues ?? 0;
+      if (Number.isFinite(lastSign) && now - lastSign < graceMs) {
+        result.pending++;
+        holdMs = Math.min(holdMs, item.event.atMs);
+      } else if (rescues >= maxRescues) {
+        result.stuck++;
+        logger.error('event without an outcome after its rescues: not enqueued again', {
+          ...log,
+          eventId: key,
+          rescues,
+        });
+      } else {
+        rescue.push({ ...item, key, rescues });
+        // watched until it has an outcome: a rescued copy can be lost too
+        holdMs = Math.min(holdMs, item.event.atMs);
+      }
+    }
+    result.alreadySeen = found.length - lost.length;
+
+    const receivedAtMs = deps.clock();
+    const envelopes: Array<{ envelope: EventEnvelope; mark: SeenMark; rescued: boolean }> = [];
+    const plans: Array<{ item: Keyed; key: string; rescues?: number }> = [
+      ...lost.map((item) => ({ item, key: item.keys.primary })),
+      ...rescue.map(({ key, rescues, ...item }) => ({ item, key, rescues })),
+    ];
+    for (const { item, key, rescues } of plans) {
+      const occurredAt = item.keys.timeOf.get(key) ?? item.keys.occurredAt;
+      const envelope = createEnvelope({
+        orgId,
+        type: item.event.type,
+        subjectId: item.event.subjectId,
+        occurredAt,
+        receivedAtMs,
+        origin: 'reconciler',
+        data: await payloadOf(ports.views, item.event),
+      });
+      const rescued = rescues !== undefined;
+      envelopes.push({
+        envelope,
+        rescued,
+        mark: {
+          dedupeKey: envelope.id,
+          orgId,
+          origin: 'reconciler',
+          ...(rescued ? { rescues: rescues + 1 } : {}),
+        },
+      });
+    }
+    if (envelopes.length > 0) {
+      const sent = new Set(
+        (
+          await enqueue(
+            deps.queue,
+            envelopes.map((e) => e.envelope),
+          )
+        ).map((e) => e.id),
+      );
+      const stored = envelopes.filter((e) => sent.has(e.envelope.id));
+      result.recovered = stored.filter((e) => !e.rescued).length;
+      result.rescued = stored.filter((e) => e.rescued).length;
+      if (result.recovered > 0) {
+        logger.info('lost webhooks recovered', {
+          ...log,
+          eventIds: stored.filter((e) => !e.rescued).map((e) => e.envelope.id),
+        });
+      }
+      if (result.rescued > 0) {
+        logger.warn('events without an outcome enqueued again (rescued)', {
+          ...log,
+          eventIds: stored.filter((e) => e.rescued).map((e) => e.envelope.id),
+        });
+      }
+      try {
+        await deps.seen.markSeen(stored.map((e) => e.mark));
+      } catch (error) {
+        // the events are queued; without markers the next run may enqueue them once more
+        // (the worker drops the repeat) if the worker has not claimed them by then
+        logger.warn('seen markers not written for enqueued events', { ...log, error });
+      }
+      if (stored.length < envelopes.length) {
         throw new QueueSendError(
-          `${envelopes.length - sent.length} of ${envelopes.length} recovered events were not queued`,
-          envelopes.filter((e) => !sent.includes(e)).map((e) => e.id),
+          `${envelopes.length - stored.length} of ${envelopes.length} events were not queued`,
+          envelopes.filter((e) => !sent.has(e.envelope.id)).map((e) => e.envelope.id),
         );
       }
     }
-    // only now: everything found in the window is in the queue
-    const advanced = await deps.registry.advanceWatermark(orgId, watermarkStreamOf(stream), until);
-    result.advanced = advanced.advanced;
-    return result;
+    // only now: everything found is in the queue or settled; pending events hold it back
+    const to = Math.floor(holdMs / 1000) * 1000;
+    if (to > fromMs) {
+      const advanced = await deps.registry.advanceWatermark(
+        orgId,
+        watermarkStreamOf(stream),
+        new Date(to).toISOString(),
+      );
+      result.advanced = advanced.advanced;
+    }
+    return { result };
   } catch (error) {
     result.error = {
       code: errorCodeOf(error, RECONCILE_UNEXPECTED),
       message: error instanceof Error ? error.message : String(error),
     };
+    if (isRateLimitDeferral(error)) {
+      const resumeAfter = new Date(deps.clock() + error.retryAfterMs).toISOString();
+      return { result, deferred: { reason: 'rate_limited', resumeAfter } };
+    }
+    if (error instanceof BudgetSpent) return { result, deferred: { reason: 'time_budget' } };
     logger.error('reconciliation of a stream failed', { ...log, error });
-    return result;
+    return { result };
   }
 }
 
-/** The events with no seen marker and no worker claim under any of their keys. */
-async function undelivered<T extends { keys: { candidates: string[] } }>(
-  deps: ReconcileDeps,
-  keyed: T[],
-): Promise<T[]> {
-  if (keyed.length === 0) return [];
-  const seen = await deps.seen.findSeen(keyed.flatMap((k) => k.keys.candidates));
-  const unmarked = keyed.filter((k) => !k.keys.candidates.some((key) => seen.has(key)));
-  // a claim without a marker: an event queued before markers existed, or whose marker failed
-  const missing: T[] = [];
-  for (const item of unmarked) {
-    let claimed = false;
-    for (const key of item.keys.candidates) {
-      if ((await deps.registry.getEvent(key)) !== undefined) {
-        claimed = true;
-        break;
-      }
-    }
-    if (!claimed) missing.push(item);
+/** The payload the webhook would have carried, rebuilt from the API. */
+async function payloadOf(views: RunViews, event: Found): Promise<unknown> {
+  if ('task' in event.item) {
+    const { task } = event.item;
+    const runId = typeof task.run_id === 'string' && task.run_id !== '' ? task.run_id : undefined;
+    const view = runId === undefined ? undefined : await views.forRun(runId);
+    // a run deleted since: the task as the API lists it, which rules read through `task.*`
+    return view === undefined ? task : taskCompletedPayload(view, task);
   }
-  return missing;
+  const view = await views.forRun(event.item.run.id, event.item.run);
+  return view === undefined ? event.item.run : processPayload(view);
 }
 
 /** Sends the envelopes; returns those the queue stored (a partial failure is not thrown). */
@@ -323,18 +548,30 @@ async function enqueue(queue: EventQueue, envelopes: EventEnvelope[]): Promise<E
   return sent;
 }
 
+/** The items of a list, page by page within the run's budget (rate-limit waits, deadline). */
+async function* within<T>(list: Paginated<T>, budget: WaitBudget): AsyncGenerator<T> {
+  const pages: AsyncGenerator<TallyfyPage<T>> = pagesWithRateLimitWaits(list, budget);
+  for await (const page of pages) {
+    yield* page.data;
+    if (budget.deadlineAt !== undefined && budget.clock() >= budget.deadlineAt) {
+      throw new BudgetSpent('the reconciler run spent its time budget');
+    }
+  }
+}
+
 /**
  * Lists one stream's events in `[fromMs, untilMs)`. The time filters narrow what Tallyfy sends
  * (dates in ISO 8601, which every date parser reads the same way); the window is also checked
  * here, so a server that ignores a filter costs pages, never correctness.
  */
 async function readStream(
-  api: Pick<TallyfyApi, 'listTasks' | 'listRuns'>,
+  ports: StreamPorts,
   orgId: string,
   stream: ReconcileStream,
   fromMs: number,
   untilMs: number,
 ): Promise<Found[]> {
+  const { api, budget } = ports;
   const after = new Date(fromMs).toISOString();
   const before = new Date(untilMs).toISOString();
   const inWindow = (text: string | null | undefined): number | undefined => {
@@ -350,21 +587,15 @@ async function readStream(
       completed_before: before,
       sort: 'completed_at',
     });
-    for await (const task of tasks) {
+    for await (const task of within(tasks, budget)) {
       const atMs = inWindow(task.completed_at);
       if (atMs === undefined || typeof task.completed_at !== 'string') continue;
-      const checklistId = (task as Record<string, unknown>).checklist_id;
       found.push({
         type: 'task.completed',
         subjectId: task.id,
         atMs,
         apiTime: task.completed_at,
-        // the task-level webhook's shape, with what the task list carries (docs/reconciler.md)
-        data: {
-          this_task: task,
-          process: { id: task.run_id ?? null, organization_id: orgId },
-          template: { id: typeof checklistId === 'string' ? checklistId : null },
-        },
+        item: { task },
       });
     }
     return found;
@@ -381,7 +612,7 @@ async function readStream(
           sort: 'completed_at',
         },
   );
-  for await (const run of runs) {
+  for await (const run of within(runs, budget)) {
     const startedAt = (run as Record<string, unknown>).started_at;
     // the same time the receiver keys a process webhook on
     const time = launched
@@ -391,18 +622,7 @@ async function readStream(
       : run.completed_at;
     const atMs = inWindow(time);
     if (atMs === undefined || typeof time !== 'string') continue;
-    // the process-level webhook is the run itself
-    found.push({ type: stream, subjectId: run.id, atMs, apiTime: time, data: run });
+    found.push({ type: stream, subjectId: run.id, atMs, apiTime: time, item: { run } });
   }
   return found;
-}
-
-function failedOrg(
-  deps: ReconcileDeps,
-  orgId: string,
-  streams: StreamResult[],
-  error: unknown,
-): OrgResult {
-  deps.logger.error('reconciliation of an org failed', { orgId, error });
-  return { orgId, status: 'failed', reason: 'tallyfy_client', recovered: 0, streams };
 }

@@ -25,6 +25,20 @@ export interface SeenMark {
   dedupeKey: string;
   orgId: string;
   origin: EventOrigin;
+  /** How often the reconciler re-enqueued the event because it had no outcome (rescues). */
+  rescues?: number;
+}
+
+/** What the table knows of one event: when it reached the queue, and what the worker made of it. */
+export interface EventTrace {
+  /** The seen marker: the event is (or was) in the queue. */
+  marker?: { seenAt: string; origin: string; rescues: number };
+  /**
+   * The worker's dedupe claim: `claimed` while it is being worked on (or its handling was lost),
+   * `done` (processed) or `failed` (dead-lettered): the event's outcome. `updatedAt` moves when
+   * the worker marks it (a deferral of a rate-limited event marks it too: a sign of life).
+   */
+  claim?: { status: string; firstSeenAt: string; updatedAt: string };
 }
 
 /** The seen-marker port. */
@@ -33,6 +47,12 @@ export interface SeenEvents {
   markSeen(marks: readonly SeenMark[]): Promise<void>;
   /** The keys among `dedupeKeys` that have a live marker. @throws ReconcileStoreError */
   findSeen(dedupeKeys: readonly string[]): Promise<Set<string>>;
+  /**
+   * Marker and claim of each key that has either (live ones only), read together: what the
+   * reconciler needs to tell a lost webhook (neither) from lost work (no outcome) from a settled
+   * event (`done`/`failed`). @throws ReconcileStoreError
+   */
+  trace(dedupeKeys: readonly string[]): Promise<Map<string, EventTrace>>;
 }
 
 /** Options of {@link createDynamoSeenEvents}. */
@@ -49,6 +69,7 @@ export interface DynamoSeenEventsOptions {
 }
 
 const SEEN_SK = 'SEEN';
+const CLAIM_SK = 'EVENT';
 const EVENT_PREFIX = 'EVENT#';
 const BATCH_GET_MAX = 100;
 const BATCH_WRITE_MAX = 25;
@@ -76,8 +97,31 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
     orgId: mark.orgId,
     origin: mark.origin,
     seenAt: new Date(clock()).toISOString(),
+    ...(mark.rescues === undefined ? {} : { rescues: mark.rescues }),
     expiresAt: nowSeconds() + ttlSeconds,
   });
+
+  /** BatchGetItem of `keys` (≤ 100), retrying unprocessed keys; the live items. */
+  const batchGet = async (operation: string, keys: Record<string, unknown>[]) => {
+    const items: Record<string, unknown>[] = [];
+    let pending: Record<string, unknown>[] | undefined = keys;
+    for (let round = 0; pending !== undefined && pending.length > 0; round++) {
+      if (round > maxRetries) {
+        throw new ReconcileStoreError(operation, `${pending.length} keys left unprocessed`);
+      }
+      const out = await client.send(
+        new BatchGetCommand({
+          RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } },
+        }),
+      );
+      // DynamoDB deletes expired items lazily: an expired item counts as absent
+      for (const row of out.Responses?.[tableName] ?? []) {
+        if (typeof row.expiresAt === 'number' && row.expiresAt >= nowSeconds()) items.push(row);
+      }
+      pending = out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
+    }
+    return items;
+  };
 
   return {
     async markSeen(marks) {
@@ -119,32 +163,50 @@ export function createDynamoSeenEvents(options: DynamoSeenEventsOptions): SeenEv
       const unique = [...new Set(dedupeKeys)];
       try {
         for (let i = 0; i < unique.length; i += BATCH_GET_MAX) {
-          let keys: Record<string, unknown>[] | undefined = unique
-            .slice(i, i + BATCH_GET_MAX)
-            .map(seenKey);
-          for (let round = 0; keys !== undefined && keys.length > 0; round++) {
-            if (round > maxRetries) {
-              throw new ReconcileStoreError('findSeen', `${keys.length} keys left unprocessed`);
-            }
-            const out = await client.send(
-              new BatchGetCommand({
-                RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } },
-              }),
-            );
-            // DynamoDB deletes expired items lazily: an expired marker counts as absent
-            for (const row of out.Responses?.[tableName] ?? []) {
-              if (typeof row.expiresAt === 'number' && row.expiresAt >= nowSeconds()) {
-                found.add(String(row.dedupeKey));
-              }
-            }
-            keys = out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined;
-          }
+          const rows = await batchGet('findSeen', unique.slice(i, i + BATCH_GET_MAX).map(seenKey));
+          for (const row of rows) found.add(String(row.dedupeKey));
         }
       } catch (error) {
         if (error instanceof ReconcileStoreError) throw error;
         throw new ReconcileStoreError('findSeen', error);
       }
       return found;
+    },
+
+    async trace(dedupeKeys) {
+      const traces = new Map<string, EventTrace>();
+      const unique = [...new Set(dedupeKeys)];
+      // marker and claim of a key share its partition: one BatchGetItem reads both
+      const keys = unique.flatMap((key) => [
+        seenKey(key),
+        { pk: `${EVENT_PREFIX}${key}`, sk: CLAIM_SK },
+      ]);
+      try {
+        for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+          for (const row of await batchGet('trace', keys.slice(i, i + BATCH_GET_MAX))) {
+            const key = String(row.pk).slice(EVENT_PREFIX.length);
+            const trace = traces.get(key) ?? {};
+            if (row.sk === SEEN_SK) {
+              trace.marker = {
+                seenAt: String(row.seenAt),
+                origin: String(row.origin),
+                rescues: typeof row.rescues === 'number' ? row.rescues : 0,
+              };
+            } else {
+              trace.claim = {
+                status: String(row.status),
+                firstSeenAt: String(row.firstSeenAt),
+                updatedAt: String(row.updatedAt ?? row.firstSeenAt),
+              };
+            }
+            traces.set(key, trace);
+          }
+        }
+      } catch (error) {
+        if (error instanceof ReconcileStoreError) throw error;
+        throw new ReconcileStoreError('trace', error);
+      }
+      return traces;
     },
   };
 }

@@ -92,9 +92,17 @@ function problemWith(
 const alarms = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
 
 describe('alarm metrics are the metrics the code emits', () => {
+  test('the rescues alarm reads EventsRescued, the catalogue name the reconciler records', () => {
+    const name = Object.keys(METRICS).find((n) => n === 'EventsRescued');
+    expect(name).toBeDefined();
+    const rescues = alarms.filter(([id]) => id.includes('RescuesAlarm'));
+    expect(rescues.map(([, a]) => a.Properties.MetricName)).toEqual([name]);
+    expect(emitted.get(SERVICE_NAMES.reconciler)?.names.has(name ?? '')).toBe(true);
+  });
+
   test('the stack has alarms on our own metrics, in the namespace of the stack', () => {
     const own = alarms.filter(([, a]) => a.Properties.Namespace === DEPLOYMENT_NAMESPACE);
-    expect(own).toHaveLength(7);
+    expect(own).toHaveLength(8);
     for (const service of SERVICES) expect(namespaceOf.get(service)).toBe(DEPLOYMENT_NAMESPACE);
   });
 

@@ -116,8 +116,8 @@ describe('TallyfyIntegration', () => {
     expect(threshold('EventsRecovered')).toBe(3);
     expect(threshold('SoonestTokenExpiry')).toBe(120);
     expect(threshold('ApproximateAgeOfOldestMessage')).toBe(300);
-    // DLQ + failed invocations + 10 part alarms + an errors alarm per function (5 + the custom one)
-    expect(alarms).toHaveLength(2 + 10 + 6);
+    // DLQ + failed invocations + 11 part alarms + an errors alarm per function (5 + the custom one)
+    expect(alarms).toHaveLength(2 + 11 + 6);
     // the worker's reservation caps what its queue drives, so no poll is throttled
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ScalingConfig: { MaximumConcurrency: 20 },

@@ -251,8 +251,8 @@ describe('TallyfyStack: least privilege per part', () => {
       'GetItem,Query @ table [ORG#*]', // the org and its rules
     ]);
     expect(tableGrants('reconciler')).toEqual([
-      'BatchGetItem,BatchWriteItem,GetItem,PutItem @ table [EVENT#*]', // claims, seen markers
-      'GetItem,UpdateItem @ table [ORG#*]', // org, watermarks
+      'BatchGetItem,BatchWriteItem,PutItem @ table [EVENT#*]', // seen markers and claims, read together
+      'GetItem,UpdateItem @ table [ORG#*]', // org, watermarks, run cursor
       'Query @ index/byKind', // active orgs
     ]);
     expect(tableGrants('token-refresher')).toEqual([
@@ -298,7 +298,7 @@ describe('TallyfyStack: least privilege per part', () => {
     ).toEqual([]);
   });
 
-  test('the worker may invoke the refresher and send to the DLQ, but not to the events queue', () => {
+  test('the worker may invoke the refresher, send to the DLQ, and send deferred messages back to its own queue', () => {
     const invoke = statementsOf('event-worker').find((s) =>
       actionsOf(s).includes('lambda:InvokeFunction'),
     );
@@ -306,7 +306,11 @@ describe('TallyfyStack: least privilege per part', () => {
     const sends = statementsOf('event-worker').filter((s) =>
       actionsOf(s).includes('sqs:SendMessage'),
     );
-    expect(sends.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': [dlqId, 'Arn'] }]);
+    // the DLQ (permanent failures), and the events queue (a long Retry-After, deferred)
+    expect(sends.flatMap((s) => [s.Resource].flat())).toEqual([
+      { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      { 'Fn::GetAtt': [queueId, 'Arn'] },
+    ]);
     const consume = statementsOf('event-worker').find((s) =>
       actionsOf(s).includes('sqs:ReceiveMessage'),
     );
@@ -592,6 +596,18 @@ describe('TallyfyStack: alarms and dashboard', () => {
         Statistic: 'Sum',
         Period: 3600,
         Threshold: 10,
+        TreatMissingData: 'notBreaching',
+      },
+    ],
+    [
+      'ReconcilerRescuesAlarm',
+      {
+        Namespace: NS,
+        MetricName: 'EventsRescued',
+        Dimensions: service('reconciler'),
+        Statistic: 'Sum',
+        Period: 3600,
+        Threshold: 0,
         TreatMissingData: 'notBreaching',
       },
     ],

@@ -264,6 +264,15 @@ export async function processBatch(
       });
       return false;
     }
+    // a sign of life for the reconciler: this event waits on purpose, it is not lost work
+    if (typeof context.eventId === 'string') {
+      await deps.registry.touchEvent(context.eventId).catch((touchError: unknown) =>
+        log.warn('could not record a deferred event as alive', {
+          ...context,
+          error: sanitizeError(touchError),
+        }),
+      );
+    }
     deps.metrics?.record('EventsDeferred');
     outcomes?.push({
       messageId: record.messageId,

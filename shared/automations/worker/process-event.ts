@@ -33,6 +33,7 @@ export interface ProcessEventDeps extends AutomationDeps {
     | 'claimEvent'
     | 'getEvent'
     | 'markEvent'
+    | 'touchEvent'
     | 'getOrg'
     | 'listRules'
     | 'beginAction'

@@ -8,7 +8,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createReconcilerHandler } from '../../../functions/reconciler/handler.ts';
+import {
+  createReconcilerHandler,
+  type ReconcilerDeps,
+} from '../../../functions/reconciler/handler.ts';
 import { createWebhookReceiverHandler } from '../../../functions/webhook-receiver/handler.ts';
 import { type LocalSqs, startLocalSqs } from '../../../local/sqs/index.ts';
 import { type Sandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
@@ -36,6 +39,7 @@ import {
   passwordGrant,
   staticToken,
   TallyfyApi,
+  type TallyfyClientOptions,
 } from '../../../shared/tallyfy/index.ts';
 import { cachedWebhookAuthLookup, hashWebhookSecret } from '../../../shared/webhooks/index.ts';
 import { freshRegistry, orgInput, type TestClock, testClock } from '../orgs/support.ts';
@@ -51,11 +55,15 @@ export interface World {
   sqsClient: SQSClient;
   queueUrl: string;
   api: TallyfyApi;
+  /** Another client of the same user, with its own options (retries, waits). */
+  apiWith(options?: Partial<TallyfyClientOptions>): TallyfyApi;
   orgId: string;
   /** EMF documents the reconciler flushed. */
   emf: string[];
   logs: MemorySink;
   reconcile: (event?: unknown) => ReturnType<ReturnType<typeof createReconcilerHandler>>;
+  /** The handler's dependencies (tests run `reconcile()` with their own overrides). */
+  deps: ReconcilerDeps;
   /** Every message now in the events queue (received, then made visible again). */
   queued(): Promise<EventEnvelope[]>;
   close(): Promise<void>;
@@ -67,7 +75,8 @@ export async function startWorld(prefix: string): Promise<World> {
   const clock = testClock('2026-11-22T12:00:00.437Z');
   const { registry, clients, tableName } = await freshRegistry(prefix, { clock });
   const seen = createDynamoSeenEvents({ client: clients.document, tableName, clock });
-  const sandbox = await startSandbox({ clock });
+  // tokens outlive the grace periods the tests move the clock through
+  const sandbox = await startSandbox({ clock, accessTokenLifetimeSeconds: 30 * 86_400 });
   const sqs = await startLocalSqs({ queues: [{ name: QUEUE }] });
   const sqsClient = new SQSClient({
     endpoint: sqs.endpoint,
@@ -109,9 +118,15 @@ export async function startWorld(prefix: string): Promise<World> {
     },
     { baseUrl: sandbox.url, clock },
   );
-  const api = new TallyfyApi(
-    createTallyfyClient({ auth: staticToken(token.accessToken), baseUrl: sandbox.url }),
-  );
+  const apiWith = (options: Partial<TallyfyClientOptions> = {}) =>
+    new TallyfyApi(
+      createTallyfyClient({
+        auth: staticToken(token.accessToken),
+        baseUrl: sandbox.url,
+        ...options,
+      }),
+    );
+  const api = apiWith();
 
   const emf: string[] = [];
   const metrics = createMetrics({
@@ -119,7 +134,7 @@ export async function startWorld(prefix: string): Promise<World> {
     serviceName: 'reconciler',
     sink: (line) => emf.push(line),
   });
-  const handler = createReconcilerHandler({
+  const deps: ReconcilerDeps = {
     registry,
     seen,
     queue: sqsQueue,
@@ -129,7 +144,8 @@ export async function startWorld(prefix: string): Promise<World> {
     metrics,
     options: { overlapMinutes: 10, settleSeconds: 120, initialLookbackMinutes: 60 * 24 * 30 },
     flushMetrics: () => metrics.publishStoredMetrics(),
-  });
+  };
+  const handler = createReconcilerHandler(deps);
 
   return {
     sandbox,
@@ -140,10 +156,12 @@ export async function startWorld(prefix: string): Promise<World> {
     sqsClient,
     queueUrl,
     api,
+    apiWith,
     orgId,
     emf,
     logs,
     reconcile: (event = {}) => handler(event),
+    deps,
     async queued() {
       const envelopes: EventEnvelope[] = [];
       for (;;) {

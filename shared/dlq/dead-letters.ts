@@ -213,7 +213,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
   const keep: Held[] = [];
   const matched = new Set<string>();
   for (const item of held) {
-    const { letter, envelope } = item;
+    const { letter } = item;
     const hit =
       wanted === undefined ||
       wanted.has(letter.messageId) ||

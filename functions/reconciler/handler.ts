@@ -4,20 +4,13 @@ import {
   type ReconcileResult,
   reconcile,
 } from '../../shared/reconcile/index.ts';
+import { type InvocationContext, runDeadline } from '../../shared/run-budget.ts';
 
 /** What the handler needs: the use case's ports, and a metrics flush per invocation. */
 export interface ReconcilerDeps extends ReconcileDeps {
   /** Called after every invocation (Powertools `publishStoredMetrics`). */
   flushMetrics?: () => void;
 }
-
-/** What the handler reads of the Lambda context: the time the invocation has left. */
-export interface InvocationContext {
-  getRemainingTimeInMillis(): number;
-}
-
-/** Kept back from Lambda's remaining time: the run's last writes and the metrics flush. */
-export const RUN_BUDGET_MARGIN_MS = 15_000;
 
 /**
  * The reconciler's handler: a scheduled event (every active org) or `{orgId}` (one org, on
@@ -32,11 +25,9 @@ export function createReconcilerHandler(
 ): (event: unknown, context?: InvocationContext) => Promise<ReconcileResult> {
   return async (event, context) => {
     try {
-      const deadlineAt =
-        context === undefined
-          ? undefined
-          : deps.clock() + context.getRemainingTimeInMillis() - RUN_BUDGET_MARGIN_MS;
-      return await reconcile(deps, parseReconcileEvent(event), { deadlineAt });
+      return await reconcile(deps, parseReconcileEvent(event), {
+        deadlineAt: runDeadline(context, deps.clock),
+      });
     } finally {
       deps.flushMetrics?.();
     }

@@ -4,6 +4,7 @@ import {
   type ReportRunResult,
   runReports,
 } from '../../shared/reports/index.ts';
+import { type InvocationContext, runDeadline } from '../../shared/run-budget.ts';
 
 /**
  * The reporter's handler over its dependencies: parse the event (scheduled or on demand),
@@ -15,17 +16,26 @@ import {
  */
 export function createReporterHandler(
   deps: ReportDeps,
-): (event: unknown) => Promise<ReportRunResult> {
-  return async (event) => {
+): (event: unknown, context?: InvocationContext) => Promise<ReportRunResult> {
+  return async (event, context) => {
     const request = parseReportEvent(event, { nowMs: deps.clock(), periodDays: deps.periodDays });
-    const result = await runReports(deps, request);
-    const failed = result.orgs.filter((org) => !org.ok).map((org) => org.orgId);
+    // a Retry-After is waited out only when it fits what the invocation has left
+    const result = await runReports(deps, request, {
+      deadlineAt: runDeadline(context, deps.clock),
+    });
+    const failed = result.orgs
+      .filter((org) => !org.ok && org.deferred === undefined)
+      .map((org) => org.orgId);
+    const deferred = result.orgs
+      .filter((org) => !org.ok && org.deferred !== undefined)
+      .map((org) => org.orgId);
     deps.log?.info('reports finished', {
       kind: request.kind,
       since: result.period.since,
       until: result.period.until,
       orgs: result.orgs.length,
       failed,
+      deferred,
     });
     return result;
   };

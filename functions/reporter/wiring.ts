@@ -21,6 +21,7 @@ import {
   type ReportDeps,
   type ReportSink,
   registryOrgLister,
+  registryPendingReports,
   s3ReportSink,
   tallyfyClientLists,
   tallyfyReportSource,
@@ -83,13 +84,16 @@ export function wireReporter(
     logger,
     metrics,
   });
+  const registry = orgRegistryFromConfig(config.orgs, clients.dynamo, clock);
   return {
     source: tallyfyReportSource((orgId) => tallyfyClientLists(tallyfyFor(orgId).client), {
       pageSize: config.reports.pageSize,
       parseDate: parseTallyfyDateMs,
     }),
     sink: local.reports ?? s3ReportSink(requireClient(clients.s3, 'S3'), config.reports.bucket),
-    orgs: registryOrgLister(orgRegistryFromConfig(config.orgs, clients.dynamo, clock)),
+    orgs: registryOrgLister(registry),
+    // a scheduled period deferred by a rate limit is reported by the next scheduled run
+    pending: registryPendingReports(registry),
     events: dynamoEventFigures({
       client: clients.dynamo,
       tableName: config.orgs.tableName,

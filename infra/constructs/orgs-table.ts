@@ -116,6 +116,11 @@ export const TABLE_CALLS = {
     actions: ['UpdateItem'],
     keyPrefixes: [ORG_PREFIX],
   },
+  orgState: {
+    why: "getOrgState, setOrgState: GetItem and UpdateItem of ORG#<org>/STATE#<part> (the reporter's deferred periods)",
+    actions: ['GetItem', 'UpdateItem'],
+    keyPrefixes: [ORG_PREFIX],
+  },
   runCursor: {
     why: 'getRunCursor, setRunCursor: GetItem and UpdateItem of ORG##<part>/CURSOR (where a scheduled round over the orgs resumes)',
     actions: ['GetItem', 'UpdateItem'],

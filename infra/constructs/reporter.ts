@@ -16,9 +16,15 @@ import { accessForCalls, type TableCall } from './orgs-table.ts';
 
 /**
  * The orgs-table calls of the reporter's code (shared/reports): the active orgs (byKind), one
- * org on demand, and the Scan of the worker's claims for the event figures. Read only.
+ * org on demand, the Scan of the worker's claims for the event figures, and its own state
+ * beside each org (the periods a rate limit deferred, `STATE#reporter`), its only write.
  */
-export const REPORTER_TABLE_CALLS: readonly TableCall[] = ['listOrgs', 'getOrg', 'eventFigures'];
+export const REPORTER_TABLE_CALLS: readonly TableCall[] = [
+  'listOrgs',
+  'getOrg',
+  'eventFigures',
+  'orgState',
+];
 
 /** Key prefix of every report object (`reports/<orgId>/<YYYY-MM-DD>/…`, `…/latest/…`). */
 export const REPORTS_KEY_PREFIX = 'reports/';
@@ -48,7 +54,7 @@ export interface ReporterProps {
 
 /**
  * Daily reporter: reads token secrets (never credentials), org items and the event claims,
- * writes objects under `reports/` only. A failed run is not retried (a retry redoes every org):
+ * writes objects under `reports/` and its deferred periods beside each org. A failed run is not retried (a retry redoes every org):
  * it goes to the failed-invocations queue.
  *
  * @example

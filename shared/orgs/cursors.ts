@@ -55,3 +55,61 @@ export async function setRunCursor(
     ),
   );
 }
+
+const StateSchema = z.looseObject({
+  value: z.record(z.string(), z.unknown()),
+  updatedAt: z.string(),
+});
+
+/** The key of a part's state for one org (`ORG#<orgId>` / `STATE#<part>`). */
+export const orgStateKey = (orgId: string, part: string): ItemKey => ({
+  pk: `${ORG_PREFIX}${orgId}`,
+  sk: `STATE#${part}`,
+});
+
+/**
+ * A scheduled part's own state for one org (e.g. the reporter's deferred periods), a small JSON
+ * object kept beside the org; `undefined` when none was written.
+ */
+export async function getOrgState(
+  ctx: RegistryContext,
+  orgId: string,
+  part: string,
+): Promise<Record<string, unknown> | undefined> {
+  parseInput(OrgIdSchema, orgId, 'orgId');
+  parseInput(PartSchema, part, 'part');
+  const { Item } = await run('getOrgState', () =>
+    ctx.client.send(
+      new GetCommand({
+        TableName: ctx.tableName,
+        Key: orgStateKey(orgId, part),
+        ConsistentRead: true,
+      }),
+    ),
+  );
+  return Item === undefined ? undefined : parseItem(StateSchema, Item).value;
+}
+
+/** Replaces a scheduled part's state for one org. */
+export async function setOrgState(
+  ctx: RegistryContext,
+  orgId: string,
+  part: string,
+  value: Record<string, unknown>,
+): Promise<void> {
+  parseInput(OrgIdSchema, orgId, 'orgId');
+  parseInput(PartSchema, part, 'part');
+  const update = new UpdateBuilder()
+    .set('orgId', orgId)
+    .set('value', value)
+    .set('updatedAt', nowIso(ctx));
+  await run('setOrgState', () =>
+    ctx.client.send(
+      new UpdateCommand({
+        TableName: ctx.tableName,
+        Key: orgStateKey(orgId, part),
+        ...update.build(),
+      }),
+    ),
+  );
+}

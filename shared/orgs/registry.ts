@@ -4,7 +4,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { getRunCursor, setRunCursor } from './cursors.ts';
+import { getOrgState, getRunCursor, setOrgState, setRunCursor } from './cursors.ts';
 import {
   abandonAction,
   type BeginActionResult,
@@ -156,6 +156,9 @@ export interface OrgRegistry {
   getRunCursor(part: string): Promise<string | undefined>;
   /** Records the org id the part's run reached: the next run starts after it. */
   setRunCursor(part: string, orgId: string): Promise<void>;
+  /** A scheduled part's own state for one org (the reporter's deferred periods). */
+  getOrgState(orgId: string, part: string): Promise<Record<string, unknown> | undefined>;
+  setOrgState(orgId: string, part: string, value: Record<string, unknown>): Promise<void>;
 
   // --- dedupe and action idempotency
   claimEvent(
@@ -233,6 +236,8 @@ export function createOrgRegistry(options: OrgRegistryOptions): OrgRegistry {
       advanceWatermark(ctx, orgId, stream, value, opts),
     getRunCursor: (part) => getRunCursor(ctx, part),
     setRunCursor: (part, orgId) => setRunCursor(ctx, part, orgId),
+    getOrgState: (orgId, part) => getOrgState(ctx, orgId, part),
+    setOrgState: (orgId, part, value) => setOrgState(ctx, orgId, part, value),
     claimEvent: (dedupeKey, opts) => claimEvent(ctx, dedupeKey, opts),
     getEvent: (dedupeKey) => getEvent(ctx, dedupeKey),
     markEvent: (dedupeKey, status) => markEvent(ctx, dedupeKey, status),

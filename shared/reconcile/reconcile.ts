@@ -550,7 +550,10 @@ async function enqueue(queue: EventQueue, envelopes: EventEnvelope[]): Promise<E
 
 /** The items of a list, page by page within the run's budget (rate-limit waits, deadline). */
 async function* within<T>(list: Paginated<T>, budget: WaitBudget): AsyncGenerator<T> {
-  const pages: AsyncGenerator<TallyfyPage<T>> = pagesWithRateLimitWaits(list, budget);
+  const pages: AsyncGenerator<TallyfyPage<T>> = pagesWithRateLimitWaits(
+    (start) => list.pages(start),
+    budget,
+  );
   for await (const page of pages) {
     yield* page.data;
     if (budget.deadlineAt !== undefined && budget.clock() >= budget.deadlineAt) {

@@ -1,5 +1,6 @@
 import { mapBounded } from '../async.ts';
 import { errorCodeOf } from '../error-codes.ts';
+import { isRateLimitDeferral, type WaitBudget } from '../tallyfy/index.ts';
 import { ReportAggregator } from './aggregator.ts';
 import { renderReport } from './document.ts';
 import { REPORTS_UNEXPECTED, ReportOrgNotFoundError, ReportSinkError } from './errors.ts';
@@ -8,6 +9,8 @@ import { periodKeyDay, scheduledPeriod, startOfUtcDay } from './period.ts';
 import type {
   EventFigures,
   OrgLister,
+  PendingPeriod,
+  PendingReports,
   ReportLog,
   ReportMetrics,
   ReportSink,
@@ -32,7 +35,23 @@ export interface ReportDeps {
   readonly concurrency?: number | undefined;
   /** Whole UTC days a scheduled run covers (the days before the schedule fired). @default 1 */
   readonly periodDays?: number | undefined;
+  /**
+   * Scheduled periods deferred by a rate limit, per org: a scheduled run reports them first.
+   * @default none: a deferred period is reported by hand (`report run`)
+   */
+  readonly pending?: PendingReports | undefined;
+  /** Waits out a `Retry-After` that fits the run. @default `sleep` of shared/async.ts */
+  readonly sleep?: ((ms: number) => Promise<void>) | undefined;
 }
+
+/** How long a run may go on: Lambda's remaining time, less a margin. */
+export interface ReportBudget {
+  /** Epoch ms by which the run must be done. @default none (local mode, tests) */
+  readonly deadlineAt?: number | undefined;
+}
+
+/** Deferred periods an org keeps at most; older ones are given up (and logged). */
+const MAX_PENDING_PERIODS = 7;
 
 /** A run the handler asks for: every active org on a schedule, or one org on demand. */
 export type ReportRequest =
@@ -43,6 +62,8 @@ export type OrgReportResult =
   | {
       readonly orgId: string;
       readonly ok: true;
+      /** The period, when the run reported on more than its own (a deferred one, caught up). */
+      readonly period?: { readonly since: string; readonly until: string };
       /** Every key written, dated ones first. */
       readonly keys: readonly string[];
       readonly pagesFetched: number;
@@ -50,7 +71,18 @@ export type OrgReportResult =
       readonly retries: number;
       readonly durationMs: number;
     }
-  | { readonly orgId: string; readonly ok: false; readonly code: string; readonly message: string };
+  | {
+      readonly orgId: string;
+      readonly ok: false;
+      readonly code: string;
+      readonly message: string;
+      readonly period?: { readonly since: string; readonly until: string };
+      /**
+       * Stopped cleanly for a rate limit whose `Retry-After` did not fit the run: not a failed
+       * report. A scheduled run keeps the period and the next one reports it.
+       */
+      readonly deferred?: { readonly resumeAfter: string };
+    };
 
 export interface ReportRunResult {
   readonly period: { readonly since: string; readonly until: string };
@@ -75,6 +107,7 @@ const TASK_QUERIES: readonly TaskQuery[] = [{}];
 export async function runReports(
   deps: ReportDeps,
   request: ReportRequest,
+  budget: ReportBudget = {},
 ): Promise<ReportRunResult> {
   const nowMs = deps.clock();
   let orgs: readonly ReportOrg[];
@@ -88,18 +121,92 @@ export async function runReports(
     if (org === undefined) throw new ReportOrgNotFoundError(request.orgId);
     orgs = [org];
   }
-  // `latest/` follows the newest period only: a backfill of an old period must not replace it
-  const writeLatest = period.untilMs >= startOfUtcDay(nowMs);
-  const results = await mapBounded(orgs, deps.concurrency ?? 4, (org) =>
-    reportOrg(deps, org, period, { writeLatest }),
+  const waits: WaitBudget = {
+    deadlineAt: budget.deadlineAt,
+    clock: deps.clock,
+    sleep: deps.sleep,
+    onWait: (waitMs) => deps.log?.info('waiting as Tallyfy asked', { waitMs }),
+  };
+  const run = (org: ReportOrg, p: Period) =>
+    // `latest/` follows the newest period only: a backfill of an old period must not replace it
+    reportOrg(deps, org, p, { writeLatest: p.untilMs >= startOfUtcDay(nowMs), waits });
+  const results = await mapBounded(orgs, deps.concurrency ?? 4, async (org) =>
+    request.kind === 'scheduled' && deps.pending !== undefined
+      ? reportWithPending(deps, deps.pending, org, period, nowMs, run)
+      : [await run(org, period)],
   );
   return {
     period: {
       since: new Date(period.sinceMs).toISOString(),
       until: new Date(period.untilMs).toISOString(),
     },
-    orgs: results,
+    orgs: results.flat(),
   };
+}
+
+/**
+ * A scheduled run of one org: its deferred periods whose wait is over first (oldest first),
+ * then the current one; the first that is deferred again stops the org, and it and the ones
+ * after it stay pending for the next run.
+ */
+async function reportWithPending(
+  deps: ReportDeps,
+  pending: PendingReports,
+  org: ReportOrg,
+  current: Period,
+  nowMs: number,
+  run: (org: ReportOrg, period: Period) => Promise<OrgReportResult>,
+): Promise<OrgReportResult[]> {
+  let stored: readonly PendingPeriod[];
+  try {
+    stored = await pending.get(org.orgId);
+  } catch (error) {
+    // the current period is still reported; the deferred ones wait for a run that can read them
+    deps.log?.error('deferred report periods could not be read', { orgId: org.orgId, error });
+    return [await run(org, current)];
+  }
+  const due = stored.filter((p) => p.resumeAfterMs <= nowMs && p.untilMs !== current.untilMs);
+  const waiting = stored.filter((p) => !due.includes(p) && p.untilMs !== current.untilMs);
+  const queue: Period[] = [...due, current].sort((a, b) => a.untilMs - b.untilMs);
+  const results: OrgReportResult[] = [];
+  const left: PendingPeriod[] = [...waiting];
+  for (const [index, period] of queue.entries()) {
+    const result = await run(org, period);
+    const labelled: OrgReportResult =
+      period === current
+        ? result
+        : {
+            ...result,
+            period: {
+              since: new Date(period.sinceMs).toISOString(),
+              until: new Date(period.untilMs).toISOString(),
+            },
+          };
+    results.push(labelled);
+    if (!result.ok && result.deferred !== undefined) {
+      const resumeAfterMs = Date.parse(result.deferred.resumeAfter);
+      for (const rest of queue.slice(index)) {
+        left.push({ sinceMs: rest.sinceMs, untilMs: rest.untilMs, resumeAfterMs });
+      }
+      break;
+    }
+  }
+  left.sort((a, b) => a.untilMs - b.untilMs);
+  const dropped = left.splice(0, Math.max(0, left.length - MAX_PENDING_PERIODS));
+  if (dropped.length > 0) {
+    deps.log?.error('deferred report periods given up (too many pending)', {
+      orgId: org.orgId,
+      periods: dropped.map((p) => new Date(p.untilMs).toISOString()),
+    });
+  }
+  if (left.length > 0 || stored.length > 0) {
+    await pending
+      .set(org.orgId, left)
+      .catch((error: unknown) =>
+        deps.log?.error('deferred report periods could not be stored', { orgId: org.orgId, error }),
+      );
+  }
+  return results;
 }
 
 /**
@@ -111,15 +218,17 @@ export async function reportOrg(
   deps: ReportDeps,
   org: ReportOrg,
   period: Period,
-  options: { writeLatest: boolean },
+  options: { writeLatest: boolean; waits?: WaitBudget | undefined },
 ): Promise<OrgReportResult> {
   const startedAtMs = deps.clock();
   const cost = { pages: 0, apiCalls: 0 };
-  const finish = (ok: boolean): number => {
+  const fetch = { waits: options.waits };
+  const finish = (ok: boolean, deferred = false): number => {
     const durationMs = deps.clock() - startedAtMs;
     deps.metrics?.orgFinished({
       orgId: org.orgId,
       ok,
+      ...(deferred ? { deferred } : {}),
       durationMs,
       apiCalls: cost.apiCalls,
       retries: cost.apiCalls - cost.pages,
@@ -129,13 +238,13 @@ export async function reportOrg(
   };
   try {
     const aggregator = new ReportAggregator(period, startedAtMs);
-    for await (const page of deps.source.processes(org.orgId)) {
+    for await (const page of deps.source.processes(org.orgId, fetch)) {
       cost.pages++;
       cost.apiCalls += page.calls;
       for (const process of page.items) aggregator.addProcess(process);
     }
     for (const query of TASK_QUERIES) {
-      for await (const page of deps.source.tasks(org.orgId, query)) {
+      for await (const page of deps.source.tasks(org.orgId, query, fetch)) {
         cost.pages++;
         cost.apiCalls += page.calls;
         for (const task of page.items) aggregator.addTask(task);
@@ -180,9 +289,16 @@ export async function reportOrg(
       durationMs,
     };
   } catch (error) {
-    finish(false);
     const code = errorCodeOf(error, REPORTS_UNEXPECTED);
     const message = error instanceof Error ? error.message : String(error);
+    if (isRateLimitDeferral(error)) {
+      // Tallyfy asked for longer than the run has left: stop cleanly, resume on the next run
+      finish(false, true);
+      const resumeAfter = new Date(deps.clock() + error.retryAfterMs).toISOString();
+      deps.log?.info('report deferred: Tallyfy asked to wait', { orgId: org.orgId, resumeAfter });
+      return { orgId: org.orgId, ok: false, code, message, deferred: { resumeAfter } };
+    }
+    finish(false);
     deps.log?.error('report failed', { orgId: org.orgId, code, error });
     return { orgId: org.orgId, ok: false, code, message };
   }

@@ -37,6 +37,7 @@ export {
 } from './event-figures.ts';
 export {
   type OrgReportResult,
+  type ReportBudget,
   type ReportDeps,
   type ReportRequest,
   type ReportRunResult,
@@ -56,8 +57,11 @@ export { powertoolsReportMetrics, REPORT_METRICS } from './metrics.ts';
 export { DAY_MS, periodKeyDay, scheduledPeriod, startOfUtcDay, utcDay } from './period.ts';
 export type {
   EventFigures,
+  FetchOptions,
   OrgLister,
   OrgRunFigures,
+  PendingPeriod,
+  PendingReports,
   ReportLog,
   ReportMetrics,
   ReportSink,
@@ -65,7 +69,7 @@ export type {
   TaskQuery,
 } from './ports.ts';
 export { quantileOfSorted } from './quantile.ts';
-export { registryOrgLister } from './registry-orgs.ts';
+export { registryOrgLister, registryPendingReports } from './registry-orgs.ts';
 export { fileReportSink } from './sinks/file-sink.ts';
 export { s3ReportSink } from './sinks/s3-sink.ts';
 export {

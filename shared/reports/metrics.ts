@@ -9,6 +9,8 @@ import type { OrgRunFigures, ReportMetrics } from './ports.ts';
 export const REPORT_METRICS = {
   ReportsWritten: MetricUnit.Count,
   ReportsFailed: MetricUnit.Count,
+  /** Stopped for a rate limit whose Retry-After did not fit the run: resumed by the next run. */
+  ReportsDeferred: MetricUnit.Count,
   ReportDuration: MetricUnit.Milliseconds,
   ReportApiCalls: MetricUnit.Count,
   ReportRetries: MetricUnit.Count,
@@ -32,7 +34,15 @@ export function powertoolsReportMetrics(metrics: TallyfyMetrics): ReportMetrics 
   };
   return {
     orgFinished(figures: OrgRunFigures) {
-      emit(figures.orgId, figures.ok ? 'ReportsWritten' : 'ReportsFailed', 1);
+      emit(
+        figures.orgId,
+        figures.ok
+          ? 'ReportsWritten'
+          : figures.deferred === true
+            ? 'ReportsDeferred'
+            : 'ReportsFailed',
+        1,
+      );
       emit(figures.orgId, 'ReportDuration', figures.durationMs);
       emit(figures.orgId, 'ReportApiCalls', figures.apiCalls);
       emit(figures.orgId, 'ReportRetries', figures.retries);

@@ -1,4 +1,10 @@
+import type { WaitBudget } from '../tallyfy/index.ts';
 import type { EventCounts, Period, ProcessPage, ReportOrg, TaskPage } from './types.ts';
+
+/** How a fetch may wait: a 429's full `Retry-After`, when it fits before the run's deadline. */
+export interface FetchOptions {
+  readonly waits?: WaitBudget | undefined;
+}
 
 /**
  * Which items a fetch asks for. Filters only save API calls: the aggregator re-checks every
@@ -11,10 +17,13 @@ export interface TaskQuery {
 
 /** Where processes and tasks come from (the Tallyfy API in production), page by page. */
 export interface ReportSource {
-  /** Every process of the org, page by page (pages of up to 100). */
-  processes(orgId: string): AsyncIterable<ProcessPage>;
-  /** The org's tasks, page by page (pages of up to 100). */
-  tasks(orgId: string, query: TaskQuery): AsyncIterable<TaskPage>;
+  /**
+   * Every process of the org, page by page (pages of up to 100). A 429 whose `Retry-After`
+   * does not fit `options.waits` is thrown as `TallyfyRateLimitError` (the org is deferred).
+   */
+  processes(orgId: string, options?: FetchOptions): AsyncIterable<ProcessPage>;
+  /** The org's tasks, page by page (pages of up to 100); waits as `processes` does. */
+  tasks(orgId: string, query: TaskQuery, options?: FetchOptions): AsyncIterable<TaskPage>;
 }
 
 /** Where report files go: S3 in AWS, `./reports/` locally. */
@@ -43,6 +52,8 @@ export interface EventFigures {
 export interface OrgRunFigures {
   readonly orgId: string;
   readonly ok: boolean;
+  /** Stopped for a rate limit, to resume on the next run: neither written nor failed. */
+  readonly deferred?: boolean;
   readonly durationMs: number;
   readonly apiCalls: number;
   readonly retries: number;
@@ -58,4 +69,18 @@ export interface ReportMetrics {
 export interface ReportLog {
   info(message: string, extra: Record<string, unknown>): void;
   error(message: string, extra: Record<string, unknown>): void;
+}
+
+/** A scheduled period of an org that was deferred (a rate limit), to report on the next run. */
+export interface PendingPeriod {
+  readonly sinceMs: number;
+  readonly untilMs: number;
+  /** Epoch ms Tallyfy said it may be asked again. */
+  readonly resumeAfterMs: number;
+}
+
+/** The reporter's resumable state: each org's deferred periods (kept beside the org). */
+export interface PendingReports {
+  get(orgId: string): Promise<readonly PendingPeriod[]>;
+  set(orgId: string, periods: readonly PendingPeriod[]): Promise<void>;
 }

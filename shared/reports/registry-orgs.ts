@@ -1,5 +1,6 @@
+import * as z from 'zod';
 import type { Org, OrgRegistry } from '../orgs/index.ts';
-import type { OrgLister } from './ports.ts';
+import type { OrgLister, PendingPeriod, PendingReports } from './ports.ts';
 import type { ReportOrg } from './types.ts';
 
 /**
@@ -28,4 +29,43 @@ export function registryOrgLister(registry: Pick<OrgRegistry, 'listOrgs' | 'getO
 
 function reportOrg(org: Org): ReportOrg {
   return { orgId: org.orgId, name: org.name, timezone: org.timezone };
+}
+
+/** The reporter's part name for its per-org state in the registry. */
+const REPORTER_STATE = 'reporter';
+
+const PendingStateSchema = z.looseObject({
+  pending: z
+    .array(
+      z.object({
+        sinceMs: z.number().int(),
+        untilMs: z.number().int(),
+        resumeAfterMs: z.number().int(),
+      }),
+    )
+    .default([]),
+});
+
+/**
+ * {@link PendingReports} over the org registry: the org's `STATE#reporter` item (one GetItem
+ * per org and scheduled run; written only when it changes).
+ *
+ * @example
+ * const pending = registryPendingReports(registry);
+ */
+export function registryPendingReports(
+  registry: Pick<OrgRegistry, 'getOrgState' | 'setOrgState'>,
+): PendingReports {
+  return {
+    async get(orgId) {
+      const state = await registry.getOrgState(orgId, REPORTER_STATE);
+      if (state === undefined) return [];
+      const parsed = PendingStateSchema.safeParse(state);
+      // a state written by other code is not trusted: the periods are reported by hand then
+      return parsed.success ? parsed.data.pending : [];
+    },
+    async set(orgId, periods: readonly PendingPeriod[]) {
+      await registry.setOrgState(orgId, REPORTER_STATE, { pending: [...periods] });
+    },
+  };
 }

@@ -1,4 +1,5 @@
-import type { ReportSource, TaskQuery } from './ports.ts';
+import { pagesWithRateLimitWaits, type WaitBudget } from '../tallyfy/index.ts';
+import type { FetchOptions, ReportSource, TaskQuery } from './ports.ts';
 import {
   type TallyfyDateParser,
   TallyfyRunSchema,
@@ -19,7 +20,10 @@ export interface TallyfyListPage {
  * org in the path, retrying 429/5xx as the client's policy says.
  */
 export interface TallyfyLists {
-  pages(path: string, options: { readonly perPage: number }): AsyncIterable<TallyfyListPage>;
+  pages(
+    path: string,
+    options: { readonly perPage: number; readonly waits?: WaitBudget | undefined },
+  ): AsyncIterable<TallyfyListPage>;
 }
 
 /** What {@link tallyfyClientLists} needs of a `TallyfyClient` (its `pages`). */
@@ -27,8 +31,12 @@ export interface TallyfyPagesClient {
   pages(
     path: string,
     query: Readonly<Record<string, string>>,
-    options: { perPage: number },
-  ): AsyncIterable<{ readonly data: readonly unknown[]; readonly calls: number }>;
+    options: { perPage: number; startPage?: number },
+  ): AsyncIterable<{
+    readonly data: readonly unknown[];
+    readonly calls: number;
+    readonly page: number;
+  }>;
 }
 
 /**
@@ -41,10 +49,12 @@ export interface TallyfyPagesClient {
  */
 export function tallyfyClientLists(client: TallyfyPagesClient): TallyfyLists {
   return {
-    async *pages(path, { perPage }) {
-      for await (const page of client.pages(path, {}, { perPage })) {
-        yield { data: page.data, calls: page.calls };
-      }
+    async *pages(path, { perPage, waits }) {
+      const from = (startPage: number) => client.pages(path, {}, { perPage, startPage });
+      // a 429 the client gave up on is waited out in full, when it fits, and the same page is
+      // asked again: the pages already read stay read
+      const pages = waits === undefined ? from(1) : pagesWithRateLimitWaits(from, waits);
+      for await (const page of pages) yield { data: page.data, calls: page.calls };
     },
   };
 }
@@ -76,9 +86,9 @@ export function tallyfyReportSource(
   const perPage = options.pageSize ?? 100;
   const { parseDate } = options;
   return {
-    async *processes(orgId) {
+    async *processes(orgId, fetch: FetchOptions = {}) {
       const path = `/organizations/${encodeURIComponent(orgId)}/runs`;
-      for await (const page of listsFor(orgId).pages(path, { perPage })) {
+      for await (const page of listsFor(orgId).pages(path, { perPage, waits: fetch.waits })) {
         yield {
           items: page.data.map((raw) => toReportProcess(TallyfyRunSchema.parse(raw), parseDate)),
           calls: page.calls,
@@ -87,9 +97,9 @@ export function tallyfyReportSource(
     },
     // TaskQuery is a hint; one unfiltered pass is what the report asks for, and guessing
     // Tallyfy's status filter values could drop `not-started` tasks from "open"
-    async *tasks(orgId, _query: TaskQuery) {
+    async *tasks(orgId, _query: TaskQuery, fetch: FetchOptions = {}) {
       const path = `/organizations/${encodeURIComponent(orgId)}/tasks`;
-      for await (const page of listsFor(orgId).pages(path, { perPage })) {
+      for await (const page of listsFor(orgId).pages(path, { perPage, waits: fetch.waits })) {
         yield {
           items: page.data.map((raw) => toReportTask(TallyfyTaskSchema.parse(raw), parseDate)),
           calls: page.calls,

@@ -7,7 +7,6 @@
  */
 import { sleep as defaultSleep } from '../async.ts';
 import { TallyfyRateLimitError } from './errors.ts';
-import type { Paginated, TallyfyPage } from './pagination.ts';
 
 /** How long a function may still wait, and how it waits. */
 export interface WaitBudget {
@@ -66,20 +65,21 @@ export async function withRateLimitWaits<T>(
 /**
  * The pages of a list, each page waited for as {@link withRateLimitWaits} does: a page answered
  * 429 is asked for again after the full `Retry-After` (the pages already read stay read).
+ * `pages(startPage)` reads the list from that page (`Paginated.pages`, `TallyfyClient.pages`).
  *
  * @example
- * for await (const page of pagesWithRateLimitWaits(api.listTasks(orgId, filters), budget)) …
+ * const list = api.listTasks(orgId, filters);
+ * for await (const page of pagesWithRateLimitWaits((start) => list.pages(start), budget)) …
  */
-export async function* pagesWithRateLimitWaits<T>(
-  list: Paginated<T>,
+export async function* pagesWithRateLimitWaits<P extends { readonly page: number }>(
+  pages: (startPage: number) => AsyncIterable<P>,
   budget: WaitBudget,
-): AsyncGenerator<TallyfyPage<T>> {
+): AsyncGenerator<P> {
   let next = 1;
   let waits = 0;
   for (;;) {
-    const pages = list.pages(next);
     try {
-      for await (const page of pages) {
+      for await (const page of pages(next)) {
         next = page.page + 1;
         yield page;
       }

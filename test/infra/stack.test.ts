@@ -261,7 +261,7 @@ describe('TallyfyStack: least privilege per part', () => {
       'Query @ index/byRefreshDue', // due orgs
     ]);
     expect(tableGrants('reporter')).toEqual([
-      'GetItem @ table [ORG#*]',
+      'GetItem,UpdateItem @ table [ORG#*]', // orgs, and its deferred periods (STATE#reporter)
       'Query @ index/byKind',
       'Scan @ table', // event figures (claims), read only
     ]);
@@ -290,12 +290,18 @@ describe('TallyfyStack: least privilege per part', () => {
     expect(JSON.stringify(put?.Resource)).toContain('/webhooks/*');
   });
 
-  test('the reporter writes only under reports/ and never writes the table', () => {
+  test('the reporter writes only under reports/, and in the table only its state beside orgs', () => {
     const put = statementsOf('reporter').find((s) => actionsOf(s).includes('s3:PutObject'));
     expect(JSON.stringify(put?.Resource)).toContain('/reports/*');
     expect(
       [...actions('reporter')].filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a)),
-    ).toEqual([]);
+    ).toEqual(['dynamodb:UpdateItem']);
+    const update = statementsOf('reporter').find((s) =>
+      actionsOf(s).includes('dynamodb:UpdateItem'),
+    );
+    expect(update?.Condition).toEqual({
+      'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*'] },
+    });
   });
 
   test('the worker may invoke the refresher, send to the DLQ, and send deferred messages back to its own queue', () => {

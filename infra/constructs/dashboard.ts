@@ -148,6 +148,7 @@ export class TallyfyDashboard extends Construct {
         sum(SERVICE_NAMES.worker, 'EventsProcessed', 'processed'),
         sum(SERVICE_NAMES.worker, 'EventsDuplicate', 'duplicates'),
         sum(SERVICE_NAMES.worker, 'EventsRetried', 'retried'),
+        sum(SERVICE_NAMES.worker, 'EventsDeferred', 'deferred (Retry-After)'),
         sum(SERVICE_NAMES.worker, 'EventsDeadLettered', 'dead-lettered'),
         sum(SERVICE_NAMES.worker, 'ActionsSucceeded', 'actions ok'),
         sum(SERVICE_NAMES.worker, 'ActionsFailed', 'actions failed'),

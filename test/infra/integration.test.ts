@@ -383,7 +383,8 @@ describe('TallyfyIntegration', () => {
       sqs: ['kms:Decrypt', 'kms:GenerateDataKey'],
     });
     expect(services('reporter')).toEqual({
-      dynamodb: ['kms:Decrypt', 'kms:DescribeKey'],
+      // it writes its deferred periods (STATE#reporter) beside each org
+      dynamodb: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
       s3: ['kms:GenerateDataKey'],
       secretsmanager: ['kms:Decrypt'],
       sqs: ['kms:Decrypt', 'kms:GenerateDataKey'],

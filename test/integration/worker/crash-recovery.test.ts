@@ -103,13 +103,13 @@ describe('a worker killed between the side effect and the ack', () => {
     expect(sandbox.store.runsOf(orgId).length).toBe(runsBefore + 1);
     const launch = world.actions.filter((a) => a.ruleId === 'po-approved' && a.actionIndex === 0);
     // the two copies may meet while one holds the action's lease: the other then backs off
-    // (`failed` with AUTOMATIONS_ACTION_BUSY, retried through the queue) and finds it done
+    // (`failed` with AUTOMATIONS_ACTION_BUSY, retried through the queue) and finds the action,
+    // or by then the whole event, done (a duplicate: no action runs at all)
     const busy = launch.filter((a) => a.outcome === 'failed');
     expect(busy.every((a) => a.code === 'AUTOMATIONS_ACTION_BUSY')).toBe(true);
-    expect(launch.filter((a) => a.outcome !== 'failed').map((a) => a.outcome)).toEqual([
-      'recovered',
-      'skipped_done',
-    ]);
+    const [first, ...later] = launch.filter((a) => a.outcome !== 'failed').map((a) => a.outcome);
+    expect(first).toBe('recovered');
+    expect(later.every((outcome) => outcome === 'skipped_done')).toBe(true);
     expect(launch[0]?.result).toEqual({
       runId: runsWithMarker(world, marker)[0]?.id,
       recovered: true,

@@ -1,7 +1,7 @@
 /**
  * The local engines AWS provides in the cloud, each listening on loopback and persisting under
  * DATA_DIR so a restart keeps everything: DynamoDB Local (`dynamodb/`), Secrets Manager
- * (`secrets.json`), SQS with the events queue and its dead-letter queue (`sqs.json`), an
+ * (`secrets.json`), SQS with the events queue and its dead-letter queue (`sqs.jsonl`), an
  * EventBridge PutEvents endpoint (`events.jsonl`, every event put on the bus), and the
  * Tallyfy sandbox (in memory: it stands for Tallyfy, not for our data).
  */
@@ -80,7 +80,9 @@ export async function startEngines(options: StartEnginesOptions): Promise<Engine
 
     const dlqArn = `arn:aws:sqs:${options.region}:${LOCAL_ACCOUNT}:${DEAD_LETTER_QUEUE_NAME}`;
     const sqs = await startLocalSqs({
-      dataFile: join(options.dataDir, 'sqs.json'),
+      dataFile: join(options.dataDir, 'sqs.jsonl'),
+      // the whole-state file of earlier versions, imported once
+      importFrom: join(options.dataDir, 'sqs.json'),
       region: options.region,
       accountId: LOCAL_ACCOUNT,
       clock: options.clock,

@@ -138,7 +138,11 @@ class PrefixParser {
   #token(pattern: RegExp, problem: string): Step {
     pattern.lastIndex = this.pos;
     const match = pattern.exec(this.#text);
-    if (match === null) return this.#fail(problem);
+    if (match === null) {
+      // a string with no quote left to close it was cut by the end of the file
+      const cut = pattern === STRING && this.#text.indexOf('"', this.pos + 1) < 0;
+      return this.#fail(cut ? 'the file ends early' : problem);
+    }
     // a number or string running into the end of the text may be cut short
     const end = this.pos + match[0].length;
     if (end >= this.#text.length && pattern === NUMBER) return this.#fail('the file ends early');

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SalvageReport } from '../persistence/index.ts';
 import { MUTATING, SecretsEngine, SecretsManagerFault } from './engine.ts';
 import { loadState, saveState } from './file-state.ts';
 
@@ -60,6 +61,8 @@ export interface LocalSecretsManager {
   /** `http://127.0.0.1:<port>`, for the SDK client's `endpoint`. */
   readonly endpoint: string;
   readonly port: number;
+  /** A damaged data file found at start: what was kept aside, kept and lost. */
+  readonly salvage: readonly SalvageReport[];
   close(): Promise<void>;
   stats(): LocalSecretsManagerStats;
   resetStats(): void;
@@ -99,7 +102,8 @@ export async function startLocalSecretsManager(
   options: LocalSecretsManagerOptions = {},
 ): Promise<LocalSecretsManager> {
   const { dataFile, latencyMs = 0, onRequest } = options;
-  const state = dataFile ? await loadState(dataFile) : undefined;
+  const loaded = dataFile ? await loadState(dataFile, (options.clock ?? Date.now)()) : undefined;
+  const state = loaded?.state;
   const engine = new SecretsEngine(
     {
       ...(options.clock ? { clock: options.clock } : {}),
@@ -232,6 +236,7 @@ export async function startLocalSecretsManager(
   return {
     endpoint: `http://127.0.0.1:${port}`,
     port,
+    salvage: loaded?.salvage ? [loaded.salvage] : [],
     async close() {
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -27,7 +27,7 @@ const AttributeValueSchema = z.strictObject({
   BinaryValue: z.string().optional(),
 });
 
-export const StoredMessageSchema = z.strictObject({
+export const StoredMessageSchema = z.looseObject({
   messageId: z.string().min(1),
   body: z.string(),
   md5OfBody: z.string(),
@@ -41,13 +41,13 @@ export const StoredMessageSchema = z.strictObject({
   deadLetterQueueSourceArn: z.string().optional(),
 });
 
-const QueueHeaderSchema = z.strictObject({
+const QueueHeaderSchema = z.looseObject({
   name: z.string().min(1),
   createdTimestamp: z.number(),
   lastModifiedTimestamp: z.number(),
   attributes: z.record(z.string(), z.string()),
 });
-export type QueueHeader = z.infer<typeof QueueHeaderSchema>;
+export type QueueHeader = Omit<StoredQueue, 'messages'>;
 
 const SqsRecordSchema = z.union([
   z.strictObject({ queue: QueueHeaderSchema }),
@@ -67,7 +67,23 @@ const SqsRecordSchema = z.union([
   z.strictObject({ del: z.strictObject({ q: z.string().min(1), id: z.string().min(1) }) }),
   z.strictObject({ purge: z.string().min(1) }),
 ]);
-export type SqsRecord = z.infer<typeof SqsRecordSchema>;
+/** One line of the journal (the schema above checks them on reading). */
+export type SqsRecord =
+  | { queue: QueueHeader }
+  | { dropQueue: string }
+  | { put: { q: string; m: StoredMessage } }
+  | {
+      set: {
+        q: string;
+        id: string;
+        receiveCount?: number | undefined;
+        firstReceiveTimestamp?: number | undefined;
+        visibleAt?: number | undefined;
+        receiptHandle?: string | null | undefined;
+      };
+    }
+  | { del: { q: string; id: string } }
+  | { purge: string };
 
 /** The journal spec of `sqs.jsonl`. */
 export function sqsJournalSpec(file: string): JournalSpec<SqsRecord> {
@@ -77,7 +93,7 @@ export function sqsJournalSpec(file: string): JournalSpec<SqsRecord> {
     version: 1,
     parse: (value) => {
       const parsed = SqsRecordSchema.safeParse(value);
-      return parsed.success ? parsed.data : undefined;
+      return parsed.success ? (parsed.data as SqsRecord) : undefined;
     },
   };
 }

@@ -19,6 +19,8 @@ export interface ServerParts {
   admin: AdminPorts;
   latencyMs: () => number;
   log: ((line: string) => void) | undefined;
+  /** Makes the request's changes durable before its answer is written (persistence). */
+  commit?: (() => Promise<void>) | undefined;
 }
 
 class BodyTooLarge extends Error {}
@@ -191,30 +193,37 @@ export function createSandboxServer(parts: ServerParts): Server {
         `${req.method} ${url.pathname} ${status} ${(performance.now() - startedAt).toFixed(1)}ms ${requestId}`,
       );
     };
-    dispatch(req, url).then(
-      (reply) => {
-        if (reply === null) {
-          finish(req.socket.destroyed ? 'reset' : 'hang');
-          return;
-        }
-        write(res, reply);
-        finish(reply.status);
-      },
-      (error: unknown) => {
-        if (error instanceof BodyTooLarge) {
-          write(res, {
-            status: 413,
-            body: { message: 'Payload too large.' },
-            headers: { connection: 'close' },
-          });
-          finish(413);
-          return;
-        }
-        write(res, { status: 500, body: { message: 'Server Error' } });
-        finish(500);
-        log?.(`sandbox error ${requestId}: ${error instanceof Error ? error.message : 'unknown'}`);
-      },
-    );
+    dispatch(req, url)
+      .then(async (reply) => {
+        await parts.commit?.();
+        return reply;
+      })
+      .then(
+        (reply) => {
+          if (reply === null) {
+            finish(req.socket.destroyed ? 'reset' : 'hang');
+            return;
+          }
+          write(res, reply);
+          finish(reply.status);
+        },
+        (error: unknown) => {
+          if (error instanceof BodyTooLarge) {
+            write(res, {
+              status: 413,
+              body: { message: 'Payload too large.' },
+              headers: { connection: 'close' },
+            });
+            finish(413);
+            return;
+          }
+          write(res, { status: 500, body: { message: 'Server Error' } });
+          finish(500);
+          log?.(
+            `sandbox error ${requestId}: ${error instanceof Error ? error.message : 'unknown'}`,
+          );
+        },
+      );
   });
   server.keepAliveTimeout = 65_000;
   return server;

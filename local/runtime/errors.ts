@@ -5,6 +5,7 @@ export type LocalModeErrorCode =
   | 'JAVA_MISSING'
   | 'CONFIG_INVALID'
   | 'ENGINE_FAILED'
+  | 'DATA_FILE'
   | 'DEMO_FAILED';
 
 /**

@@ -24,6 +24,11 @@ export interface LocalApp {
   invoke(functionName: string, event: unknown): Promise<unknown>;
   functionNames(): readonly string[];
   health(): Record<string, unknown>;
+  /**
+   * Why requests cannot be served now (an engine is down), or `undefined`. Then /health answers
+   * 503 and webhooks 503: nothing is acknowledged that could not be stored and marked.
+   */
+  unavailable?(): string | undefined;
 }
 
 export interface LocalHttpServer {
@@ -71,10 +76,30 @@ export async function startLocalHttpServer(options: {
       }
       if (stopping) return json(response, 503, { status: 'stopping' });
       if (!app) return json(response, 503, { status: 'starting' });
+      const down = app.unavailable?.();
+      if (down !== undefined) {
+        return json(response, 503, { status: 'unavailable', reason: down, ...app.health() });
+      }
       return json(response, 200, { status: 'ok', ...app.health() });
     }
     if (!app || stopping) {
       return json(response, 503, { message: stopping ? 'Stopping' : 'Starting' });
+    }
+    const down = app.unavailable?.();
+    if (down !== undefined) {
+      // the receiver's own 503 body: the sender may send it again later
+      await drain(request);
+      return json(
+        response,
+        503,
+        {
+          error: {
+            code: 'unavailable',
+            message: 'The event could not be stored and was not accepted; send it again.',
+          },
+        },
+        { 'retry-after': '5' },
+      );
     }
     const body = await readBody(request);
     if (body === undefined) return json(response, 413, { message: 'Request Entity Too Large' });
@@ -203,6 +228,13 @@ async function adminInvoke(
       { errorType: err.name, errorMessage: scrubSecrets(err.message) },
       { 'x-amz-function-error': 'Unhandled' },
     );
+  }
+}
+
+/** Reads and drops a body, so the answer reaches a client that is still sending. */
+async function drain(request: IncomingMessage): Promise<void> {
+  for await (const _ of request as AsyncIterable<Buffer>) {
+    // dropped
   }
 }
 

@@ -50,8 +50,7 @@ export function toApiGatewayEvent(
   // a JSON string cannot hold bytes that are not UTF-8: such a body goes base64-encoded, so
   // the handler sees exactly the bytes that arrived (decoding them would put U+FFFD in their
   // place, and an altered body would be accepted and archived)
-  const text =
-    body.length > 0 && TEXT_TYPES.test(contentType) ? utf8TextOf(body) : undefined;
+  const text = body.length > 0 && TEXT_TYPES.test(contentType) ? utf8TextOf(body) : undefined;
   const isText = body.length === 0 || text !== undefined;
   const requestId = randomUUID();
   const method = request.method ?? 'GET';

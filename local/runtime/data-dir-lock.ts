@@ -64,10 +64,15 @@ export async function acquireDataDirLock(
   };
   const temporary = `${file}.${process.pid}.${holder.token}.tmp`;
   await writeFile(temporary, `${JSON.stringify(holder)}\n`, { mode: 0o600 });
+  // known as ours before the file exists: a taker in this same process must never see our
+  // fresh lock as a stale one of a dead holder
+  heldHere.add(holder.token);
+  let acquired = false;
   try {
     for (let attempt = 0; attempt < 10; attempt++) {
       try {
-        await link(temporary, file);
+        await createExclusive(temporary, file, holder);
+        acquired = true;
         await syncDirectory(dataDir);
         return lockHandle(file, holder);
       } catch (error) {
@@ -89,7 +94,22 @@ export async function acquireDataDirLock(
       `Could not take the lock ${file}: other starts keep taking it. Start one local mode at a time.`,
     );
   } finally {
+    if (!acquired) heldHere.delete(holder.token);
     await rm(temporary, { force: true });
+  }
+}
+
+/**
+ * Creates the lock file if there is none (EEXIST otherwise): a hard link of the complete
+ * temporary file, or, where the file system has no links, an exclusive create.
+ */
+async function createExclusive(temporary: string, file: string, holder: LockHolder): Promise<void> {
+  try {
+    await link(temporary, file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw error;
+    await writeFile(file, `${JSON.stringify(holder)}\n`, { mode: 0o600, flag: 'wx' });
   }
 }
 
@@ -145,7 +165,6 @@ async function readHolder(file: string): Promise<LockHolder | 'missing' | 'unrea
 
 function lockHandle(file: string, holder: LockHolder): DataDirLock {
   let released = false;
-  heldHere.add(holder.token);
   return {
     file,
     holder,

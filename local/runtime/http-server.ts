@@ -37,6 +37,8 @@ export interface LocalHttpServer {
   readonly origin: string;
   /** Starts serving `app`; until then every route but /health answers 503. */
   serve(app: LocalApp): void;
+  /** Webhook requests being handled now. */
+  webhooksInFlight(): number;
   /**
    * Stops accepting (new requests on open connections get 503), lets requests in flight finish
    * (up to `graceMs`), then closes. Idempotent.
@@ -57,6 +59,7 @@ export async function startLocalHttpServer(options: {
   const host = options.host ?? '127.0.0.1';
   let app: LocalApp | undefined;
   let stopping = false;
+  let hooksInFlight = 0;
 
   const server: Server = createServer((request, response) => {
     handle(request, response).catch((error: unknown) => {
@@ -115,8 +118,13 @@ export async function startLocalHttpServer(options: {
         },
         options.clock(),
       );
-      const result = await app.receiver(event);
-      return writeProxyResult(response, result);
+      hooksInFlight += 1;
+      try {
+        const result = await app.receiver(event);
+        return writeProxyResult(response, result);
+      } finally {
+        hooksInFlight -= 1;
+      }
     }
 
     const invoke = INVOKE_ROUTE.exec(path);
@@ -164,6 +172,7 @@ export async function startLocalHttpServer(options: {
     serve(next) {
       app = next;
     },
+    webhooksInFlight: () => hooksInFlight,
     close(graceMs = 5_000) {
       stopping = true;
       return new Promise<void>((done) => {

@@ -226,7 +226,9 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       claim.previousDemo,
     );
     await renewSandboxTokens(plan, started, registry, invoke);
-    const drainQueue = startWorkerPoller(plan, started, clients, functions, cleanups);
+    const drainQueue = startWorkerPoller(plan, started, clients, functions, cleanups, () =>
+      http.webhooksInFlight(),
+    );
     const schedules = armSchedules(plan, config, functions, invoke, cleanups);
     const urls = {
       http: http.origin,
@@ -643,6 +645,7 @@ function startWorkerPoller(
   clients: LocalClients,
   functions: LocalFunctions,
   cleanups: Cleanups,
+  webhooksInFlight: () => number,
 ): () => Promise<void> {
   const sourceLogger = plan.logger.createChild({ persistentKeys: { part: 'sqs-event-source' } });
   const eventSource = startSqsEventSource({
@@ -653,12 +656,33 @@ function startWorkerPoller(
     waitTimeSeconds: 1,
     awsRegion: plan.region,
     // while DynamoDB Local restarts, events wait in the queue instead of failing there
-    whenReady: () => engines.dynamodb.whenUp(),
+    whenReady: async () => {
+      await engines.dynamodb.whenUp();
+      await webhooksFirst(webhooksInFlight);
+    },
     onError: (error, context) =>
       sourceLogger.error('event source failure', { stage: context.stage, error }),
   });
   cleanups.add(() => eventSource.stop());
   return () => eventSource.drain();
+}
+
+/** Webhooks in flight from which the receiver counts as busy. */
+const BUSY_WEBHOOKS = 4;
+/** The longest the worker waits for a busy receiver before taking its next batch anyway. */
+const MAX_YIELD_MS = 1_000;
+
+/**
+ * Webhooks first: while the receiver is busy, the worker waits (up to a second per batch)
+ * before its next batch. A webhook not yet answered can be lost (Tallyfy sends it once, with
+ * a 5 s timeout); an event in the queue waits safely. In AWS the two scale apart; here they
+ * share one process and one DynamoDB Local, whose writes the worker's would otherwise take.
+ */
+async function webhooksFirst(webhooksInFlight: () => number): Promise<void> {
+  const deadline = Date.now() + MAX_YIELD_MS;
+  while (webhooksInFlight() >= BUSY_WEBHOOKS && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** The stack's EventBridge rules as timers (unless turned off, as tests do). */

@@ -61,11 +61,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
   const clock = options.clock ?? Date.now;
   const stats = emptyStats();
   const store = new SandboxStore();
+  const persistence = options.persistence;
+  const commit = persistence ? () => persistence.commit() : undefined;
   const webhooks = new WebhookDispatcher({
     enabled: options.webhookDelivery ?? true,
     timeoutMs: positive('webhookTimeoutMs', options.webhookTimeoutMs, 5000),
     stats,
     clock,
+    beforeDelivery: commit,
   });
   const ctx: SandboxContext = {
     store,
@@ -96,12 +99,16 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
 
   const seed = options.seed ?? 'demo';
   let dataset: GeneratedDataset | undefined;
-  if (seed === 'demo') seedDemo(store, clock());
+  const restored = persistence?.bind({ store, tokens: ctx.tokens, clock }) ?? false;
+  if (restored) {
+    // the saved state stands for Tallyfy's: no seed over it
+  } else if (seed === 'demo') seedDemo(store, clock());
   else if (seed !== 'none') {
     dataset = generateDataset(seed);
     loadDataset(store, dataset);
     seedDemoClients(store);
   }
+  await commit?.();
 
   const faults = new FaultTable();
   const limiter = new RateLimiter(options.rateLimit ?? false);
@@ -141,6 +148,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     limiter,
     latencyMs: () => latencyMs,
     log: options.log,
+    commit,
     admin: {
       completeTask,
       taskView: (taskId) => {
@@ -168,7 +176,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     demo: DEMO,
     store,
     dataset,
-    close: () => server.close(),
+    async close() {
+      await server.close();
+      // changes made through this object (not over HTTP) are stored too
+      await commit?.();
+      await persistence?.close();
+    },
     setLatency(ms) {
       latencyMs = Math.max(0, ms);
     },
@@ -224,11 +237,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     },
     addClient(c) {
       if (c.orgId !== undefined) requireOrg(c.orgId);
-      store.clients.set(c.clientId, {
-        clientId: c.clientId,
-        clientSecret: c.clientSecret,
-        orgId: c.orgId ?? null,
-      });
+      const client = { clientId: c.clientId, clientSecret: c.clientSecret, orgId: c.orgId ?? null };
+      store.clients.set(c.clientId, client);
+      store.touch({ kind: 'client', record: client });
     },
     issuePersonalAccessToken(userId, opts) {
       if (!store.users.has(userId))

@@ -21,6 +21,8 @@ export interface ServerParts {
   admin: AdminPorts;
   latencyMs: () => number;
   log: ((line: string) => void) | undefined;
+  /** Makes the request's changes durable before its answer is written (persistence). */
+  commit?: (() => Promise<void>) | undefined;
 }
 
 const TOO_LARGE: Reply = {
@@ -186,6 +188,8 @@ export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
     let reply: Reply | null;
     try {
       reply = await dispatch(req, url);
+      // the sandbox's state is on disk before Tallyfy's answer leaves (local mode)
+      await parts.commit?.();
     } catch (error) {
       write(res, SERVER_ERROR);
       finish(500);

@@ -1,3 +1,4 @@
+import type { SandboxPersistence } from './persistence.ts';
 import type { SandboxStore } from './store.ts';
 
 /** A deterministic data set for big tests and benchmarks (see `generateDataset`). */
@@ -61,6 +62,11 @@ export interface SandboxOptions {
   webhookTimeoutMs?: number;
   /** Request log, one line per request (method, path, status, ms, request id; never tokens). */
   log?: (line: string) => void;
+  /**
+   * Keep the state on disk (`openSandboxState`): restored instead of seeded when saved state
+   * exists; every change is durable before the answer or webhook it causes. @default in memory
+   */
+  persistence?: SandboxPersistence;
 }
 
 export interface RateLimit {

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { copyFile, link } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { syncDirectory } from '../../shared/files.ts';
+import { DataFileError } from './errors.ts';
 
 /**
  * Keeps the current content of `file` as `<file>.<label>-<UTC timestamp>`
@@ -43,5 +44,9 @@ export async function keepAside(file: string, label: string, nowMs: number): Pro
     await syncDirectory(dirname(file));
     return target;
   }
-  throw new Error(`could not find a free name to keep ${file} aside`);
+  throw new DataFileError(
+    'LOCAL_DATA_FILE_IO',
+    file,
+    `could not find a free name to keep ${file} aside`,
+  );
 }

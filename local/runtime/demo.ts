@@ -146,7 +146,8 @@ async function launchPurchaseOrder(sandbox: StartedSandbox): Promise<string> {
       password: demo.admin.password,
     }),
   });
-  if (!grant.ok) throw new Error(`the token endpoint answered ${grant.status}`);
+  if (!grant.ok)
+    throw new LocalModeError('LOCAL_DEMO_FAILED', `the token endpoint answered ${grant.status}`);
   const { access_token: token } = (await grant.json()) as { access_token: string };
   const launched = await fetch(`${sandbox.url}/organizations/${demo.orgId}/runs`, {
     method: 'POST',
@@ -160,12 +161,14 @@ async function launchPurchaseOrder(sandbox: StartedSandbox): Promise<string> {
       name: 'Purchase order (local mode demo)',
     }),
   });
-  if (launched.status !== 201) throw new Error(`launching answered ${launched.status}`);
+  if (launched.status !== 201)
+    throw new LocalModeError('LOCAL_DEMO_FAILED', `launching answered ${launched.status}`);
   const { data } = (await launched.json()) as { data: { id: string } };
   const task = sandbox.store
     .tasksOfRun(data.id)
     .find((t) => t.stepId === demo.templates.purchaseOrder.steps.approvePo);
-  if (!task) throw new Error('the new purchase order has no approval task');
+  if (!task)
+    throw new LocalModeError('LOCAL_DEMO_FAILED', 'the new purchase order has no approval task');
   return task.id;
 }
 

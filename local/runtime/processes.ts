@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { sleep } from '../../shared/async.ts';
+import { LocalModeError } from './errors.ts';
 
 const run = promisify(execFile);
 
@@ -108,7 +109,7 @@ export async function stopProcess(
     throw error;
   }
   if (await exitedWithin(pid, 5_000)) return 'killed';
-  throw new Error(`process ${pid} did not exit after SIGKILL`);
+  throw new LocalModeError('LOCAL_ENGINE_FAILED', `process ${pid} did not exit after SIGKILL`);
 }
 
 async function exitedWithin(pid: number, ms: number): Promise<boolean> {

@@ -5,6 +5,7 @@
  * down, `status()` says so, for /health and for refusing webhooks (503, never a 202 that the
  * seen marker or the worker could not honour).
  */
+import { LocalModeError } from './errors.ts';
 
 /** What the supervisor needs from a running process. */
 export interface SupervisedProcess {
@@ -96,7 +97,8 @@ export async function supervise<P extends SupervisedProcess>(
     if (status.state === 'up') {
       for (const w of waiters.splice(0)) w.resolve();
     } else if (status.state === 'failed' || status.state === 'stopped') {
-      const error = new Error(
+      const error = new LocalModeError(
+        'LOCAL_ENGINE_FAILED',
         `${options.name} is ${status.state}${status.error ? `: ${status.error}` : ''}`,
       );
       for (const w of waiters.splice(0)) w.reject(error);
@@ -106,7 +108,7 @@ export async function supervise<P extends SupervisedProcess>(
   const giveUp = (reason: string) => {
     running = undefined;
     change({ state: 'failed', pid: undefined, error: reason });
-    options.onGiveUp?.(new Error(`${options.name} ${reason}`));
+    options.onGiveUp?.(new LocalModeError('LOCAL_ENGINE_FAILED', `${options.name} ${reason}`));
   };
 
   /** A death (or a failed restart): restart after a delay, unless it happens too often. */
@@ -167,7 +169,9 @@ export async function supervise<P extends SupervisedProcess>(
     whenUp() {
       if (status.state === 'up') return Promise.resolve();
       if (status.state === 'failed' || status.state === 'stopped') {
-        return Promise.reject(new Error(`${options.name} is ${status.state}`));
+        return Promise.reject(
+          new LocalModeError('LOCAL_ENGINE_FAILED', `${options.name} is ${status.state}`),
+        );
       }
       return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
     },

@@ -167,7 +167,7 @@ describe('local mode in-process', () => {
     const refused = await send(hook.pathname, { method: 'POST', headers, body: latin1 });
     expect(refused.status).toBe(400);
     expect(JSON.parse(refused.body)).toEqual({
-      error: { code: 'invalid_json', message: 'The body is not valid UTF-8 JSON.' },
+      error: { code: 'WEBHOOKS_JSON_INVALID', message: 'The body is not valid UTF-8 JSON.' },
     });
     expect(archived()).toHaveLength(before);
 

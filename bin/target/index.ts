@@ -3,10 +3,13 @@
  * deployed stack (`--stack`, its CloudFormation outputs, the default AWS credential chain).
  * Clients are created on first use and destroyed by `close()`.
  */
+import { hostname, userInfo } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../shared/config.ts';
 import {
@@ -25,6 +28,7 @@ import {
   processAlive,
   readLocalFile,
 } from './local-file.ts';
+import { bucketObjects, directoryObjects, type ObjectReader } from './objects.ts';
 import { type AwsLocation, readStackOutputs, requireOutput, STACK_OUTPUTS } from './stack.ts';
 
 /** Functions the CLI invokes on demand. */
@@ -64,6 +68,20 @@ export interface Target {
   deadLetterQueueUrl(): string;
   /** Runs a function synchronously with `event` and returns its JSON result. */
   invoke(fn: FunctionName, event: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Who operates, for replay records and the console's action log: the AWS principal's ARN
+   * (STS GetCallerIdentity, which needs no permission) or `<user>@<host>` in local mode.
+   */
+  operator(): Promise<string>;
+  /** The reports (`reports/<orgId>/<day>/<file>`): the reports bucket or local mode's directory. */
+  reports(): ObjectReader;
+  /** The raw webhook archive (`webhooks/<orgId>/…`): the archive bucket or local mode's directory. */
+  archive(): ObjectReader;
+  /**
+   * Events per minute per org a dead-letter replay may re-send: TALLYFY_REQUESTS_PER_MINUTE of
+   * the CLI's environment (set it to the deployment's value), default 100.
+   */
+  readonly requestsPerMinute: number;
   close(): void;
 }
 
@@ -95,6 +113,12 @@ export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<
   assertRunning(file, path, io.isAlive ?? processAlive);
   return localTarget(file, path, io, clock);
 }
+
+function requestsPerMinuteFrom(io: CliIo): number {
+  return loadConfig(['tallyfy'], io.env).tallyfy.requestsPerMinute;
+}
+
+const localOperator = (): string => `${userInfo().username}@${hostname()}`;
 
 function shardsFrom(io: CliIo, tableName: string): number {
   // the registry must use the deployment's shard count, or activated orgs land in no shard
@@ -170,6 +194,10 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
       if (!file.functions.includes(fn)) throw missing(`function ${fn}`);
       return invokeLocal(file.urls.invoke, fn, event);
     },
+    operator: async () => localOperator(),
+    reports: () => directoryObjects(outputs.ReportsDirectory, 'reports/'),
+    archive: () => directoryObjects(outputs.ArchiveDirectory, ''),
+    requestsPerMinute: requestsPerMinuteFrom(io),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();
@@ -252,6 +280,12 @@ async function stackTarget(
   let store: TokenStore | undefined;
   let sqs: SQSClient | undefined;
   let lambda: LambdaClient | undefined;
+  let s3: S3Client | undefined;
+  let operator: Promise<string> | undefined;
+  const bucket = (key: string): ObjectReader => {
+    s3 ??= new S3Client(aws);
+    return bucketObjects(s3, output(key));
+  };
   return {
     kind: 'stack',
     label: `stack ${stackName}${options.region === undefined ? '' : ` (${options.region})`}`,
@@ -318,11 +352,29 @@ async function stackTarget(
       }
       return body;
     },
+    operator() {
+      operator ??= (async () => {
+        const sts = new STSClient(aws);
+        try {
+          const out = await sts.send(new GetCallerIdentityCommand({}));
+          return out.Arn ?? 'unknown AWS principal';
+        } catch (error) {
+          throw awsFailure(error, 'asking STS who you are');
+        } finally {
+          sts.destroy();
+        }
+      })();
+      return operator;
+    },
+    reports: () => bucket(STACK_OUTPUTS.reportsBucket),
+    archive: () => bucket(STACK_OUTPUTS.archiveBucket),
+    requestsPerMinute: requestsPerMinuteFrom(io),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();
       sqs?.destroy();
       lambda?.destroy();
+      s3?.destroy();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { ReportAggregator } from './aggregator.ts';
 import { renderReport } from './document.ts';
 import { ReportOrgNotFoundError, ReportSinkError } from './errors.ts';
+import type { FlowBuckets } from './flow-series.ts';
 import { datedPrefix, latestPrefix } from './keys.ts';
 import { periodKeyDay, scheduledPeriod, startOfUtcDay } from './period.ts';
 import type {
@@ -140,6 +141,7 @@ export async function reportOrg(
       }
     }
     const events = await eventCounts(deps, org.orgId, period);
+    const flow = await eventFlow(deps, org.orgId, period);
     const durationMs = deps.clock() - startedAtMs;
     const timezone =
       org.timezone !== undefined && isValidTimeZone(org.timezone) ? org.timezone : null;
@@ -149,6 +151,7 @@ export async function reportOrg(
       period,
       figures: aggregator.figures(),
       events,
+      flow,
       run: {
         generatedAtMs: startedAtMs,
         pagesFetched: cost.pages,
@@ -201,7 +204,22 @@ async function eventCounts(
   }
 }
 
-/** CSVs first, `report.json` last: its presence means the folder is complete. */
+async function eventFlow(
+  deps: ReportDeps,
+  orgId: string,
+  period: Period,
+): Promise<FlowBuckets | null> {
+  if (deps.events?.flow === undefined) return null;
+  try {
+    return await deps.events.flow(orgId, period);
+  } catch (error) {
+    // the chart then says "not available"; the rest of the report is still worth writing
+    deps.log?.error('event flow unavailable', { orgId, code: errorCode(error), error });
+    return null;
+  }
+}
+
+/** CSVs and report.html first, `report.json` last: its presence means the folder is complete. */
 async function writeFiles(
   sink: ReportSink,
   prefix: string,

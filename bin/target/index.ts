@@ -111,21 +111,42 @@ export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<
     );
   }
   assertRunning(file, path, io.isAlive ?? processAlive);
-  return localTarget(file, path, io, clock);
+  return localTarget(file, path, io.env, clock);
 }
 
-function requestsPerMinuteFrom(io: CliIo): number {
-  return loadConfig(['tallyfy'], io.env).tallyfy.requestsPerMinute;
+/**
+ * The target of the local mode whose state file is `path`, for code running inside local mode
+ * itself (its `/console` route): the same target the CLI's `--local` opens.
+ *
+ * @throws CliError when the file is missing or local mode is not running
+ */
+export async function openLocalTarget(
+  path: string,
+  env: Env,
+  clock: () => number = Date.now,
+): Promise<Target> {
+  const file = await readLocalFile(path);
+  if (file === undefined) {
+    throw new CliError('no_target', `Local mode has not written ${path} yet.`);
+  }
+  assertRunning(file, path, processAlive);
+  return localTarget(file, path, env, clock);
+}
+
+type Env = CliIo['env'];
+
+function requestsPerMinuteFrom(env: Env): number {
+  return loadConfig(['tallyfy'], env).tallyfy.requestsPerMinute;
 }
 
 const localOperator = (): string => `${userInfo().username}@${hostname()}`;
 
-function shardsFrom(io: CliIo, tableName: string): number {
+function shardsFrom(env: Env, tableName: string): number {
   // the registry must use the deployment's shard count, or activated orgs land in no shard
-  return loadConfig(['orgs'], { ...io.env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
+  return loadConfig(['orgs'], { ...env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
 }
 
-function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => number): Target {
+function localTarget(file: LocalFile, path: string, env: Env, clock: () => number): Target {
   const region = file.region;
   const { outputs, endpoints } = file;
   let registry: OrgRegistry | undefined;
@@ -154,7 +175,7 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
           client: dynamo.document,
           tableName: outputs.OrgsTableName,
           clock,
-          shards: shardsFrom(io, outputs.OrgsTableName),
+          shards: shardsFrom(env, outputs.OrgsTableName),
         });
       }
       return registry;
@@ -197,7 +218,7 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
     operator: async () => localOperator(),
     reports: () => directoryObjects(outputs.ReportsDirectory, 'reports/'),
     archive: () => directoryObjects(outputs.ArchiveDirectory, ''),
-    requestsPerMinute: requestsPerMinuteFrom(io),
+    requestsPerMinute: requestsPerMinuteFrom(env),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();
@@ -302,7 +323,7 @@ async function stackTarget(
           client: dynamo.document,
           tableName,
           clock,
-          shards: shardsFrom(io, tableName),
+          shards: shardsFrom(io.env, tableName),
         });
       }
       return registry;
@@ -368,7 +389,7 @@ async function stackTarget(
     },
     reports: () => bucket(STACK_OUTPUTS.reportsBucket),
     archive: () => bucket(STACK_OUTPUTS.archiveBucket),
-    requestsPerMinute: requestsPerMinuteFrom(io),
+    requestsPerMinute: requestsPerMinuteFrom(io.env),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();

@@ -24,6 +24,8 @@ export interface LocalApp {
   invoke(functionName: string, event: unknown): Promise<unknown>;
   functionNames(): readonly string[];
   health(): Record<string, unknown>;
+  /** The operator console (bin/console), served under `/console`; it checks its own access. */
+  console?(request: IncomingMessage, response: ServerResponse, body: Buffer): Promise<void>;
 }
 
 export interface LocalHttpServer {
@@ -97,6 +99,9 @@ export async function startLocalHttpServer(options: {
     const invoke = INVOKE_ROUTE.exec(path);
     if (invoke && request.method === 'POST') {
       return adminInvoke(app, invoke[1] ?? '', request, body, response);
+    }
+    if (app.console && (path === '/console' || path.startsWith('/console/'))) {
+      return app.console(request, response, body);
     }
     // what an HTTP API answers for a route it does not have
     return json(response, 404, { message: 'Not Found' });

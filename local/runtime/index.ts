@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { localModeConsole } from '../../bin/console/index.ts';
 import { ConfigError, type EnvRecord, loadConfig, SECTION_NAMES } from '../../shared/config.ts';
 import { createLogger, type LogLevelName, type LogSink } from '../../shared/observability/index.ts';
 import {
@@ -65,6 +66,8 @@ export interface LocalMode {
     webhookBase: string;
     tallyfy: string;
     sandbox: string | null;
+    /** The operator console's link (it carries a per-start token: print it, never log it). */
+    console: string;
   };
   readonly dataDir: string;
   readonly stateFile: string;
@@ -277,7 +280,16 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     });
 
     const startedAt = new Date(clock()).toISOString();
+    const operatorConsole = localModeConsole({
+      stateFile,
+      port: http.port,
+      env: userEnv,
+      clock,
+      log: logger.createChild({ persistentKeys: { part: 'console' } }),
+    });
+    cleanups.push(async () => operatorConsole.close());
     http.serve({
+      console: operatorConsole.handle,
       receiver: functions.receiver,
       invoke,
       functionNames: () => [...functions.invocable.keys()],
@@ -369,6 +381,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       webhookBase: `${http.origin}/hooks`,
       tallyfy: config.tallyfy.baseUrl,
       sandbox: engines.sandbox ? engines.sandbox.origin : null,
+      console: operatorConsole.url(http.origin),
     };
     const name = (fn: string) => (functions.invocable.has(fn) ? fn : null);
     const state: LocalState = {

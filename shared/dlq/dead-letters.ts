@@ -74,6 +74,13 @@ export interface DeadLetterOptions {
   waitTimeSeconds?: number;
   /** Only letters this filter means (applied after receiving: SQS cannot filter). */
   filter?: DeadLetterFilter | undefined;
+  /**
+   * How many letters are visible ({@link countDeadLetters}): once that many are held, the
+   * remaining receives do not long-poll, so the sweep's last (empty) receive answers at once
+   * instead of after `waitTimeSeconds`. A stale count only costs that wait, or leaves letters
+   * that arrived since for the next sweep.
+   */
+  expectedVisible?: number | undefined;
 }
 
 interface Held {
@@ -130,10 +137,13 @@ export async function getDeadLetter(
   return found === undefined ? undefined : { ...found.letter, body: found.message.Body ?? '' };
 }
 
-/** SQS's approximate count of letters (visible and held), for "≈ N letters". */
+/**
+ * SQS's approximate counts: letters visible now, and letters held by someone (in flight).
+ * Eventually consistent in AWS (about a minute); exact in the local engine.
+ */
 export async function countDeadLetters(
   options: Pick<DeadLetterOptions, 'client' | 'deadLetterQueueUrl'>,
-): Promise<number> {
+): Promise<{ visible: number; inFlight: number }> {
   const out = await options.client.send(
     new GetQueueAttributesCommand({
       QueueUrl: options.deadLetterQueueUrl,
@@ -141,10 +151,10 @@ export async function countDeadLetters(
     }),
   );
   const attributes = out.Attributes ?? {};
-  return (
-    Number(attributes.ApproximateNumberOfMessages ?? 0) +
-    Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-  );
+  return {
+    visible: Number(attributes.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
 }
 
 /** What {@link replayDeadLetters} did. */
@@ -370,7 +380,10 @@ async function receiveAll(options: DeadLetterOptions & { clock?: () => number })
         QueueUrl: options.deadLetterQueueUrl,
         MaxNumberOfMessages: Math.min(10, max - held.length),
         VisibilityTimeout: visibility,
-        WaitTimeSeconds: options.waitTimeSeconds ?? 1,
+        WaitTimeSeconds:
+          held.length >= (options.expectedVisible ?? Number.POSITIVE_INFINITY)
+            ? 0
+            : (options.waitTimeSeconds ?? 1),
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['All'],
       }),

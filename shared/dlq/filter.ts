@@ -67,9 +67,11 @@ export function isEmptyFilter(filter: DeadLetterFilter): boolean {
 }
 
 /** `org=… type=… code=… since=… until=…` for logs, confirmations and records. */
-export function describeFilter(filter: DeadLetterFilter): string {
+export function describeFilter(
+  filter: DeadLetterFilter | Readonly<Record<string, string | number | undefined>>,
+): string {
   const parts = Object.entries(filter)
-    .filter(([, value]) => value !== undefined)
+    .filter(([name, value]) => value !== undefined && name !== 'ids')
     .map(([name, value]) => `${name === 'orgId' ? 'org' : name}=${String(value)}`);
   return parts.length === 0 ? 'every letter' : parts.join(' ');
 }

@@ -68,6 +68,7 @@ export {
   type LastError,
   type Lease,
   type Org,
+  OrgIdSchema,
   type OrgPatch,
   OrgPatchSchema,
   OrgSchema,

@@ -9,7 +9,9 @@ import {
 
 const points = (html: string, series?: string): number => {
   const scope =
-    series === undefined ? html : (html.split(`data-series="${series}"`)[1]?.split('</g>')[0] ?? '');
+    series === undefined
+      ? html
+      : (html.split(`data-series="${series}"`)[1]?.split('</g>')[0] ?? '');
   return (scope.match(/data-point="/g) ?? []).length;
 };
 

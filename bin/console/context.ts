@@ -9,6 +9,7 @@ import type { ConsoleSecrets } from './security.ts';
 
 /** Where actions and failures are written (structured; never a secret, never the URL token). */
 export interface ConsoleLog {
+  debug(message: string, fields: Record<string, unknown>): void;
   info(message: string, fields: Record<string, unknown>): void;
   warn(message: string, fields: Record<string, unknown>): void;
   error(message: string, fields: Record<string, unknown>): void;

@@ -190,7 +190,7 @@ export function createConsole(options: ConsoleOptions): OperatorConsole {
           form,
         });
         write(response, answer, request.method === 'HEAD');
-        log.info('console request', {
+        log.debug('console request', {
           method: request.method,
           path: shown,
           status:

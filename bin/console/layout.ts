@@ -34,6 +34,7 @@ export function page(frame: PageFrame, body: Html): Html {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${frame.refreshSeconds === undefined ? '' : html`<meta http-equiv="refresh" content="${frame.refreshSeconds}">`}
 <title>${frame.title} · tallyfy-serverless console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${frame.base}/assets/console.css">
 </head>
 <body data-section="${frame.section}">

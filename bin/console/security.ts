@@ -104,10 +104,13 @@ export function consoleOrigins(port: number): Set<string> {
 /** Headers of every console answer. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'content-security-policy':
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // not no-referrer: with it, browsers send `Origin: null` on form posts and the CSRF check
+  // could not tell our own forms from a sandboxed frame's; same-origin keeps the URL token
+  // (in the path) from ever leaving for another site
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
@@ -116,5 +119,6 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 /** Headers for a report.html served through the console: its own inline styles, nothing else. */
 export const REPORT_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   ...SECURITY_HEADERS,
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox",
 });

@@ -4,6 +4,7 @@
  * Clients are created on first use and destroyed by `close()`.
  */
 import { hostname, userInfo } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -82,6 +83,8 @@ export interface Target {
    * the CLI's environment (set it to the deployment's value), default 100.
    */
   readonly requestsPerMinute: number;
+  /** Days an on-demand report covers by default (REPORT_WINDOW_DAYS), as `report run` uses. */
+  readonly reportWindowDays: number;
   close(): void;
 }
 
@@ -111,7 +114,13 @@ export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<
     );
   }
   assertRunning(file, path, io.isAlive ?? processAlive);
-  return localTarget(file, path, io.env, clock);
+  return localTarget(file, path, io.env, clock, io.cwd);
+}
+
+/** A path as people read it: relative to the working directory when it lies below it. */
+function shownPath(path: string, cwd: string): string {
+  const inside = relative(cwd, path);
+  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? path : inside;
 }
 
 /**
@@ -130,13 +139,18 @@ export async function openLocalTarget(
     throw new CliError('no_target', `Local mode has not written ${path} yet.`);
   }
   assertRunning(file, path, processAlive);
-  return localTarget(file, path, env, clock);
+  return localTarget(file, path, env, clock, process.cwd());
 }
 
 type Env = CliIo['env'];
 
 function requestsPerMinuteFrom(env: Env): number {
   return loadConfig(['tallyfy'], env).tallyfy.requestsPerMinute;
+}
+
+function reportWindowDaysFrom(env: Env): number {
+  return loadConfig(['reports'], { ...env, REPORTS_BUCKET: 'unused-by-the-cli' }).reports
+    .windowDays;
 }
 
 const localOperator = (): string => `${userInfo().username}@${hostname()}`;
@@ -146,7 +160,13 @@ function shardsFrom(env: Env, tableName: string): number {
   return loadConfig(['orgs'], { ...env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
 }
 
-function localTarget(file: LocalFile, path: string, env: Env, clock: () => number): Target {
+function localTarget(
+  file: LocalFile,
+  path: string,
+  env: Env,
+  clock: () => number,
+  cwd: string,
+): Target {
   const region = file.region;
   const { outputs, endpoints } = file;
   let registry: OrgRegistry | undefined;
@@ -160,7 +180,7 @@ function localTarget(file: LocalFile, path: string, env: Env, clock: () => numbe
     });
   return {
     kind: 'local',
-    label: `local mode (${path})`,
+    label: `local mode (${shownPath(path, cwd)})`,
     tallyfyBaseUrl: file.urls.tallyfy.replace(/\/+$/, ''),
     reportsLocation: outputs.ReportsDirectory,
     registry() {
@@ -216,9 +236,16 @@ function localTarget(file: LocalFile, path: string, env: Env, clock: () => numbe
       return invokeLocal(file.urls.invoke, fn, event);
     },
     operator: async () => localOperator(),
-    reports: () => directoryObjects(outputs.ReportsDirectory, 'reports/'),
-    archive: () => directoryObjects(outputs.ArchiveDirectory, ''),
+    reports: () =>
+      directoryObjects(
+        outputs.ReportsDirectory,
+        'reports/',
+        shownPath(outputs.ReportsDirectory, cwd),
+      ),
+    archive: () =>
+      directoryObjects(outputs.ArchiveDirectory, '', shownPath(outputs.ArchiveDirectory, cwd)),
     requestsPerMinute: requestsPerMinuteFrom(env),
+    reportWindowDays: reportWindowDaysFrom(env),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();
@@ -390,6 +417,7 @@ async function stackTarget(
     reports: () => bucket(STACK_OUTPUTS.reportsBucket),
     archive: () => bucket(STACK_OUTPUTS.archiveBucket),
     requestsPerMinute: requestsPerMinuteFrom(io.env),
+    reportWindowDays: reportWindowDaysFrom(io.env),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();

@@ -30,7 +30,7 @@ const DEFAULT_LIMIT = 5_000;
  * Keys under a directory: key `<prefix><rest>` is the file `<root>/<rest>` when the key
  * starts with `prefix` (local mode keeps `reports/…` in `<data>/reports/…`).
  */
-export function directoryObjects(root: string, keyPrefix: string): ObjectReader {
+export function directoryObjects(root: string, keyPrefix: string, shown?: string): ObjectReader {
   const base = resolve(root);
   const pathOf = (key: string): string | undefined => {
     if (!key.startsWith(keyPrefix)) return undefined;
@@ -39,7 +39,7 @@ export function directoryObjects(root: string, keyPrefix: string): ObjectReader 
     return inside.startsWith('..') || isAbsolute(inside) ? undefined : path;
   };
   return {
-    location: base,
+    location: shown ?? base,
     async list(prefix, options = {}) {
       const limit = options.limit ?? DEFAULT_LIMIT;
       const dir = prefix === keyPrefix ? base : pathOf(prefix);

@@ -17,6 +17,8 @@ export interface ChartSeries {
   /** The legend text. */
   readonly label: string;
   readonly values: readonly (number | null)[];
+  /** Colour slot 0–5 (`s0`…`s5`), so one figure keeps its colour in every chart. @default its position */
+  readonly color?: number;
 }
 
 /** What to draw. */
@@ -92,10 +94,10 @@ export function escapeHtml(text: string): string {
 const W = 720;
 const PAD = { top: 28, right: 16, bottom: 44, left: 48 };
 
-/** Round numbers for an axis from 0 to at least `max`. */
-export function niceTicks(max: number, count = 4): number[] {
+/** Round numbers for an axis from 0 to at least `max`; whole steps for counts (`integers`). */
+export function niceTicks(max: number, count = 4, integers = false): number[] {
   if (!(max > 0)) return [0, 1];
-  const raw = max / count;
+  const raw = Math.max(max / count, integers ? 1 : 0);
   const magnitude = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= raw) ?? raw;
   const ticks: number[] = [];
@@ -107,11 +109,13 @@ export function niceTicks(max: number, count = 4): number[] {
 const fmt = (value: number): string =>
   Number.isInteger(value) ? String(value) : value.toFixed(value < 10 ? 2 : 1);
 
+const colorOf = (series: ChartSeries, index: number): number => (series.color ?? index) % 6;
+
 function legend(series: readonly ChartSeries[], y: number): string {
   let x = PAD.left;
   return series
     .map((s, index) => {
-      const item = `<g class="legend-item"><rect class="s${index % 6}" x="${x}" y="${y - 9}" width="10" height="10"/><text class="legend" x="${x + 14}" y="${y}">${escapeHtml(s.label)}</text></g>`;
+      const item = `<g class="legend-item"><rect class="s${colorOf(s, index)}" x="${x}" y="${y - 9}" width="10" height="10"/><text class="legend" x="${x + 14}" y="${y}">${escapeHtml(s.label)}</text></g>`;
       x += 24 + s.label.length * 6.5;
       return item;
     })
@@ -145,7 +149,7 @@ function renderColumns(spec: ChartSpec): string {
   const plotW = W - PAD.left - PAD.right;
   const plotH = height - PAD.top - PAD.bottom;
   const values = spec.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
-  const ticks = niceTicks(Math.max(0, ...values));
+  const ticks = niceTicks(Math.max(0, ...values), 4, values.every(Number.isInteger));
   const top = ticks.at(-1) ?? 1;
   const n = Math.max(1, spec.categories.length);
   const slot = plotW / n;
@@ -205,11 +209,11 @@ function renderColumns(spec: ChartSpec): string {
         .filter((run) => run !== '')
         .map((run) => `M${run.replace(/ /g, ' L')}`)
         .join(' ');
-      marks.unshift(`<path class="line s${s % 6}" d="${d}"/>`);
+      marks.unshift(`<path class="line s${colorOf(series, s)}" d="${d}"/>`);
     }
     total += drawn;
     parts.push(
-      `<g class="series s${s % 6}" data-series="${escapeHtml(series.name)}" data-points="${drawn}">${marks.join('')}</g>`,
+      `<g class="series s${colorOf(series, s)}" data-series="${escapeHtml(series.name)}" data-points="${drawn}">${marks.join('')}</g>`,
     );
   });
   if (total === 0) {
@@ -229,7 +233,7 @@ function renderRows(spec: ChartSpec): string {
   const plotW = W - labelW - PAD.right - 8;
   const height = plotTop + rowH * Math.max(1, spec.categories.length) + 28;
   const values = spec.series.flatMap((s) => s.values.filter((v): v is number => v !== null));
-  const ticks = niceTicks(Math.max(0, ...values));
+  const ticks = niceTicks(Math.max(0, ...values), 4, values.every(Number.isInteger));
   const top = ticks.at(-1) ?? 1;
   const x = (v: number) => labelW + (v / top) * plotW;
   const parts: string[] = [];

@@ -65,6 +65,8 @@ export interface ReportDocument {
 /** {@link ReportDocument.eventFlow}. */
 export interface ReportEventFlow {
   readonly bucket: 'hour' | 'day';
+  /** The first hour ever counted (`yyyy-mm-ddThh`, UTC). */
+  readonly epoch: string | null;
   readonly buckets: readonly {
     /** ISO start of the bucket. */
     readonly start: string;
@@ -80,6 +82,7 @@ export function reportEventFlow(buckets: FlowBuckets | null): ReportEventFlow | 
   if (buckets === null) return null;
   return {
     bucket: buckets.bucket,
+    epoch: buckets.epoch,
     buckets: buckets.starts.map((start, i) => ({
       start: new Date(start).toISOString(),
       received: buckets.figures.received[i] ?? null,

@@ -1,6 +1,6 @@
 /**
  * Event flow as chart data: the registry's hourly counters (shared/orgs `readEventFlow`) in
- * hour or day buckets. A bucket that starts before counting began (the flow epoch) has no data
+ * hour or day buckets. A bucket that ended before counting began (the flow epoch) has no data
  * (`null`), never a zero that would read as "nothing arrived".
  */
 import {
@@ -18,10 +18,20 @@ const HOUR_MS = 3_600_000;
 /** Counts per bucket; a figure's value is `null` where there is no data. */
 export interface FlowBuckets {
   readonly bucket: 'hour' | 'day';
+  /** The first hour ever counted (`yyyy-mm-ddThh`), `null` when nothing was. */
+  readonly epoch: string | null;
   /** Epoch ms of each bucket's start. */
   readonly starts: readonly number[];
   readonly figures: Readonly<Record<FlowFigure, readonly (number | null)[]>>;
 }
+
+/** One colour per figure in every chart (the chart's `s0`…`s3` slots). */
+export const FLOW_COLORS: Readonly<Record<FlowFigure, number>> = {
+  received: 0,
+  recovered: 1,
+  processed: 2,
+  deadLettered: 3,
+};
 
 /** Labels of the figures, in chart order. */
 export const FLOW_LABELS: Readonly<Record<FlowFigure, string>> = {
@@ -61,10 +71,12 @@ export function flowBuckets(
   const figures = Object.fromEntries(
     FLOW_FIGURES.map((figure) => [
       figure,
-      starts.map((start, i) => (start < epochMs ? null : (sums[i] as FlowCounts)[figure])),
+      // no data for a bucket that ended before counting began; the bucket counting began in
+      // holds what was counted since (the chart's note says when that was)
+      starts.map((start, i) => (start + size <= epochMs ? null : (sums[i] as FlowCounts)[figure])),
     ]),
   ) as Record<FlowFigure, (number | null)[]>;
-  return { bucket: options.bucket, starts, figures };
+  return { bucket: options.bucket, epoch: flow.epoch, starts, figures };
 }
 
 /** `HH:00` for hours, `MM-DD` for days (UTC). */
@@ -90,8 +102,18 @@ export function flowChart(
       name: figure,
       label: FLOW_LABELS[figure],
       values: buckets.figures[figure],
+      color: FLOW_COLORS[figure],
     })),
     unit: 'events',
-    note: `UTC ${buckets.bucket === 'hour' ? 'hours' : 'days'}.${anyNull ? ' Empty slots: before event counting began (no data, not zero).' : ''}`,
+    note: flowNote(buckets.bucket, buckets.epoch, anyNull),
   };
+}
+
+/** The note under a flow chart: the time axis, and since when events are counted. */
+export function flowNote(bucket: 'hour' | 'day', epoch: string | null, anyNull: boolean): string {
+  const since =
+    epoch === null
+      ? ' No event counted yet.'
+      : ` Counted since ${epoch.replace('T', ' ')}:00 UTC${anyNull ? '; empty slots are before that (no data, not zero)' : ''}.`;
+  return `UTC ${bucket === 'hour' ? 'hours' : 'days'}.${since} Dead-lettered counts each time an event was dead-lettered, replayed since or not.`;
 }

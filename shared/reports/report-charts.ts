@@ -4,7 +4,7 @@
  */
 import type { ChartSpec } from './charts.ts';
 import type { ReportDocument } from './document.ts';
-import { FLOW_LABELS } from './flow-series.ts';
+import { FLOW_COLORS, FLOW_LABELS, flowNote } from './flow-series.ts';
 
 /** Named categories shown per chart; the rest are in the CSV (and said so under the chart). */
 export const TOP_ROWS = 20;
@@ -123,12 +123,17 @@ export function reportCharts(document: ReportDocument): ChartSpec[] {
       name: figure,
       label: FLOW_LABELS[figure],
       values: (flow?.buckets ?? []).map((b) => b[figure]),
+      color: FLOW_COLORS[figure],
     })),
     unit: 'events',
     note:
       flow === null
         ? 'Not available: event counting does not cover this period.'
-        : 'UTC. Empty slots: before event counting began (no data, not zero).',
+        : flowNote(
+            flow.bucket,
+            flow.epoch ?? null,
+            flow.buckets.some((b) => b.received === null),
+          ),
   });
   return charts;
 }

@@ -2,7 +2,8 @@
  * `report.html`: one self-contained page per org and run, beside the CSVs and `report.json`.
  * Inline CSS and inline SVG charts; no script, no font, no image, no link to anything: it reads
  * the same offline, from S3, attached to an email or printed. Its own Content-Security-Policy
- * (`default-src 'none'`) makes a browser refuse any request the page might make.
+ * (`default-src 'none'`, `data:` images only: the empty icon that keeps browsers from asking
+ * the server for a favicon) makes a browser refuse any request the page might make.
  */
 import { CHART_CSS, escapeHtml, renderChart } from './charts.ts';
 import type { ReportDocument } from './document.ts';
@@ -56,12 +57,13 @@ export function renderReportHtml(document: ReportDocument): string {
   const events =
     eventFigures === null
       ? '<p>Our own event figures are not available for this period (event records are kept for DEDUPE_TTL_DAYS).</p>'
-      : `<table><tr><th>received (webhook)</th><th>recovered (reconciler)</th><th>dead-lettered</th></tr><tr><td>${eventFigures.received}</td><td>${eventFigures.recovered}</td><td>${eventFigures.deadLettered}</td></tr></table>`;
+      : `<table><tr><th>received (webhook)</th><th>recovered (reconciler)</th><th>dead-lettered, not replayed since</th></tr><tr><td>${eventFigures.received}</td><td>${eventFigures.recovered}</td><td>${eventFigures.deadLettered}</td></tr></table>`;
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Report: ${escapeHtml(name)}, ${escapeHtml(metadata.period.since.slice(0, 10))} to ${escapeHtml(metadata.period.until.slice(0, 10))}</title>
 <style>${PAGE_CSS}${CHART_CSS}</style>

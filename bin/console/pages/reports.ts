@@ -182,7 +182,7 @@ export async function reportFile(
   };
 }
 
-/** `POST <base>/reports/<org>/run`: the reporter for the org's default period. */
+/** `POST <base>/reports/<org>/run`: the reporter for the org, over the window up to now. */
 export async function runReport(ctx: ConsoleContext, orgIdText: string): Promise<ConsoleResponse> {
   const orgId = parseInput(OrgIdSchema, orgIdText, 'org id');
   if ((await ctx.target.registry().getOrg(orgId)) === undefined) {
@@ -190,7 +190,11 @@ export async function runReport(ctx: ConsoleContext, orgIdText: string): Promise
   }
   let notice: { kind: 'ok' | 'error'; text: string };
   try {
-    const answer = (await ctx.target.invoke('reporter', { orgId })) as {
+    // as `report run` does: the REPORT_WINDOW_DAYS up to now (the reporter's own default for
+    // an on-demand run is the last whole days, which leaves today out)
+    const until = new Date(ctx.clock()).toISOString();
+    const since = new Date(ctx.clock() - ctx.target.reportWindowDays * 86_400_000).toISOString();
+    const answer = (await ctx.target.invoke('reporter', { orgId, since, until })) as {
       orgs?: { orgId: string; ok: boolean; code?: string; keys?: string[] }[];
     };
     const result = answer?.orgs?.find((org) => org.orgId === orgId);

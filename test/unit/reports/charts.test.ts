@@ -61,6 +61,25 @@ describe('inline SVG charts', () => {
     expect(points(html)).toBe(2);
   });
 
+  test('every attribute is well formed (a browser would refuse a malformed one)', () => {
+    for (const kind of ['columns', 'lines', 'rows'] as const) {
+      const html = renderChart({
+        id: kind,
+        title: kind,
+        kind,
+        categories: ['a', 'b'],
+        series: [
+          { name: 'x', label: 'X', values: [1, 2] },
+          { name: 'y', label: 'Y', values: [3, null], color: 3 },
+        ],
+      });
+      const tags = html.match(/<[a-z][^>]*>/g) ?? [];
+      for (const tag of tags) {
+        expect(tag, tag).toMatch(/^<[a-z]+(\s[a-zA-Z0-9-]+="[^"]*")*\s*\/?>$/);
+      }
+    }
+  });
+
   test('an empty chart says so', () => {
     const html = renderChart({ id: 'e', title: 'E', kind: 'columns', categories: [], series: [] });
     expect(html).toContain('data-points="0"');
@@ -128,13 +147,14 @@ describe('event flow buckets', () => {
     expect(buckets.figures.received).toEqual([null, null, 3, 0]);
   });
 
-  test('days sum their hours; the day counting began in is not a full day: no data', () => {
+  test('days sum their hours; a day that ended before counting began has no data, the day it began in counts from then', () => {
     const buckets = flowBuckets(flow, {
       bucket: 'day',
       fromMs: Date.parse('2026-11-19T12:00:00Z'),
       count: 3,
     });
-    expect(buckets.figures.received).toEqual([null, null, 5]);
+    expect(buckets.figures.received).toEqual([null, 3, 5]);
+    expect(buckets.epoch).toBe('2026-11-20T10');
   });
 
   test('a type filter counts that type only', () => {

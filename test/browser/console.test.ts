@@ -186,6 +186,7 @@ describe('operator console in Chromium against local mode', () => {
     // the fix: the rule now names the real template
     const fixed = {
       ...failing,
+      // biome-ignore lint/suspicious/noThenProperty: `then` is the rules format's action list
       then: [{ ...failing.then[0], template: demo.templates.onboarding.id }],
     };
     expect(

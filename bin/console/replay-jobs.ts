@@ -6,7 +6,7 @@
 import {
   createReplayPacer,
   type DeadLetterFilter,
-  describeFilter,
+  describeReplayRequest,
   type ReplayResult,
   runRecordedReplay,
 } from '../../shared/dlq/index.ts';
@@ -55,7 +55,10 @@ export function createReplayJobs(options: {
     start(request) {
       return new Promise<ReplayJob>((resolve, reject) => {
         let job: ReplayJob | undefined;
-        const filterText = `${request.ids === 'all' ? '' : `${request.ids.length} id(s), `}${describeFilter(request.filter)}`;
+        const filterText = describeReplayRequest({
+          ...request.filter,
+          ...(request.ids === 'all' ? {} : { ids: request.ids.length }),
+        });
         runRecordedReplay({
           client: target.sqs(),
           deadLetterQueueUrl: target.deadLetterQueueUrl(),

@@ -75,3 +75,14 @@ export function describeFilter(
     .map(([name, value]) => `${name === 'orgId' ? 'org' : name}=${String(value)}`);
   return parts.length === 0 ? 'every letter' : parts.join(' ');
 }
+
+/** What a replay was asked for, as one line: `2 letters by id`, `org=… code=…`, `every letter`. */
+export function describeReplayRequest(
+  filter: DeadLetterFilter | Readonly<Record<string, string | number | undefined>>,
+): string {
+  const ids = (filter as { ids?: unknown }).ids;
+  const rest = describeFilter(filter);
+  if (typeof ids !== 'number') return rest;
+  const named = `${ids} letter${ids === 1 ? '' : 's'} by id`;
+  return rest === 'every letter' ? named : `${named}, ${rest}`;
+}

@@ -24,6 +24,7 @@ export {
   type DeadLetterFilter,
   DeadLetterFilterSchema,
   describeFilter,
+  describeReplayRequest,
   FailureCodeSchema,
   failedAtOf,
   isEmptyFilter,

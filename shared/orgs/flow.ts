@@ -199,7 +199,7 @@ export async function recordOutcome(
 ): Promise<void> {
   if (record.status === previous || record.status === 'claimed') return;
   const status = record.status;
-  await count(
+  const counted = count(
     ctx,
     record.orgId,
     record.dedupeKey,
@@ -221,7 +221,7 @@ export async function recordOutcome(
   const puts = [record.orgId, ALL_ORGS_SCOPE].map((scope) => ({
     PutRequest: { Item: { ...outcomeKey(scope, finishedAt, record.dedupeKey), ...item } },
   }));
-  await run('logEventOutcome', async () => {
+  const logged = run('logEventOutcome', async () => {
     let requests: Record<string, unknown>[] | undefined = puts;
     for (let round = 0; requests !== undefined && requests.length > 0; round++) {
       if (round > 5) throw new Error(`${requests.length} outcome items left unprocessed`);
@@ -231,6 +231,8 @@ export async function recordOutcome(
       requests = out.UnprocessedItems?.[ctx.tableName] as Record<string, unknown>[] | undefined;
     }
   });
+  // side by side: one round trip on the worker's path, not two
+  await Promise.all([counted, logged]);
 }
 
 const ReadFlowSchema = z.strictObject({

@@ -245,7 +245,6 @@ describe('operator console in Chromium against local mode', () => {
 
   test('a report run from the console shows its charts; report.html draws the same', async () => {
     await page.goto(`${local.urls.console}reports`);
-    await shot('reports');
     await page.locator(`tr[data-org="${orgId}"] button[data-action="run-report"]`).click();
     await page.waitForURL(new RegExp(`/reports/${orgId}\\?notice=`));
     expect(await page.locator('.notice.ok').textContent()).toMatch(/Report of .* written/);
@@ -277,6 +276,12 @@ describe('operator console in Chromium against local mode', () => {
       expect(box?.width ?? 0).toBeGreaterThan(100);
     }
     await shot('report-html');
+
+    await page.goto(`${local.urls.console}reports`);
+    expect(await page.locator(`tr[data-org="${orgId}"]`).textContent()).not.toContain(
+      'no report yet',
+    );
+    await shot('reports');
   });
 
   test('the activity page lists the actions and the replay, and no page logged an error', async () => {

@@ -10,6 +10,7 @@ import {
   type DeadLetterFilter,
   DeadLetterFilterSchema,
   describeFilter,
+  describeReplayRequest,
   estimateReplayMs,
   failedAtOf,
   matchesDeadLetter,
@@ -170,7 +171,7 @@ export function replayTable(ctx: ConsoleContext, replays: readonly ReplayRecord[
 <td><a href="${ctx.base}/replays/${r.replayId}">${shortTime(r.startedAt)}</a></td>
 <td><code>${r.by}</code></td>
 <td>${r.via}</td>
-<td>${describeFilter(r.filter)}${r.filter.ids === undefined ? '' : ` (${r.filter.ids} id${r.filter.ids === 1 ? '' : 's'})`}</td>
+<td>${describeReplayRequest(r.filter)}</td>
 <td class="num">${r.requested}</td>
 <td class="num">${r.replayed}</td>
 <td class="num">${r.failed + r.notDeleted + r.skipped}</td>
@@ -359,7 +360,7 @@ export async function replayPage(
 <dl class="kv">
 <dt>Replay</dt><dd><code>${record.replayId}</code></dd>
 <dt>By</dt><dd><code>${record.by}</code> via ${record.via}, ${shortTime(record.startedAt)}</dd>
-<dt>What</dt><dd>${describeFilter(record.filter)}${record.filter.ids === undefined ? '' : ` (${record.filter.ids} id${record.filter.ids === 1 ? '' : 's'})`}</dd>
+<dt>What</dt><dd>${describeReplayRequest(record.filter)}</dd>
 <dt>Pace</dt><dd>at most ${record.ratePerMinute} a minute per org</dd>
 <dt>Status</dt><dd>${stateBadge(running ? 'running' : record.status)}</dd>
 <dt>Replayed</dt><dd data-replayed="${result?.replayed.length ?? record.replayed}">${result?.replayed.length ?? record.replayed} of ${record.requested}</dd>

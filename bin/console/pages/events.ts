@@ -148,6 +148,9 @@ function eventRow(
         ? html`<span class="muted">${outcome.status === 'done' ? 'no rule matched' : 'none ran'}</span>`
         : (() => {
             const summary = ruleOutcomes(records);
+            if (summary.rules.length === 0) {
+              return html`<span class="muted">no rule matched</span>${summary.published ? html`<div class="muted">published to the bus</div>` : ''}`;
+            }
             return html`${summary.rules.map(
               (rule) =>
                 html`<div data-rule="${rule.ruleId}"><code>${rule.ruleId}</code>: ${rule.done} done${rule.started > 0 ? html`, <b>${rule.started} in doubt</b>` : ''}</div>`,

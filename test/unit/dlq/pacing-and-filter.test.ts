@@ -4,6 +4,7 @@ import {
   type DeadLetter,
   DeadLetterFilterSchema,
   describeFilter,
+  describeReplayRequest,
   estimateReplayMs,
   matchesDeadLetter,
 } from '../../../shared/dlq/index.ts';
@@ -137,5 +138,8 @@ describe('dead-letter filter', () => {
   test('a filter reads back as one line', () => {
     expect(describeFilter({ orgId: 'org1', code: 'X' })).toBe('org=org1 code=X');
     expect(describeFilter({})).toBe('every letter');
+    expect(describeReplayRequest({ ids: 1 })).toBe('1 letter by id');
+    expect(describeReplayRequest({ ids: 2, orgId: 'org1' })).toBe('2 letters by id, org=org1');
+    expect(describeReplayRequest({ code: 'X' })).toBe('code=X');
   });
 });

@@ -253,7 +253,8 @@ describe('paced replay', () => {
 describe('recorded replay', () => {
   test('records who, how many and the outcome; a replay that fails is recorded failed', async () => {
     const { eventsQueueUrl, deadLetterQueueUrl } = await queues();
-    const { registry } = await freshRegistry('dlq-records', { clock: testClock() });
+    const recordClock = testClock();
+    const { registry } = await freshRegistry('dlq-records', { clock: recordClock });
     for (let i = 0; i < 3; i++) {
       await deadLetter(deadLetterQueueUrl, A, `a${i}`, 'X', '2026-11-20T10:00:00Z');
     }
@@ -279,6 +280,8 @@ describe('recorded replay', () => {
       status: 'finished',
     });
 
+    // records sort by when they started: the second starts a minute later
+    recordClock.advance(60_000);
     await expect(
       runRecordedReplay({
         client,

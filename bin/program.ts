@@ -1,5 +1,6 @@
 /** The command tree. Built per run so tests can walk every command and option. */
 import { Command, Option } from 'commander';
+import { registerConsole } from './commands/console.ts';
 import { registerDlq } from './commands/dlq.ts';
 import { examples } from './commands/help.ts';
 import { registerOrgs } from './commands/orgs.ts';
@@ -14,7 +15,7 @@ export const CLI_NAME = 'tallyfy-serverless';
 export function buildProgram(io: CliIo): Command {
   const program = new Command(CLI_NAME)
     .description(
-      'Operate tallyfy-serverless: orgs, tokens, webhooks, automation rules, dead letters and reports, in local mode or in a deployed stack.',
+      'Operate tallyfy-serverless: orgs, tokens, webhooks, automation rules, dead letters, reports and the operator console, in local mode or in a deployed stack.',
     )
     .version('0.1.0', '-V, --version')
     .option('--local', 'operate local mode (default when <data-dir>/local.json exists)')
@@ -37,6 +38,7 @@ export function buildProgram(io: CliIo): Command {
     'npm start                                # local mode; then, in another terminal:',
     'tallyfy-serverless orgs add              # interactive',
     'tallyfy-serverless tokens status',
+    'tallyfy-serverless console                # the operator console in a browser',
     'tallyfy-serverless --stack TallyfyProd --region eu-west-1 orgs list --json',
   ]);
   program.addHelpText(
@@ -49,6 +51,7 @@ export function buildProgram(io: CliIo): Command {
   registerRules(program, io);
   registerDlq(program, io);
   registerReport(program, io);
+  registerConsole(program, io);
   // every subcommand inherits the output routing and exits through the error path
   const wire = (command: Command): void => {
     command.exitOverride();

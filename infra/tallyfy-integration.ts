@@ -659,6 +659,7 @@ export class TallyfyIntegration extends Construct {
       eventsQueue: this.events.queue,
       deadLetterQueue: this.events.deadLetterQueue,
       reportsBucket: this.storage.reportsBucket,
+      archiveBucket: this.storage.archiveBucket,
       functions: [
         this.refresher.fn.function,
         this.reconciler.fn.function,

@@ -86,6 +86,7 @@ function printBanner(mode: LocalMode): void {
     `  Tallyfy API     ${mode.urls.tallyfy}${mode.urls.sandbox ? ' (sandbox)' : ''}`,
   ];
   if (mode.urls.sandbox) lines.push(`  sandbox admin   ${mode.urls.sandbox}/_sandbox/demo`);
+  lines.push(`  console         ${mode.urls.console}`);
   lines.push(`  data            ${mode.dataDir} (endpoints in ${mode.stateFile})`);
   for (const report of mode.salvage) {
     lines.push(

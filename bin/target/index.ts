@@ -3,10 +3,14 @@
  * deployed stack (`--stack`, its CloudFormation outputs, the default AWS credential chain).
  * Clients are created on first use and destroyed by `close()`.
  */
+import { hostname, userInfo } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../shared/config.ts';
 import {
@@ -25,6 +29,7 @@ import {
   processAlive,
   readLocalFile,
 } from './local-file.ts';
+import { bucketObjects, directoryObjects, type ObjectReader } from './objects.ts';
 import { type AwsLocation, readStackOutputs, requireOutput, STACK_OUTPUTS } from './stack.ts';
 
 /** Functions the CLI invokes on demand. */
@@ -64,6 +69,22 @@ export interface Target {
   deadLetterQueueUrl(): string;
   /** Runs a function synchronously with `event` and returns its JSON result. */
   invoke(fn: FunctionName, event: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Who operates, for replay records and the console's action log: the AWS principal's ARN
+   * (STS GetCallerIdentity, which needs no permission) or `<user>@<host>` in local mode.
+   */
+  operator(): Promise<string>;
+  /** The reports (`reports/<orgId>/<day>/<file>`): the reports bucket or local mode's directory. */
+  reports(): ObjectReader;
+  /** The raw webhook archive (`webhooks/<orgId>/…`): the archive bucket or local mode's directory. */
+  archive(): ObjectReader;
+  /**
+   * Events per minute per org a dead-letter replay may re-send: TALLYFY_REQUESTS_PER_MINUTE of
+   * the CLI's environment (set it to the deployment's value), default 100.
+   */
+  readonly requestsPerMinute: number;
+  /** Days an on-demand report covers by default (REPORT_WINDOW_DAYS), as `report run` uses. */
+  readonly reportWindowDays: number;
   close(): void;
 }
 
@@ -93,15 +114,59 @@ export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<
     );
   }
   assertRunning(file, path, io.isAlive ?? processAlive);
-  return localTarget(file, path, io, clock);
+  return localTarget(file, path, io.env, clock, io.cwd);
 }
 
-function shardsFrom(io: CliIo, tableName: string): number {
+/** A path as people read it: relative to the working directory when it lies below it. */
+function shownPath(path: string, cwd: string): string {
+  const inside = relative(cwd, path);
+  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? path : inside;
+}
+
+/**
+ * The target of the local mode whose state file is `path`, for code running inside local mode
+ * itself (its `/console` route): the same target the CLI's `--local` opens.
+ *
+ * @throws CliError when the file is missing or local mode is not running
+ */
+export async function openLocalTarget(
+  path: string,
+  env: Env,
+  clock: () => number = Date.now,
+): Promise<Target> {
+  const file = await readLocalFile(path);
+  if (file === undefined) {
+    throw new CliError('CLI_TARGET_MISSING', `Local mode has not written ${path} yet.`);
+  }
+  assertRunning(file, path, processAlive);
+  return localTarget(file, path, env, clock, process.cwd());
+}
+
+type Env = CliIo['env'];
+
+function requestsPerMinuteFrom(env: Env): number {
+  return loadConfig(['tallyfy'], env).tallyfy.requestsPerMinute;
+}
+
+function reportWindowDaysFrom(env: Env): number {
+  return loadConfig(['reports'], { ...env, REPORTS_BUCKET: 'unused-by-the-cli' }).reports
+    .windowDays;
+}
+
+const localOperator = (): string => `${userInfo().username}@${hostname()}`;
+
+function shardsFrom(env: Env, tableName: string): number {
   // the registry must use the deployment's shard count, or activated orgs land in no shard
-  return loadConfig(['orgs'], { ...io.env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
+  return loadConfig(['orgs'], { ...env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
 }
 
-function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => number): Target {
+function localTarget(
+  file: LocalFile,
+  path: string,
+  env: Env,
+  clock: () => number,
+  cwd: string,
+): Target {
   const region = file.region;
   const { outputs, endpoints } = file;
   let registry: OrgRegistry | undefined;
@@ -115,7 +180,7 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
     });
   return {
     kind: 'local',
-    label: `local mode (${path})`,
+    label: `local mode (${shownPath(path, cwd)})`,
     tallyfyBaseUrl: file.urls.tallyfy.replace(/\/+$/, ''),
     reportsLocation: outputs.ReportsDirectory,
     registry() {
@@ -130,7 +195,7 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
           client: dynamo.document,
           tableName: outputs.OrgsTableName,
           clock,
-          shards: shardsFrom(io, outputs.OrgsTableName),
+          shards: shardsFrom(env, outputs.OrgsTableName),
         });
       }
       return registry;
@@ -170,6 +235,17 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
       if (!file.functions.includes(fn)) throw missing(`function ${fn}`);
       return invokeLocal(file.urls.invoke, fn, event);
     },
+    operator: async () => localOperator(),
+    reports: () =>
+      directoryObjects(
+        outputs.ReportsDirectory,
+        'reports/',
+        shownPath(outputs.ReportsDirectory, cwd),
+      ),
+    archive: () =>
+      directoryObjects(outputs.ArchiveDirectory, '', shownPath(outputs.ArchiveDirectory, cwd)),
+    requestsPerMinute: requestsPerMinuteFrom(env),
+    reportWindowDays: reportWindowDaysFrom(env),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();
@@ -253,6 +329,12 @@ async function stackTarget(
   let store: TokenStore | undefined;
   let sqs: SQSClient | undefined;
   let lambda: LambdaClient | undefined;
+  let s3: S3Client | undefined;
+  let operator: Promise<string> | undefined;
+  const bucket = (key: string): ObjectReader => {
+    s3 ??= new S3Client(aws);
+    return bucketObjects(s3, output(key));
+  };
   return {
     kind: 'stack',
     label: `stack ${stackName}${options.region === undefined ? '' : ` (${options.region})`}`,
@@ -269,7 +351,7 @@ async function stackTarget(
           client: dynamo.document,
           tableName,
           clock,
-          shards: shardsFrom(io, tableName),
+          shards: shardsFrom(io.env, tableName),
         });
       }
       return registry;
@@ -319,11 +401,30 @@ async function stackTarget(
       }
       return body;
     },
+    operator() {
+      operator ??= (async () => {
+        const sts = new STSClient(aws);
+        try {
+          const out = await sts.send(new GetCallerIdentityCommand({}));
+          return out.Arn ?? 'unknown AWS principal';
+        } catch (error) {
+          throw awsFailure(error, 'asking STS who you are');
+        } finally {
+          sts.destroy();
+        }
+      })();
+      return operator;
+    },
+    reports: () => bucket(STACK_OUTPUTS.reportsBucket),
+    archive: () => bucket(STACK_OUTPUTS.archiveBucket),
+    requestsPerMinute: requestsPerMinuteFrom(io.env),
+    reportWindowDays: reportWindowDaysFrom(io.env),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();
       sqs?.destroy();
       lambda?.destroy();
+      s3?.destroy();
     },
   };
 }

@@ -29,6 +29,8 @@ export interface LocalApp {
    * 503 and webhooks 503: nothing is acknowledged that could not be stored and marked.
    */
   unavailable?(): string | undefined;
+  /** The operator console (bin/console), served under `/console`; it checks its own access. */
+  console?(request: IncomingMessage, response: ServerResponse, body: Buffer): Promise<void>;
 }
 
 export interface LocalHttpServer {
@@ -121,6 +123,9 @@ export async function startLocalHttpServer(options: {
     const invoke = INVOKE_ROUTE.exec(path);
     if (invoke && request.method === 'POST') {
       return adminInvoke(app, invoke[1] ?? '', request, body, response);
+    }
+    if (app.console && (path === '/console' || path.startsWith('/console/'))) {
+      return app.console(request, response, body);
     }
     // what an HTTP API answers for a route it does not have
     return sendJson(response, 404, { message: 'Not Found' });

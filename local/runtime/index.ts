@@ -10,6 +10,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { localModeConsole } from '../../bin/console/index.ts';
 import { awsClientSettings } from '../../shared/config/aws-clients.ts';
 import {
   type Config,
@@ -93,6 +94,8 @@ export interface LocalMode {
     webhookBase: string;
     tallyfy: string;
     sandbox: string | null;
+    /** The operator console's link (it carries a per-start token: print it, never log it). */
+    console: string;
   };
   readonly dataDir: string;
   readonly stateFile: string;
@@ -199,7 +202,16 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     const invoke = trackInvocations(functions, cleanups);
     const startedAt = new Date(plan.clock()).toISOString();
     const health = engineHealth(started, salvage);
+    const operatorConsole = localModeConsole({
+      stateFile: plan.stateFile,
+      port: http.port,
+      env: plan.userEnv,
+      clock: plan.clock,
+      log: plan.logger.createChild({ persistentKeys: { part: 'console' } }),
+    });
+    cleanups.add(async () => operatorConsole.close());
     http.serve({
+      console: operatorConsole.handle,
       receiver: functions.receiver,
       invoke,
       functionNames: () => [...functions.invocable.keys()],
@@ -237,6 +249,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       webhookBase: `${http.origin}/hooks`,
       tallyfy: config.tallyfy.baseUrl,
       sandbox: started.sandbox ? started.sandbox.origin : null,
+      console: operatorConsole.url(http.origin),
     };
     const state = runningLocalState(plan, config, started, functions, urls, startedAt, demo.record);
     await writeLocalState(plan.stateFile, state);

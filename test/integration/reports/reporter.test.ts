@@ -274,7 +274,7 @@ describe('reporter against the seeded sandbox', () => {
         retries: 0,
       });
       expect(report.files).toEqual(
-        [...Object.keys(COLUMNS).map((n) => `${n}.csv`), 'report.json'].sort(),
+        [...Object.keys(COLUMNS).map((n) => `${n}.csv`), 'report.html', 'report.json'].sort(),
       );
     }
     // the data set exercises every table: none of them is checked vacuously

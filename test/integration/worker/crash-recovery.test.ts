@@ -106,10 +106,12 @@ describe('a worker killed between the side effect and the ack', () => {
     // (`failed` with AUTOMATIONS_ACTION_BUSY, retried through the queue) and finds it done
     const busy = launch.filter((a) => a.outcome === 'failed');
     expect(busy.every((a) => a.code === 'AUTOMATIONS_ACTION_BUSY')).toBe(true);
-    expect(launch.filter((a) => a.outcome !== 'failed').map((a) => a.outcome)).toEqual([
-      'recovered',
-      'skipped_done',
-    ]);
+    // the other copy either reaches the action once it is done (skipped_done), or arrives once
+    // the whole event is done and is dropped as a duplicate before any action: which one depends
+    // on how the batch's other work (the launch's own webhook) interleaves, not on the worker
+    expect([['recovered', 'skipped_done'], ['recovered']]).toContainEqual(
+      launch.filter((a) => a.outcome !== 'failed').map((a) => a.outcome),
+    );
     expect(launch[0]?.result).toEqual({
       runId: runsWithMarker(world, marker)[0]?.id,
       recovered: true,

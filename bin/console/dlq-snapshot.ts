@@ -53,6 +53,7 @@ export function createDeadLetterSnapshots(options: DeadLetterSnapshotOptions): D
   const sweep = async (): Promise<DeadLetterSnapshot> => {
     const started = clock();
     const sqs = { client: target.sqs(), deadLetterQueueUrl: target.deadLetterQueueUrl() };
+    // the count is a hint beside the list; without it the page shows the letters it swept
     const counts = await countDeadLetters(sqs).catch(() => undefined);
     const letters = await listDeadLetters({
       ...sqs,

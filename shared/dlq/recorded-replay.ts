@@ -76,11 +76,13 @@ export async function runRecordedReplay(
         });
       },
     });
+    // a lost progress write is superseded by the final one, which does fail loudly
     await writing.catch(() => undefined);
     record = await options.records.updateReplay(record, { ...counts(result), status: 'finished' });
     options.onRecord?.(record);
     return { result, record };
   } catch (error) {
+    // the replay's own failure is what matters here; it is recorded below
     await writing.catch(() => undefined);
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     record = await options.records.updateReplay(record, {

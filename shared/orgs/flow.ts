@@ -25,6 +25,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { StoreError } from './errors.ts';
 import {
   ALL_ORGS_SCOPE,
   FLOW_EPOCH_SK,
@@ -224,7 +225,12 @@ export async function recordOutcome(
   const logged = run('logEventOutcome', async () => {
     let requests: Record<string, unknown>[] | undefined = puts;
     for (let round = 0; requests !== undefined && requests.length > 0; round++) {
-      if (round > 5) throw new Error(`${requests.length} outcome items left unprocessed`);
+      if (round > 5) {
+        // DynamoDB kept throttling this batch: fail as the store does, naming what was left
+        throw new StoreError('logEventOutcome', {
+          cause: new RangeError(`${requests.length} outcome items left unprocessed`),
+        });
+      }
       const out = await ctx.client.send(
         new BatchWriteCommand({ RequestItems: { [ctx.tableName]: requests } }),
       );

@@ -173,7 +173,7 @@ describe('operator console in Chromium against local mode', () => {
     await page.goto(`${local.urls.console}dead-letters?fresh=1`);
     const letter = page.locator('tr[data-letter]');
     expect(await letter.count()).toBe(1);
-    expect(await letter.getAttribute('data-code')).toBe('ACTION_VALIDATION_FAILED');
+    expect(await letter.getAttribute('data-code')).toBe('TALLYFY_VALIDATION_FAILED');
     expect(await letter.textContent()).toContain('po-issued');
     await shot('dead-letters');
 

@@ -97,6 +97,7 @@ export async function eventsPage(
   const limit = createLimiter(8);
   const actions = await Promise.all(
     outcomes.outcomes.map((outcome) =>
+      // an event whose outcomes cannot be read is listed without them
       limit(() => registry.listActions(outcome.dedupeKey).catch(() => undefined)),
     ),
   );

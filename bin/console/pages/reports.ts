@@ -61,6 +61,7 @@ export async function reportsPage(
   const pages = Math.max(1, Math.ceil(orgs.length / PAGE_SIZE));
   const pageNo = Math.min(input.page, pages);
   const slice = orgs.slice((pageNo - 1) * PAGE_SIZE, pageNo * PAGE_SIZE);
+  // an org whose latest report cannot be read is listed as having none
   const limit = createLimiter(8);
   const latest = await Promise.all(
     slice.map((org) => limit(() => readDocument(ctx, org.orgId, 'latest').catch(() => undefined))),

@@ -26,6 +26,10 @@ export function buildProgram(io: CliIo): Command {
       '--tallyfy-url <url>',
       'Tallyfy API root with --stack (default: TALLYFY_BASE_URL or https://go.tallyfy.com/api)',
     )
+    .option(
+      '--oauth-url <url>',
+      "Tallyfy's OAuth token endpoint (default: local mode's; with --stack TALLYFY_TOKEN_URL, else https://account.tallyfy.com/oauth/token for Tallyfy's API hosts)",
+    )
     .option('--json', 'print one JSON document on stdout instead of text')
     .showHelpAfterError('(add --help for usage)')
     .addHelpCommand(false)

@@ -120,6 +120,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
           registry: target.registry(),
           tokenStore: target.tokenStore(),
           tallyfyBaseUrl: target.tallyfyBaseUrl,
+          tallyfyTokenUrl: target.tallyfy.tokenUrl,
           webhookBaseUrl: target.webhookBaseUrl(),
           clock: io.clock ?? Date.now,
         },

@@ -55,6 +55,8 @@ export interface AddOrgDeps {
   registry: OrgRegistry;
   tokenStore: TokenStore;
   tallyfyBaseUrl: string;
+  /** The deployment's token endpoint; `undefined` when none is configured or derivable. */
+  tallyfyTokenUrl: string | undefined;
   webhookBaseUrl: string;
   clock: () => number;
 }
@@ -128,9 +130,14 @@ interface Validated {
 /** Performs the grant(s) for the input; throws CliError (exit 5 or 9) when Tallyfy says no. */
 export async function validateCredentials(
   input: AddOrgInput,
-  deps: Pick<AddOrgDeps, 'tallyfyBaseUrl' | 'clock'>,
+  deps: Pick<AddOrgDeps, 'tallyfyBaseUrl' | 'tallyfyTokenUrl' | 'clock'>,
 ): Promise<Validated> {
-  const oauth: OAuthOptions = { baseUrl: deps.tallyfyBaseUrl, clock: deps.clock };
+  if (deps.tallyfyTokenUrl === undefined) throw noTokenUrl(deps.tallyfyBaseUrl);
+  const oauth: OAuthOptions = {
+    baseUrl: deps.tallyfyBaseUrl,
+    tokenUrl: deps.tallyfyTokenUrl,
+    clock: deps.clock,
+  };
   const { orgId, secrets } = input;
   try {
     switch (input.authMode) {
@@ -227,6 +234,17 @@ export async function validateCredentials(
     if (error instanceof OAuthError) throw explainGrant(error);
     throw error;
   }
+}
+
+/** No token URL: the API root is not a Tallyfy host and none was given. */
+export function noTokenUrl(baseUrl: string): CliError {
+  return new CliError(
+    'CLI_INPUT_INVALID',
+    `No OAuth token URL: ${baseUrl} is not one of Tallyfy's API hosts, so the token endpoint cannot be derived from it.`,
+    {
+      hint: 'Set TALLYFY_TOKEN_URL (or pass --oauth-url <url>) to the token endpoint; `tallyfy-serverless doctor` checks it.',
+    },
+  );
 }
 
 function lastGrantOf(grant: TokenSet): LastGrant {

@@ -8,12 +8,15 @@ import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { loadConfig } from '../../shared/config.ts';
+import { SECTIONS } from '../../shared/config/sections.ts';
+import { readVariable } from '../../shared/config/variable.ts';
+import { ConfigError, loadConfig } from '../../shared/config.ts';
 import {
   createOrgRegistry,
   createOrgsDynamoClients,
   type OrgRegistry,
 } from '../../shared/orgs/index.ts';
+import { defaultTokenUrl } from '../../shared/tallyfy/index.ts';
 import { createTokenStore, type TokenStore } from '../../shared/tokens/index.ts';
 import { CliError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
@@ -46,6 +49,21 @@ export interface TargetOptions {
   dataDir?: string | undefined;
   /** Tallyfy API root for `--stack` (local mode uses its own). @default TALLYFY_BASE_URL */
   tallyfyUrl?: string | undefined;
+  /**
+   * `--oauth-url`: Tallyfy's OAuth token endpoint, for either target (a candidate to check with
+   * `doctor`). Not `--token-url`: option names with "token" are refused as secret-like.
+   * @default local mode's own; with `--stack` TALLYFY_TOKEN_URL, else derived from the API root
+   */
+  oauthUrl?: string | undefined;
+}
+
+/** Where the CLI's Tallyfy settings came from, to name the one a person should change. */
+export interface TallyfySettings {
+  baseUrl: string;
+  /** `undefined` when the API root is not a Tallyfy host and no token URL was given. */
+  tokenUrl: string | undefined;
+  /** `--oauth-url`, local mode's state, TALLYFY_TOKEN_URL, or the default for the API root. */
+  tokenUrlSource: 'option' | 'local' | 'env' | 'derived';
 }
 
 export interface Target {
@@ -53,6 +71,8 @@ export interface Target {
   /** For messages: `local mode (.data/local.json)` / `stack TallyfyProd (eu-west-1)`. */
   readonly label: string;
   readonly tallyfyBaseUrl: string;
+  /** The token endpoint the CLI's grants go to (an org's own `tokenUrl` replaces it for that org). */
+  readonly tallyfy: TallyfySettings;
   /** Where reports land: local mode's directory, or `s3://<bucket>`; `undefined` when unknown. */
   readonly reportsLocation: string | undefined;
   registry(): OrgRegistry;
@@ -93,7 +113,7 @@ export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<
     );
   }
   assertRunning(file, path, io.isAlive ?? processAlive);
-  return localTarget(file, path, io, clock);
+  return localTarget(file, path, io, clock, options);
 }
 
 function shardsFrom(io: CliIo, tableName: string): number {
@@ -101,7 +121,50 @@ function shardsFrom(io: CliIo, tableName: string): number {
   return loadConfig(['orgs'], { ...io.env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
 }
 
-function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => number): Target {
+/**
+ * The token URL: `--oauth-url`, else the target's own (local mode's state), else
+ * TALLYFY_TOKEN_URL, else the default for the API root (which may be none).
+ */
+function tallyfySettings(
+  baseUrl: string,
+  options: TargetOptions,
+  io: CliIo,
+  localTokenUrl: string | undefined,
+): TallyfySettings {
+  if (options.oauthUrl !== undefined) {
+    return { baseUrl, tokenUrl: checkedUrl(options.oauthUrl), tokenUrlSource: 'option' };
+  }
+  if (localTokenUrl !== undefined) {
+    return { baseUrl, tokenUrl: localTokenUrl, tokenUrlSource: 'local' };
+  }
+  const env = (io.env.TALLYFY_TOKEN_URL ?? '').trim();
+  if (env !== '') return { baseUrl, tokenUrl: checkedUrl(env), tokenUrlSource: 'env' };
+  return { baseUrl, tokenUrl: defaultTokenUrl(baseUrl), tokenUrlSource: 'derived' };
+}
+
+/** TALLYFY_BASE_URL (or its default), read alone: a missing token URL is not this command's concern. */
+function envBaseUrl(io: CliIo): string {
+  const read = readVariable(SECTIONS.tallyfy.baseUrl, io.env);
+  if (!read.ok || read.value === undefined) {
+    throw new CliError('CLI_INPUT_INVALID', new ConfigError(read.ok ? [] : [read.issue]).message);
+  }
+  return read.value;
+}
+
+function checkedUrl(text: string): string {
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    throw new CliError('CLI_INPUT_INVALID', `The token URL must be an http(s) URL.`);
+  }
+  return text;
+}
+
+function localTarget(
+  file: LocalFile,
+  path: string,
+  io: CliIo,
+  clock: () => number,
+  options: TargetOptions,
+): Target {
   const region = file.region;
   const { outputs, endpoints } = file;
   let registry: OrgRegistry | undefined;
@@ -117,6 +180,12 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
     kind: 'local',
     label: `local mode (${path})`,
     tallyfyBaseUrl: file.urls.tallyfy.replace(/\/+$/, ''),
+    tallyfy: tallyfySettings(
+      file.urls.tallyfy.replace(/\/+$/, ''),
+      options,
+      io,
+      file.urls.tallyfyToken,
+    ),
     reportsLocation: outputs.ReportsDirectory,
     registry() {
       if (registry === undefined) {
@@ -245,8 +314,7 @@ async function stackTarget(
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
   };
-  const tallyfyBaseUrl =
-    options.tallyfyUrl?.replace(/\/+$/, '') ?? loadConfig(['tallyfy'], io.env).tallyfy.baseUrl;
+  const tallyfyBaseUrl = options.tallyfyUrl?.replace(/\/+$/, '') ?? envBaseUrl(io);
   let registry: OrgRegistry | undefined;
   let dynamo: { client: DynamoDBClient; document: DynamoDBDocumentClient } | undefined;
   let secrets: SecretsManagerClient | undefined;
@@ -257,6 +325,7 @@ async function stackTarget(
     kind: 'stack',
     label: `stack ${stackName}${options.region === undefined ? '' : ` (${options.region})`}`,
     tallyfyBaseUrl,
+    tallyfy: tallyfySettings(tallyfyBaseUrl, options, io, undefined),
     reportsLocation:
       outputs[STACK_OUTPUTS.reportsBucket] === undefined
         ? undefined

@@ -81,6 +81,8 @@ export interface LocalMode {
     invoke: string;
     webhookBase: string;
     tallyfy: string;
+    /** The OAuth token endpoint (the sandbox's own origin, or TALLYFY_TOKEN_URL). */
+    tallyfyToken: string;
     sandbox: string | null;
   };
   readonly dataDir: string;
@@ -165,6 +167,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       invoke: `${http.origin}/_local/invoke`,
       webhookBase: `${http.origin}/hooks`,
       tallyfy: config.tallyfy.baseUrl,
+      tallyfyToken: config.tallyfy.tokenUrl,
       sandbox: engines.sandbox ? engines.sandbox.origin : null,
     };
     const state = runningState(plan, config, engines, functions, urls, startedAt, demo.record);
@@ -294,6 +297,12 @@ class Cleanups {
 
 async function startEnginesStep(plan: LocalPlan, cleanups: Cleanups): Promise<Engines> {
   plan.logger.info('starting engines', { dataDir: plan.dataDir, sandbox: plan.useSandbox });
+  if (plan.useSandbox && (plan.userEnv.TALLYFY_TOKEN_URL ?? '').trim() !== '') {
+    // TALLYFY_BASE_URL unset means the sandbox, and its grants go to its own token endpoint
+    plan.logger.warn(
+      'TALLYFY_TOKEN_URL is ignored: TALLYFY_BASE_URL is unset, so the sandbox runs',
+    );
+  }
   const engines = await startEngines({
     dataDir: plan.dataDir,
     region: plan.region,
@@ -319,7 +328,10 @@ function localEnvFor(plan: LocalPlan, engines: Engines): EnvRecord {
       EVENTS_DLQ_URL: engines.deadLetterQueueUrl,
       // the refresher runs in this process; a Lambda name here would be unreachable
       REFRESH_REQUESTS: 'local',
-      ...(engines.sandbox ? { TALLYFY_BASE_URL: engines.sandbox.url } : {}),
+      // the sandbox serves its token endpoint on an origin of its own, as Tallyfy does
+      ...(engines.sandbox
+        ? { TALLYFY_BASE_URL: engines.sandbox.url, TALLYFY_TOKEN_URL: engines.sandbox.tokenUrl }
+        : {}),
     },
   );
 }
@@ -539,6 +551,7 @@ function runningState(
       health: urls.health,
       invoke: urls.invoke,
       tallyfy: urls.tallyfy,
+      tallyfyToken: urls.tallyfyToken,
       sandbox: urls.sandbox,
     },
     endpoints: {

@@ -9,7 +9,7 @@ import { renderTask } from './render.ts';
 import { addResourceRoutes } from './resources.ts';
 import { Router } from './router.ts';
 import { DEMO, seedDemo, seedDemoClients } from './seed.ts';
-import { createSandboxHandler } from './server.ts';
+import { createSandboxHandler, type ServerParts } from './server.ts';
 import { SandboxStore } from './store.ts';
 import { TokenRegistry } from './tokens.ts';
 import type { Sandbox, SandboxOptions, SandboxStats } from './types.ts';
@@ -49,7 +49,7 @@ export interface StartedSandbox extends Sandbox {
  *
  * @example
  * const sandbox = await startSandbox();
- * const res = await fetch(`${sandbox.url}/oauth/token`, {
+ * const res = await fetch(sandbox.tokenUrl, {
  *   method: 'POST',
  *   body: new URLSearchParams({ grant_type: 'password', client_id: sandbox.demo.passwordClient.clientId,
  *     client_secret: sandbox.demo.passwordClient.clientSecret, username: sandbox.demo.admin.email,
@@ -134,7 +134,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     await webhooks.send(result.events);
   }
 
-  const handle = createSandboxHandler({
+  const serverParts: ServerParts = {
     ctx,
     router,
     faults,
@@ -150,25 +150,36 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
       stats: () => structuredClone(stats),
       demo: DEMO,
     },
-  });
+  };
 
-  const server = await startLocalServer(handle, {
-    port: options.port,
-    host: options.host,
-    // clients pool connections to the sandbox as they would to Tallyfy
-    http: { keepAlive: true },
-    keepAliveTimeoutMs: 65_000,
-    failureAnswer: () => ({ status: 500, body: { message: 'Server Error' } }),
+  const listen = (role: 'api' | 'token', port: number | undefined) =>
+    startLocalServer(createSandboxHandler(serverParts, role), {
+      port,
+      host: options.host,
+      // clients pool connections to the sandbox as they would to Tallyfy
+      http: { keepAlive: true },
+      keepAliveTimeoutMs: 65_000,
+      failureAnswer: () => ({ status: 500, body: { message: 'Server Error' } }),
+    });
+  const server = await listen('api', options.port);
+  // the token endpoint on an origin of its own, as Tallyfy's account.tallyfy.com
+  const tokenServer = await listen('token', options.tokenPort).catch(async (error: unknown) => {
+    await server.close();
+    throw error;
   });
   const { origin } = server;
 
   return {
     url: `${origin}/api`,
     origin,
+    tokenUrl: `${tokenServer.origin}/oauth/token`,
+    tokenOrigin: tokenServer.origin,
     demo: DEMO,
     store,
     dataset,
-    close: () => server.close(),
+    close: async () => {
+      await Promise.all([server.close(), tokenServer.close()]);
+    },
     setLatency(ms) {
       latencyMs = Math.max(0, ms);
     },

@@ -30,8 +30,10 @@ export interface SeedSpecOrg {
 }
 
 export interface SandboxOptions {
-  /** @default 0 (a free port) */
+  /** Port of the API (`/api`) and admin routes. @default 0 (a free port) */
   port?: number;
+  /** Port of the token endpoint, an origin of its own as in production. @default 0 (a free port) */
+  tokenPort?: number;
   /** @default '127.0.0.1' */
   host?: string;
   /** Epoch ms; token expiry, timestamps and rate-limit windows use it. @default Date.now */
@@ -162,10 +164,17 @@ export interface WebhookDelivery {
 }
 
 export interface Sandbox {
-  /** API base URL, e.g. `http://127.0.0.1:PORT/api` (token endpoint `${url}/oauth/token`). */
+  /** API base URL, e.g. `http://127.0.0.1:PORT/api`. */
   readonly url: string;
   /** Server origin (`http://127.0.0.1:PORT`); admin routes live at `${origin}/_sandbox/…`. */
   readonly origin: string;
+  /**
+   * The OAuth token endpoint, `http://127.0.0.1:TOKEN_PORT/oauth/token`: another origin than the
+   * API's, as `account.tallyfy.com` is in production (`${url}/oauth/token` does not exist).
+   */
+  readonly tokenUrl: string;
+  /** Origin of the token endpoint. */
+  readonly tokenOrigin: string;
   readonly demo: DemoIds;
   close(): Promise<void>;
   setLatency(ms: number): void;

@@ -1,7 +1,9 @@
 import * as z from 'zod';
 import { MAX_SECRET_PREFIX_LENGTH } from '../secret-names.ts';
+import { defaultTokenUrl, KNOWN_API_HOSTS } from '../tallyfy/token-url.ts';
 import {
   defaultsTo,
+  derivedFrom,
   fractionBetween,
   httpUrl,
   integer,
@@ -81,6 +83,17 @@ export const SECTIONS = {
       'an http(s) URL without credentials',
       'Tallyfy API root (the sandbox in local mode); trailing slashes dropped',
       defaultsTo('https://go.tallyfy.com/api'),
+    ),
+    tokenUrl: variable(
+      'TALLYFY_TOKEN_URL',
+      httpUrl(),
+      `an http(s) URL without credentials; required when TALLYFY_BASE_URL is not on ${KNOWN_API_HOSTS.join(', ')}`,
+      "Tallyfy's OAuth token endpoint, its own host in production (an org's tokenUrl overrides it); never derived as TALLYFY_BASE_URL/oauth/token",
+      derivedFrom(
+        '(derived from TALLYFY_BASE_URL: https://account.tallyfy.com/oauth/token for go.tallyfy.com and api.tallyfy.com, https://staging.account.tallyfy.com/oauth/token for their staging hosts)',
+        (earlier) =>
+          typeof earlier.baseUrl === 'string' ? defaultTokenUrl(earlier.baseUrl) : null,
+      ),
     ),
     connectTimeoutMs: variable(
       'HTTP_CONNECT_TIMEOUT_MS',

@@ -46,6 +46,7 @@ export {
   type ClientCredentialsGrantInput,
   classifyGrantError,
   clientCredentialsGrant,
+  type GrantCallOptions,
   type GrantType,
   mintAppUserToken,
   OAuthError,
@@ -53,8 +54,11 @@ export {
   type OAuthOptions,
   type PasswordGrantInput,
   passwordGrant,
+  probeTokenEndpoint,
   type RefreshTokenGrantInput,
   refreshTokenGrant,
+  resolveTokenUrl,
+  type TokenEndpointProbe,
   type TokenSet,
   tallyfyOAuth,
   validatePersonalAccessToken,
@@ -103,3 +107,4 @@ export {
   userSchema,
   watcherSchema,
 } from './schemas.ts';
+export { DEFAULT_TOKEN_URL, defaultTokenUrl, KNOWN_API_HOSTS } from './token-url.ts';

@@ -49,7 +49,7 @@ describe('Tallyfy client against the sandbox', () => {
         username: sandbox.demo.admin.email,
         password: new Secret(sandbox.demo.admin.password),
       },
-      { baseUrl: sandbox.url },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
     );
     token = tokens.accessToken;
   });
@@ -180,7 +180,7 @@ describe('Tallyfy client against the sandbox', () => {
         clientId: sandbox.demo.appClient.clientId,
         clientSecret: new Secret(sandbox.demo.appClient.clientSecret),
       },
-      { baseUrl: sandbox.url },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
     );
     const tallyfy = new TallyfyApi(
       createTallyfyClient({ auth: staticToken(app.accessToken), baseUrl: sandbox.url }),
@@ -272,12 +272,12 @@ describe('Tallyfy client against the sandbox', () => {
         username: sandbox.demo.standard.email,
         password: new Secret(sandbox.demo.standard.password),
       },
-      { baseUrl: sandbox.url },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
     );
     // the refresher rotates the token elsewhere: Tallyfy revokes the access token a worker caches
     const second = await refreshTokenGrant(
       { ...client, refreshToken: first.refreshToken as Secret },
-      { baseUrl: sandbox.url },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
     );
     let cached = first.accessToken;
     const rejected: Secret[] = [];

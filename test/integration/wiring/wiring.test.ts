@@ -167,6 +167,7 @@ describe('the event worker asks for a refresh as every other function does', () 
     const config = loadConfig(SECTION_NAMES, {
       ...STACK_ENV,
       TALLYFY_BASE_URL: sandbox.url,
+      TALLYFY_TOKEN_URL: sandbox.tokenUrl,
       HTTP_MAX_RETRIES: '0',
     });
     // a token secret holding a token the sandbox never issued: Tallyfy answers 401

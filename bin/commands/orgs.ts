@@ -1,7 +1,7 @@
 /** `orgs add|list|show|disable|enable|remove`. */
 import { type Command, Option } from 'commander';
 import type { Org } from '../../shared/orgs/index.ts';
-import { AUTH_MODES, type AuthMode } from '../../shared/orgs/index.ts';
+import { AUTH_MODES, type AuthMode, TokenUrlSchema } from '../../shared/orgs/index.ts';
 import { now, withTarget } from '../context.ts';
 import { CliError, orgNotFound } from '../errors.ts';
 import { type CliIo, fields, isInteractive } from '../io.ts';
@@ -41,6 +41,7 @@ interface AddOptions {
   email?: string;
   issuedAt?: string;
   timezone?: string;
+  orgOauthUrl?: string;
   secretsFromStdin?: boolean;
   secretsFile?: string;
   refresh: boolean;
@@ -70,6 +71,10 @@ export function registerOrgs(program: Command, io: CliIo): void {
     .option('--email <email>', 'user the app acts for (app_user_token)')
     .option('--issued-at <iso>', 'when the personal access token was issued (default: now)')
     .option('--timezone <tz>', 'IANA zone for reports, e.g. Europe/Berlin')
+    .option(
+      '--org-oauth-url <url>',
+      "this org's own OAuth token endpoint, stored with the org and used by its grants (default: the deployment's TALLYFY_TOKEN_URL)",
+    )
     .option('--secrets-from-stdin', 'read the secrets as a JSON object from stdin')
     .option('--secrets-file <path>', 'read the secrets from a JSON file (chmod 600)')
     .option('--no-refresh', 'do not ask the token refresher to store the first token now');
@@ -131,6 +136,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
           ...plain,
           issuedAt: options.issuedAt,
           timezone: options.timezone,
+          tokenUrl: options.orgOauthUrl,
           secrets: collected.secrets,
         },
       );
@@ -242,6 +248,42 @@ export function registerOrgs(program: Command, io: CliIo): void {
       });
     });
   }
+
+  const setOauthUrl = orgs
+    .command('set-oauth-url')
+    .description(
+      "set the org's own OAuth token endpoint (its grants go there instead of TALLYFY_TOKEN_URL), or `default` to use the deployment's again; check it first with `doctor <org> --oauth-url <url>`",
+    )
+    .argument('<org>', 'org id')
+    .argument('<url>', 'the token endpoint, or `default`');
+  examples(setOauthUrl, [
+    'tallyfy-serverless orgs set-oauth-url org5f4e3d2c1b0a https://account.tallyfy.com/oauth/token',
+    'tallyfy-serverless orgs set-oauth-url org5f4e3d2c1b0a default',
+  ]);
+  setOauthUrl.action(async (orgId: string, url: string, _options: unknown, command: Command) => {
+    const tokenUrl = url === 'default' ? null : url;
+    if (tokenUrl !== null && !TokenUrlSchema.safeParse(tokenUrl).success) {
+      throw new CliError(
+        'CLI_INPUT_INVALID',
+        'The token URL must be an http(s) URL without credentials (or `default`).',
+      );
+    }
+    await withTarget(io, command, async (target, out) => {
+      const registry = target.registry();
+      const before = await registry.getOrg(orgId);
+      if (before === undefined) throw orgNotFound(orgId);
+      const org = await registry.updateOrg(
+        orgId,
+        { tokenUrl },
+        { expectedVersion: before.version },
+      );
+      out.result({ org: orgView(org, now(io)) }, () =>
+        tokenUrl === null
+          ? `Org ${orgId}: grants go to the deployment's token URL (${target.tallyfy.tokenUrl ?? 'TALLYFY_TOKEN_URL, not set'}).`
+          : `Org ${orgId}: grants go to ${tokenUrl} from its next refresh.`,
+      );
+    });
+  });
 
   const remove = orgs
     .command('remove')

@@ -13,6 +13,7 @@ import {
   type Org,
   OrgIdSchema,
   type OrgRegistry,
+  TokenUrlSchema,
 } from '../../shared/orgs/index.ts';
 import type { Secret } from '../../shared/secret.ts';
 import {
@@ -48,6 +49,8 @@ export interface AddOrgInput {
   /** When the personal access token was issued. @default now */
   issuedAt?: string | undefined;
   timezone?: string | undefined;
+  /** The org's own OAuth token endpoint (stored with the org). @default the deployment's */
+  tokenUrl?: string | undefined;
   secrets: Partial<Record<SecretKey, Secret>>;
 }
 
@@ -104,6 +107,12 @@ function need(secrets: AddOrgInput['secrets'], key: SecretKey, mode: AuthMode): 
 }
 
 function check(input: AddOrgInput): void {
+  if (input.tokenUrl !== undefined && !TokenUrlSchema.safeParse(input.tokenUrl).success) {
+    throw new CliError(
+      'CLI_INPUT_INVALID',
+      '--org-oauth-url must be an http(s) URL without credentials.',
+    );
+  }
   const org = OrgIdSchema.safeParse(input.orgId);
   if (!org.success) {
     throw new CliError('CLI_INPUT_INVALID', `The org id must be ${ORG_ID_RULE}.`, {
@@ -132,12 +141,10 @@ export async function validateCredentials(
   input: AddOrgInput,
   deps: Pick<AddOrgDeps, 'tallyfyBaseUrl' | 'tallyfyTokenUrl' | 'clock'>,
 ): Promise<Validated> {
-  if (deps.tallyfyTokenUrl === undefined) throw noTokenUrl(deps.tallyfyBaseUrl);
-  const oauth: OAuthOptions = {
-    baseUrl: deps.tallyfyBaseUrl,
-    tokenUrl: deps.tallyfyTokenUrl,
-    clock: deps.clock,
-  };
+  // the org's own token endpoint, when given, is the one its grants (this one included) use
+  const tokenUrl = input.tokenUrl ?? deps.tallyfyTokenUrl;
+  if (tokenUrl === undefined) throw noTokenUrl(deps.tallyfyBaseUrl);
+  const oauth: OAuthOptions = { baseUrl: deps.tallyfyBaseUrl, tokenUrl, clock: deps.clock };
   const { orgId, secrets } = input;
   try {
     switch (input.authMode) {
@@ -305,6 +312,7 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       tokenSecretId: ids.tokenSecretName,
       webhookSecretHash: hash,
       ...(input.timezone === undefined ? {} : { timezone: input.timezone }),
+      ...(input.tokenUrl === undefined ? {} : { tokenUrl: input.tokenUrl }),
     });
   } catch (error) {
     const cleanup = await deps.tokenStore

@@ -61,6 +61,7 @@ export {
   type Rule,
   type RuleInput,
   RuleSchema,
+  TokenUrlSchema,
   type Watermark,
   type WebhookAuthRecord,
 } from './schemas.ts';

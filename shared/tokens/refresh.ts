@@ -110,6 +110,8 @@ interface LeasedOrg {
   /** `obtainedAt` of the last token recorded by a successful refresh. */
   lastRefreshAt?: string | undefined;
   tokenExpiresAt?: string | undefined;
+  /** The org's own token endpoint, when it has one. */
+  tokenUrl?: string | undefined;
 }
 
 /**
@@ -228,7 +230,12 @@ async function refreshUnderLease(
     await registry.scheduleRefresh(orgId, new Date(now).toISOString());
   }
 
-  const obtained = await deps.grants.obtain(credentials, { clock: deps.clock, policy, logger });
+  const obtained = await deps.grants.obtain(credentials, {
+    clock: deps.clock,
+    policy,
+    logger,
+    tokenUrl: org.tokenUrl,
+  });
   await deps.hooks?.afterGrant?.(orgId);
   const grantId = randomUUID();
   const grant: LastGrant = { grantId, ...obtained.token };

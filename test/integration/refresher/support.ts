@@ -11,7 +11,7 @@ import {
 import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
 import type { SandboxOptions } from '../../../local/tallyfy-sandbox/types.ts';
 import { createLogger, type MemorySink, memorySink } from '../../../shared/observability/index.ts';
-import type { OrgRegistry } from '../../../shared/orgs/index.ts';
+import type { CreateOrgInput, OrgRegistry } from '../../../shared/orgs/index.ts';
 import { Secret } from '../../../shared/secret.ts';
 import { passwordGrant, tallyfyOAuth } from '../../../shared/tallyfy/index.ts';
 import {
@@ -104,6 +104,7 @@ export async function registerOrg(
   env: RefresherEnv,
   orgId: string,
   credentials: CredentialsInput,
+  org: Partial<CreateOrgInput> = {},
 ): Promise<void> {
   const ids = await env.store.createOrgSecrets(orgId, credentials);
   await env.registry.createOrg(
@@ -111,6 +112,7 @@ export async function registerOrg(
       authMode: credentials.authMode,
       credentialsSecretId: ids.credentialsSecretArn,
       tokenSecretId: ids.tokenSecretArn,
+      ...org,
     }),
   );
 }

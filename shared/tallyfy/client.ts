@@ -16,6 +16,7 @@ import {
   TallyfyRateLimitError,
   TallyfyRequestError,
   TallyfyResponseError,
+  TallyfyScopeError,
   TallyfyServerError,
   TallyfyValidationError,
 } from './errors.ts';
@@ -38,11 +39,31 @@ import { Pool } from './undici-pool.ts';
 export const DEFAULT_BASE_URL = 'https://go.tallyfy.com/api';
 
 /**
+ * What a token may call: `app` for a client-credentials token (application management only),
+ * `user` for a token that speaks for a user (password, app user token, personal access token).
+ */
+export type TokenScope = 'app' | 'user';
+
+/**
+ * Tallyfy's application-management endpoints, the only ones an app token serves
+ * (`POST /applications/{org}/users`, `…/users/{email}/token`).
+ */
+export function isAppManagementPath(path: string): boolean {
+  return path === '/applications' || path.startsWith('/applications/');
+}
+
+/**
  * How the client gets its bearer token: the auth port. The worker's token provider implements
  * `onUnauthorized` (drop its cache, re-read the token secret, ask for a refresh).
  */
 export interface TallyfyAuth {
   getToken(): Promise<Secret>;
+  /**
+   * The scope of a token this port handed out, when it knows it. A 401 on a user-scoped
+   * endpoint with an `app` token is a {@link TallyfyScopeError}, and `onUnauthorized` is not
+   * called: a refresh would mint another app token, refused the same way.
+   */
+  scopeOf?(token: Secret): TokenScope | undefined;
   /**
    * Called after a 401 with the token Tallyfy rejected. Resolve `true` when a different token
    * is now available: the client then retries the request once with a fresh `getToken()`
@@ -266,6 +287,9 @@ export class TallyfyClient {
       if (status >= 200 && status < 300) {
         return this.#success(res, method, path, options.schema, attempts);
       }
+      if (status === 401 && this.#auth.scopeOf?.(token) === 'app' && !isAppManagementPath(path)) {
+        throw await this.#scopeFailure(res, method, path, attempts, [revealed, ...bodySecrets]);
+      }
       const err = await this.#failure(res, method, path, attempts, [revealed, ...bodySecrets]);
       if (status === 401) {
         if (!refreshed && this.#auth.onUnauthorized && (await this.#auth.onUnauthorized(token))) {
@@ -367,6 +391,22 @@ export class TallyfyClient {
       );
     }
     return { status: res.statusCode, data: result.data, requestId, attempts };
+  }
+
+  async #scopeFailure(
+    res: Dispatcher.ResponseData,
+    method: string,
+    path: string,
+    attempts: number,
+    secrets: readonly string[],
+  ): Promise<TallyfyScopeError> {
+    const requestId = header(res.headers, 'x-request-id');
+    const { message } = await readErrorBody(res.body, secrets);
+    const ref = requestId === undefined ? '' : ` (request id ${requestId})`;
+    return new TallyfyScopeError(
+      `Tallyfy refused ${method} ${path} (401) to a client-credentials (app) token: the endpoint needs a user token${ref}.`,
+      { status: 401, method, path, requestId, attempts, tallyfyMessage: message },
+    );
   }
 
   async #failure(

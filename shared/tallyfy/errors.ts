@@ -15,6 +15,7 @@ export type TallyfyErrorKind = 'transient' | 'auth' | 'permanent';
 /** Every `code` of the family, the OAuth ones included (docs/errors.md says what each means). */
 export const TALLYFY_ERROR_CODES = [
   'TALLYFY_UNAUTHORIZED',
+  'TALLYFY_TOKEN_SCOPE_UNSUPPORTED',
   'TALLYFY_FORBIDDEN',
   'TALLYFY_NOT_FOUND',
   'TALLYFY_VALIDATION_FAILED',
@@ -121,6 +122,32 @@ export class TallyfyAuthError extends TallyfyError {
 
   constructor(message: string, options: TallyfyErrorOptions = {}) {
     super('TALLYFY_UNAUTHORIZED', 'auth', `${message} ${UNAUTHORIZED_HINT}`, options);
+  }
+}
+
+/**
+ * What a client-credentials (app) token may call, as Tallyfy documents it: application
+ * management (`/applications/…`: provisioning app users, minting user tokens), not user data.
+ */
+export const APP_SCOPE_HINT =
+  "A client-credentials (app) token serves Tallyfy's application-management endpoints only " +
+  '(/applications/…: app users, user tokens); templates, processes, tasks and /me need a user: ' +
+  'register the org with --auth-mode app_user_token (the app mints a token for a named user) ' +
+  'or password.';
+
+/**
+ * 401 on a user-scoped endpoint with an app (client-credentials) token: the token is fine, its
+ * kind is wrong for this call. Permanent: a fresh app token is refused the same way, so it never
+ * asks for a refresh, and an event that needs it is dead-lettered at once.
+ */
+export class TallyfyScopeError extends TallyfyError {
+  override name = 'TallyfyScopeError';
+  declare readonly code: 'TALLYFY_TOKEN_SCOPE_UNSUPPORTED';
+  /** What an app token may call, and which auth mode serves this call. */
+  readonly hint = APP_SCOPE_HINT;
+
+  constructor(message: string, options: TallyfyErrorOptions = {}) {
+    super('TALLYFY_TOKEN_SCOPE_UNSUPPORTED', 'permanent', `${message} ${APP_SCOPE_HINT}`, options);
   }
 }
 

@@ -7,6 +7,7 @@ export {
   closeSharedDispatchers,
   createTallyfyClient,
   DEFAULT_BASE_URL,
+  isAppManagementPath,
   type Query,
   type RequestOptions,
   sharedDispatcher,
@@ -14,6 +15,7 @@ export {
   TallyfyClient,
   type TallyfyClientOptions,
   type TallyfyResponse,
+  type TokenScope,
 } from './client.ts';
 export {
   formatRequestDate,
@@ -23,6 +25,7 @@ export {
   tryParseTallyfyDateMs,
 } from './dates.ts';
 export {
+  APP_SCOPE_HINT,
   type FieldErrors,
   type NetworkFailure,
   TALLYFY_ERROR_CODES,
@@ -37,6 +40,7 @@ export {
   TallyfyRateLimitError,
   TallyfyRequestError,
   TallyfyResponseError,
+  TallyfyScopeError,
   TallyfyServerError,
   TallyfyValidationError,
   UNAUTHORIZED_HINT,

@@ -4,6 +4,8 @@ import { Secret } from '../../../shared/secret.ts';
 import {
   closeSharedDispatchers,
   createTallyfyClient,
+  isAppManagementPath,
+  mintAppUserToken,
   passwordGrant,
   type RetryEvent,
   staticToken,
@@ -14,6 +16,7 @@ import {
   TallyfyNetworkError,
   TallyfyNotFoundError,
   TallyfyRateLimitError,
+  TallyfyScopeError,
   TallyfyServerError,
   TallyfyValidationError,
 } from '../../../shared/tallyfy/index.ts';
@@ -173,7 +176,7 @@ describe('Tallyfy client against the sandbox', () => {
     expect(Object.keys(e422.fieldErrors).length).toBeGreaterThan(0);
   });
 
-  test('a client-credentials token on a user-scoped endpoint is a 401 auth error', async () => {
+  test('a client-credentials token on a user-scoped endpoint is a scope error when the port knows it, never a refresh', async () => {
     const { clientCredentialsGrant } = await import('../../../shared/tallyfy/index.ts');
     const app = await clientCredentialsGrant(
       {
@@ -185,7 +188,47 @@ describe('Tallyfy client against the sandbox', () => {
     const tallyfy = new TallyfyApi(
       createTallyfyClient({ auth: staticToken(app.accessToken), baseUrl: sandbox.url }),
     );
+    // a port that does not know the token's kind: an ordinary 401
     await expect(tallyfy.listRuns(orgId).all()).rejects.toBeInstanceOf(TallyfyAuthError);
+
+    // a port that knows it is an app token: a scope error, and no refresh is asked for
+    let refreshAsked = 0;
+    const known = staticToken(app.accessToken, { scope: 'app' });
+    const scoped = new TallyfyApi(
+      createTallyfyClient({
+        auth: {
+          ...known,
+          onUnauthorized: async () => {
+            refreshAsked++;
+            return true;
+          },
+        },
+        baseUrl: sandbox.url,
+      }),
+    );
+    for (const call of [() => scoped.listRuns(orgId).all(), () => scoped.me()]) {
+      const err = (await call().catch((e: unknown) => e)) as TallyfyScopeError;
+      expect(err).toBeInstanceOf(TallyfyScopeError);
+      expect(err).toMatchObject({
+        code: 'TALLYFY_TOKEN_SCOPE_UNSUPPORTED',
+        kind: 'permanent',
+        retryable: false,
+        status: 401,
+        attempts: 1,
+      });
+      expect(err.message).toContain('app_user_token');
+      expect(err.message).not.toContain(app.accessToken.reveal());
+    }
+    expect(refreshAsked).toBe(0);
+    expect(scoped.client.stats.retries).toBe(0);
+    // the endpoints an app token serves are not judged by scope: minting a user token works
+    const minted = await mintAppUserToken(
+      { appToken: app.accessToken, orgId, email: sandbox.demo.standard.email },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
+    );
+    expect(minted.tokenType).toBe('Bearer');
+    expect(isAppManagementPath(`/applications/${orgId}/users/x/token`)).toBe(true);
+    expect(isAppManagementPath(`/organizations/${orgId}/runs`)).toBe(false);
   });
 
   test('429 with Retry-After is waited out (capped) and counted', async () => {

@@ -28,6 +28,7 @@ export type {
   WatcherRecord,
 } from './store.ts';
 export type {
+  ActionCaps,
   ClientCredentials,
   DemoIds,
   Fault,

@@ -1,4 +1,5 @@
 import { startLocalServer } from '../http.ts';
+import { ActionCapLimiter } from './action-caps.ts';
 import type { SandboxContext } from './context.ts';
 import { SandboxError } from './errors.ts';
 import { FaultTable } from './faults.ts';
@@ -105,6 +106,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
 
   const faults = new FaultTable();
   const limiter = new RateLimiter(options.rateLimit ?? false);
+  const caps = new ActionCapLimiter(options.actionCaps ?? false);
   let latencyMs = Math.max(0, options.latencyMs ?? 0);
   const router = new Router();
   addResourceRoutes(router);
@@ -139,6 +141,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     router,
     faults,
     limiter,
+    caps,
     latencyMs: () => latencyMs,
     log: options.log,
     admin: {
@@ -185,6 +188,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     },
     setRateLimit(limit) {
       limiter.config = limit;
+    },
+    setActionCaps(next) {
+      caps.config = next;
     },
     setWebhookDelivery(on) {
       webhooks.enabled = on;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sleep } from '../../shared/async.ts';
 import { type LocalRequestHandler, readBody, sendJson } from '../http.ts';
+import type { ActionCapLimiter } from './action-caps.ts';
 import { type AdminPorts, handleAdmin } from './admin.ts';
 import { authenticate, memberOf } from './auth.ts';
 import { count, type Reply, type SandboxContext } from './context.ts';
@@ -18,6 +19,7 @@ export interface ServerParts {
   router: Router;
   faults: FaultTable;
   limiter: RateLimiter;
+  caps: ActionCapLimiter;
   admin: AdminPorts;
   latencyMs: () => number;
   log: ((line: string) => void) | undefined;
@@ -185,6 +187,25 @@ export function createSandboxHandler(
         };
       }
       rateHeaders['x-ratelimit-remaining'] = String(decision.remaining);
+    }
+
+    if (route.pattern === '/organizations/:org/tasks/:task/comment' && method === 'POST') {
+      const cap = parts.caps.comment(orgId ?? '', nowMs);
+      if (!cap.allowed) {
+        ctx.stats.rateLimited++;
+        const omit = parts.caps.config !== false && parts.caps.config.omitRetryAfter === true;
+        return {
+          status: 429,
+          body: {
+            code: 'RATE_LIMIT_EXCEEDED',
+            message: 'Too many comments in this organization: the hourly limit is reached.',
+          },
+          headers: {
+            ...rateHeaders,
+            ...(omit ? {} : { 'retry-after': String(cap.retryAfterSeconds) }),
+          },
+        };
+      }
     }
 
     let body: unknown;

@@ -48,6 +48,8 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** Fixed window per org + token. @default false */
   rateLimit?: RateLimit | false;
+  /** Per-org hourly action caps (`RATE_LIMIT_EXCEEDED`). @default false */
+  actionCaps?: ActionCaps | false;
   /** How a spent refresh token is refused. @default 'invalid_grant' */
   refreshTokenReuse?: 'invalid_grant' | 'invalid_request_401';
   /**
@@ -67,7 +69,16 @@ export interface SandboxOptions {
 
 export interface RateLimit {
   limit: number;
+  /** The window; a 429 carries `Retry-After` up to it (90 000: up to 90 s, beyond the client's cap). */
   windowMs: number;
+}
+
+/** Tallyfy's per-org hourly action caps: 429 with `code: "RATE_LIMIT_EXCEEDED"` beyond them. */
+export interface ActionCaps {
+  /** Comments per org and hour (Tallyfy documents 120). */
+  commentsPerHour?: number;
+  /** Answer the 429 without `Retry-After` (the caller must assume a wait). @default false */
+  omitRetryAfter?: boolean;
 }
 
 export type Fault = {
@@ -179,6 +190,8 @@ export interface Sandbox {
   close(): Promise<void>;
   setLatency(ms: number): void;
   setRateLimit(limit: RateLimit | false): void;
+  /** Change the per-org hourly action caps at run time. */
+  setActionCaps(caps: ActionCaps | false): void;
   setWebhookDelivery(on: boolean): void;
   setWebhookUrl(orgId: string, url: string | null, scope?: { checklistId?: string }): void;
   injectFault(fault: Fault): () => void;

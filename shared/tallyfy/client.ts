@@ -3,6 +3,7 @@ import type * as z from 'zod';
 import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
 import {
+  ACTION_CAP_RETRY_AFTER_MS,
   type FieldErrors,
   type NetworkFailure,
   redact,
@@ -20,6 +21,7 @@ import {
   TallyfyServerError,
   TallyfyValidationError,
 } from './errors.ts';
+import type { RequestPacer } from './pacing.ts';
 import { type PageOptions, paginate, type TallyfyPage } from './pagination.ts';
 import {
   type AttemptOutcome,
@@ -92,6 +94,12 @@ export interface TallyfyClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Called before each retry (reporting counts retries). */
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * Gates every attempt (retries included): the org's request budget
+   * (`sharedOrgPacer(orgId, TALLYFY_REQUESTS_PER_MINUTE)`). Time spent waiting for it does not
+   * count against the call's deadline. @default none
+   */
+  pacer?: RequestPacer;
   /** Epoch ms. @default Date.now */
   clock?: () => number;
   /** In [0, 1), for jitter. @default Math.random */
@@ -173,6 +181,7 @@ export class TallyfyClient {
   readonly #bodyTimeoutMs: number;
   readonly #policy: RetryPolicy;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  readonly #pacer: RequestPacer | undefined;
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -192,6 +201,7 @@ export class TallyfyClient {
     this.#bodyTimeoutMs = positive('bodyTimeoutMs', options.bodyTimeoutMs ?? 15_000);
     this.#policy = retryPolicy(options.retry);
     this.#onRetry = options.onRetry;
+    this.#pacer = options.pacer;
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? defaultSleep;
@@ -236,7 +246,7 @@ export class TallyfyClient {
     options: RequestOptions<T> = {},
   ): Promise<TallyfyResponse<T>> {
     const startedAt = this.#clock();
-    const deadlineAt = startedAt + this.#policy.deadlineMs;
+    let deadlineAt = startedAt + this.#policy.deadlineMs;
     const fullPath = this.#basePath + path + queryString(options.query);
     // Secrets in the body (a webhook URL) are revealed on the wire only, and redacted from errors
     const bodySecrets: string[] = [];
@@ -246,6 +256,15 @@ export class TallyfyClient {
     let retries = 0;
     let refreshed = false;
     for (;;) {
+      if (this.#pacer !== undefined) {
+        // queueing behind the org's budget is not time spent on Tallyfy: the deadline moves
+        const waitedMs = await this.#pacer.acquire();
+        if (waitedMs > 0) {
+          deadlineAt += waitedMs;
+          this.stats.paced++;
+          this.stats.pacedMs += waitedMs;
+        }
+      }
       attempts++;
       this.stats.attempts++;
       const token = await this.#auth.getToken();
@@ -307,7 +326,11 @@ export class TallyfyClient {
         }
         throw err;
       }
-      const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], this.#clock());
+      // a 429's wait is the error's: Retry-After, or the assumed wait of an hourly action cap
+      const retryAfterMs =
+        err instanceof TallyfyRateLimitError
+          ? err.retryAfterMs
+          : parseRetryAfterMs(res.headers['retry-after'], this.#clock());
       if (await this.#retry(err, { status, retryAfterMs }, ++retries, attempts, deadlineAt)) {
         continue;
       }
@@ -418,7 +441,7 @@ export class TallyfyClient {
   ): Promise<TallyfyError> {
     const status = res.statusCode;
     const requestId = header(res.headers, 'x-request-id');
-    const { message, fieldErrors } = await readErrorBody(res.body, secrets);
+    const { message, fieldErrors, code } = await readErrorBody(res.body, secrets);
     const options: TallyfyErrorOptions = {
       status,
       method,
@@ -458,13 +481,18 @@ export class TallyfyClient {
       );
     }
     if (status === 429) {
-      const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], this.#clock());
+      const actionCap = code === 'RATE_LIMIT_EXCEEDED';
+      const said = parseRetryAfterMs(res.headers['retry-after'], this.#clock());
+      const retryAfterMs = said ?? (actionCap ? ACTION_CAP_RETRY_AFTER_MS : undefined);
+      const why = actionCap
+        ? ` The org reached an hourly cap on this action (RATE_LIMIT_EXCEEDED)${said === undefined ? '; Tallyfy sent no Retry-After' : ''}.`
+        : '';
       const wait =
         retryAfterMs === undefined ? '' : ` Retry after ${Math.ceil(retryAfterMs / 1000)} s.`;
       return new TallyfyRateLimitError(
-        `Tallyfy rate-limited ${at} (429) after ${attempts} attempt(s)${ref}.${wait}`,
+        `Tallyfy rate-limited ${at} (429) after ${attempts} attempt(s)${ref}.${why}${wait}`,
         retryAfterMs,
-        options,
+        { ...options, actionCap },
       );
     }
     if (status >= 500) {
@@ -536,7 +564,7 @@ const MAX_ERROR_BODY_CHARS = 16_384;
 async function readErrorBody(
   body: Dispatcher.ResponseData['body'],
   secrets: readonly string[],
-): Promise<{ message: string | undefined; fieldErrors: FieldErrors }> {
+): Promise<{ message: string | undefined; fieldErrors: FieldErrors; code?: string | undefined }> {
   let text: string;
   try {
     text = await body.text();
@@ -553,6 +581,11 @@ async function readErrorBody(
   }
   if (typeof json !== 'object' || json === null) return { message: undefined, fieldErrors: {} };
   const record = json as Record<string, unknown>;
+  // Tallyfy's own machine-readable code (`RATE_LIMIT_EXCEEDED`), kept only when it looks like one
+  const code =
+    typeof record.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(record.code)
+      ? record.code
+      : undefined;
   const raw = [record.message, record.error_description, record.error].find(
     (v): v is string => typeof v === 'string' && v.length > 0,
   );
@@ -568,6 +601,7 @@ async function readErrorBody(
   return {
     message: raw === undefined ? undefined : redact(raw.slice(0, 500), secrets),
     fieldErrors,
+    code,
   };
 }
 

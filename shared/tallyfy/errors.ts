@@ -186,18 +186,45 @@ export class TallyfyValidationError extends TallyfyError {
   }
 }
 
-/** 429, after the client's retries: wait `retryAfterMs` (when Tallyfy said) and try again. */
+/**
+ * How long to wait after a per-org action cap (`RATE_LIMIT_EXCEEDED`) that came without a
+ * `Retry-After`: the caps are hourly (120 comments, 30 guest invites per org and hour), so a
+ * retry within seconds only earns another 429.
+ */
+export const ACTION_CAP_RETRY_AFTER_MS = 15 * 60_000;
+
+/**
+ * 429: Tallyfy refused the call unprocessed. A delay, never a permanent failure: wait
+ * `retryAfterMs` and try again. The client waits a `Retry-After` of up to its cap itself (30 s by
+ * default) and throws this when its retries are spent or Tallyfy asked for longer: then
+ * `retryAfterMs` is the full wait Tallyfy asked for (uncapped), for the caller to honour (the
+ * worker sets the message's visibility to it; the reporter and reconciler wait or stop).
+ */
 export class TallyfyRateLimitError extends TallyfyError {
   override name = 'TallyfyRateLimitError';
   declare readonly code: 'TALLYFY_RATE_LIMITED';
-  /** From `Retry-After` (uncapped), when present. */
+  /**
+   * How long Tallyfy asked to wait (its `Retry-After`, uncapped), in ms; for an action cap
+   * without `Retry-After`, {@link ACTION_CAP_RETRY_AFTER_MS}; `undefined` when Tallyfy said
+   * nothing (a per-minute limit without the header: back off as usual).
+   */
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfterMs: number | undefined, options: TallyfyErrorOptions) {
+  /**
+   * Tallyfy's body said `code: "RATE_LIMIT_EXCEEDED"`: a per-org hourly cap on an action
+   * (comments, guest invites), not the per-minute request limit.
+   */
+  readonly actionCap: boolean;
+  constructor(
+    message: string,
+    retryAfterMs: number | undefined,
+    options: TallyfyErrorOptions & { actionCap?: boolean | undefined },
+  ) {
     super('TALLYFY_RATE_LIMITED', 'transient', message, options);
     this.retryAfterMs = retryAfterMs;
+    this.actionCap = options.actionCap ?? false;
   }
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs };
+    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs, actionCap: this.actionCap };
   }
 }
 

@@ -25,6 +25,7 @@ export {
   tryParseTallyfyDateMs,
 } from './dates.ts';
 export {
+  ACTION_CAP_RETRY_AFTER_MS,
   APP_SCOPE_HINT,
   type FieldErrors,
   type NetworkFailure,
@@ -73,6 +74,13 @@ export {
   TallyfyApi,
   type TaskFilters,
 } from './operations.ts';
+export {
+  type RequestPacer,
+  sharedOrgPacer,
+  type TokenBucket,
+  type TokenBucketOptions,
+  tokenBucket,
+} from './pacing.ts';
 export { MAX_PER_PAGE, type PageOptions, Paginated, type TallyfyPage } from './pagination.ts';
 export { type TallyfyApiPerOrgOptions, tallyfyApiPerOrg } from './per-org.ts';
 export {

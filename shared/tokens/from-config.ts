@@ -102,6 +102,8 @@ export function tallyfyPerOrgFromConfig(
   return tallyfyApiPerOrg({
     auth: (orgId) => tokens.forOrg(orgId),
     client: tallyfyClientOptions(config.tallyfy),
+    // one token bucket per org in this container (TALLYFY_REQUESTS_PER_MINUTE)
+    requestsPerMinute: config.tallyfy.requestsPerMinute,
   });
 }
 

@@ -286,10 +286,22 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(sleeps).toEqual([500]);
   });
 
-  test('the Retry-After cap of the shared policy applies to token calls', async () => {
+  test('the Retry-After cap of the shared policy applies to token calls: a longer wait is handed back', async () => {
     sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 120, times: 1 });
+    const err = await failure(
+      passwordGrant({ ...client, ...user }, { ...opts, retry: { retryAfterCapMs: 5000 } }),
+    );
+    expect(err).toMatchObject({
+      code: 'TALLYFY_RATE_LIMITED',
+      transient: true,
+      retryAfterMs: 120_000,
+      attempts: 1,
+    });
+    expect(sleeps).toEqual([]);
+    // within the cap it is waited out
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 4, times: 1 });
     await passwordGrant({ ...client, ...user }, { ...opts, retry: { retryAfterCapMs: 5000 } });
-    expect(sleeps).toEqual([5000]);
+    expect(sleeps).toEqual([4000]);
   });
 
   test("the API client's configured settings drive the token calls too (one retry policy)", async () => {
@@ -299,15 +311,22 @@ describe('Tallyfy OAuth against the sandbox', () => {
       HTTP_MAX_RETRIES: '1',
       HTTP_RETRY_AFTER_CAP_SECONDS: '1',
     });
-    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 5, times: 2 });
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 1, times: 2 });
     const oauth = tallyfyOAuth({
       ...tallyfyOAuthOptions(config.tallyfy),
       clock: opts.clock,
       sleep: opts.sleep,
     });
     const err = await failure(oauth.passwordGrant({ ...client, ...user }));
-    expect(err).toMatchObject({ code: 'TALLYFY_RATE_LIMITED', attempts: 2, retryAfterMs: 5000 });
+    // HTTP_MAX_RETRIES=1: one wait of Retry-After (within HTTP_RETRY_AFTER_CAP_SECONDS=1)
+    expect(err).toMatchObject({ code: 'TALLYFY_RATE_LIMITED', attempts: 2, retryAfterMs: 1000 });
     expect(sleeps).toEqual([1000]);
+    // a wait beyond the configured cap is not waited at all
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 5, times: 1 });
+    sleeps.length = 0;
+    const long = await failure(oauth.passwordGrant({ ...client, ...user }));
+    expect(long).toMatchObject({ attempts: 1, retryAfterMs: 5000 });
+    expect(sleeps).toEqual([]);
   });
 
   test('a token answer missing a field is TALLYFY_RESPONSE_INVALID, and the fields are named', async () => {

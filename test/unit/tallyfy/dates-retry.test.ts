@@ -93,12 +93,15 @@ describe('retry policy', () => {
     const at = { nowMs: 0, deadlineAt: 60_000 };
     const ask = (method: string, outcome: AttemptOutcome, retry = 1) =>
       retryAfter({ method, outcome, retry, ...at }, DEFAULT_RETRY_POLICY, () => 0.5);
-    // 429 was refused unprocessed: retried for any method, after Retry-After (capped) or backoff
+    // 429 was refused unprocessed: retried for any method, after Retry-After or backoff
     expect(ask('POST', { status: 429, retryAfterMs: 2000 })).toEqual({
       reason: 'rate_limited',
       delayMs: 2000,
     });
-    expect(ask('POST', { status: 429, retryAfterMs: 90_000 })?.delayMs).toBe(30_000);
+    expect(ask('POST', { status: 429, retryAfterMs: 30_000 })?.delayMs).toBe(30_000);
+    // a longer Retry-After is the caller's to wait: retrying at the cap only earns another 429
+    expect(ask('POST', { status: 429, retryAfterMs: 90_000 })).toBeUndefined();
+    expect(ask('GET', { status: 503, retryAfterMs: 90_000 })).toBeUndefined();
     expect(ask('POST', { status: 429 }, 2)?.delayMs).toBe(1000);
     // a POST that may have reached Tallyfy is never repeated (a token grant rotates the token)
     expect(ask('POST', { status: 503 })).toBeUndefined();

@@ -260,6 +260,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     revokeUserTokens(userId) {
       ctx.tokens.revokePersonalAccessTokens(userId);
     },
+    revokeAccessToken(token) {
+      if (!ctx.tokens.revokeAccess(token)) {
+        throw new SandboxError('SANDBOX_NOT_FOUND', 'No such access token');
+      }
+    },
     completeTask,
     flushWebhooks: () => webhooks.flush(),
     webhookDeliveries: () => [...webhooks.deliveries],

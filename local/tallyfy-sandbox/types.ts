@@ -209,6 +209,8 @@ export interface Sandbox {
   issuePersonalAccessToken(userId: string, opts?: { lifetimeSeconds?: number }): string;
   /** "The user logged out of the web app": their personal access tokens die (→ 401). */
   revokeUserTokens(userId: string): void;
+  /** Revokes one access token of any kind (→ 401 from now on), e.g. seconds after it was issued. */
+  revokeAccessToken(token: string): void;
   /** Completes a task through the same path as the API; resolves after its webhooks settled. */
   completeTask(orgId: string, taskId: string, userId?: string): Promise<void>;
   /** Resolves when every webhook delivery in flight has settled. */

@@ -79,9 +79,9 @@ export function tokenProviderFromConfig(
     }),
     clock: parts.clock,
     ...tokenCacheOptions(config.tokens, parts.logger),
-    requestRefresh: (orgId, reason) => {
+    requestRefresh: (orgId, reason, detail) => {
       parts.metrics?.record('RefreshRequestsSent');
-      return requester(orgId, reason);
+      return requester(orgId, reason, detail);
     },
   });
 }

@@ -35,7 +35,11 @@ export interface TokenProviderOptions {
    * requests by its lease; the provider also sends at most one at a time per org. When it
    * resolves after the refresh is done, the provider's re-read sees the new token at once.
    */
-  requestRefresh: (orgId: string, reason: RefreshReason) => Promise<void>;
+  requestRefresh: (
+    orgId: string,
+    reason: RefreshReason,
+    detail?: { rejectedTokenObtainedAt?: string | undefined },
+  ) => Promise<void>;
   logger?: TokenProviderLogger;
 }
 
@@ -129,12 +133,15 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   };
 
   /** Sends one refresh request per org at a time; resolves to the error if it failed. */
-  const refresh = (orgId: string, reason: RefreshReason): Promise<unknown> => {
+  const refresh = (orgId: string, reason: RefreshReason, rejected?: OrgToken): Promise<unknown> => {
     const pending = refreshing.get(orgId);
     if (pending) return pending;
     counters.refreshRequests += 1;
     logger?.debug('token refresh requested', { orgId, reason });
-    const request = requestRefresh(orgId, reason)
+    // the proof that the stored token is dead: the refresher replaces it however young it is
+    const detail =
+      rejected === undefined ? undefined : { rejectedTokenObtainedAt: rejected.obtainedAt };
+    const request = requestRefresh(orgId, reason, detail)
       .then(
         () => undefined,
         (error: unknown) => {
@@ -231,8 +238,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     const reread = await load(orgId);
     if (!reread.accessToken.equals(rejectedToken)) return true;
     // Unchanged: the stored token itself is dead (revoked, or refreshed elsewhere and not yet
-    // stored). Ask the refresher, then look once more.
-    await refresh(orgId, 'unauthorized');
+    // stored). Ask the refresher, with the proof (which token was rejected), then look once more.
+    await refresh(orgId, 'unauthorized', reread);
     cache.delete(orgId);
     const after = await load(orgId);
     const changed = !after.accessToken.equals(rejectedToken);

@@ -1,6 +1,7 @@
 /** The command tree. Built per run so tests can walk every command and option. */
 import { Command, Option } from 'commander';
 import { registerDlq } from './commands/dlq.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { examples } from './commands/help.ts';
 import { registerOrgs } from './commands/orgs.ts';
 import { registerReport } from './commands/report.ts';
@@ -41,6 +42,7 @@ export function buildProgram(io: CliIo): Command {
     'npm start                                # local mode; then, in another terminal:',
     'tallyfy-serverless orgs add              # interactive',
     'tallyfy-serverless tokens status',
+    'tallyfy-serverless doctor                 # does every setting work against Tallyfy?',
     'tallyfy-serverless --stack TallyfyProd --region eu-west-1 orgs list --json',
   ]);
   program.addHelpText(
@@ -53,6 +55,7 @@ export function buildProgram(io: CliIo): Command {
   registerRules(program, io);
   registerDlq(program, io);
   registerReport(program, io);
+  registerDoctor(program, io);
   // every subcommand inherits the output routing and exits through the error path
   const wire = (command: Command): void => {
     command.exitOverride();

@@ -6,6 +6,7 @@ import { now, withTarget } from '../context.ts';
 import { CliError, orgNotFound } from '../errors.ts';
 import { type CliIo, fields, isInteractive } from '../io.ts';
 import { addOrg, PLAIN_FIELDS_OF } from '../orgs/add-org.ts';
+import { CLIENT_CREDENTIALS_NOTE } from '../orgs/app-scope.ts';
 import { orgDetails, orgsTable, orgView } from '../orgs/view.ts';
 import { type CollectedSecrets, collectSecrets, type PlainKey } from '../secret-input.ts';
 import { describeOutcome, outcomeError, requestRefresh } from '../tokens/refresh.ts';
@@ -97,6 +98,23 @@ export function registerOrgs(program: Command, io: CliIo): void {
       if (authMode === undefined) {
         authMode = interactive ? await askAuthMode(io) : 'password';
       }
+      const plainFromFlags: Partial<Record<PlainKey, string>> = {};
+      if (authMode === 'client_credentials') {
+        out.warn(CLIENT_CREDENTIALS_NOTE);
+        if (
+          interactive &&
+          (await io.prompts.confirm(
+            'Register it with app_user_token instead (the app mints a token for a named user, so automations, reconciliation and reports work)?',
+            { default: true },
+          ))
+        ) {
+          authMode = 'app_user_token';
+          // the same app client: its id carries over
+          if (options.clientId !== undefined && options.appClientId === undefined) {
+            plainFromFlags.appClientId = options.clientId;
+          }
+        }
+      }
       if (authMode === 'personal_access_token') out.warn(PAT_WARNING);
       const sources = {
         secretsFromStdin: options.secretsFromStdin,
@@ -106,10 +124,10 @@ export function registerOrgs(program: Command, io: CliIo): void {
         sources.secretsFromStdin === true || sources.secretsFile !== undefined
           ? await collectSecrets(io, authMode, sources)
           : undefined;
-      const plain: Partial<Record<PlainKey, string>> = { ...piped?.plain };
+      const plain: Partial<Record<PlainKey, string>> = { ...piped?.plain, ...plainFromFlags };
       for (const key of Object.keys(FLAGS) as PlainKey[]) {
         const value = options[key];
-        if (value !== undefined) plain[key] = value;
+        if (value !== undefined && PLAIN_FIELDS_OF[authMode].includes(key)) plain[key] = value;
       }
       for (const key of PLAIN_FIELDS_OF[authMode]) {
         if (plain[key] !== undefined) continue;
@@ -167,6 +185,11 @@ export function registerOrgs(program: Command, io: CliIo): void {
         },
         () => [
           `Registered org ${org.orgId} (${org.name}): credentials checked with a ${result.validation.grant} grant${result.validation.userEmail === undefined ? '' : ` as ${result.validation.userEmail}`}.`,
+          ...(result.validation.tokenScope === 'app'
+            ? [
+                'Its token is an app token: rules may http_post and publish only; the reconciler and the reports skip it (see the warning above).',
+              ]
+            : []),
           ...(refresh !== undefined && 'detail' in refresh ? [`Token: ${refresh.detail}.`] : []),
           '',
           'Webhook URL (shown only now: just its hash is stored; rotate it to get a new one):',

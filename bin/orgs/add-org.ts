@@ -74,6 +74,8 @@ export interface AddOrgResult {
     userEmail?: string | undefined;
     /** `false` for client credentials (no user to ask for memberships). */
     membershipChecked: boolean;
+    /** `app` for client credentials: application-management endpoints only. */
+    tokenScope: 'app' | 'user';
   };
 }
 
@@ -340,6 +342,7 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       grant: input.authMode,
       userEmail: validated.userEmail,
       membershipChecked: validated.membershipChecked,
+      tokenScope: input.authMode === 'client_credentials' ? 'app' : 'user',
     },
   };
 }

@@ -95,9 +95,9 @@ export async function runDoctor(deps: DoctorDeps, orgId?: string): Promise<Docto
 }
 
 async function checkTokenEndpoint(
-  deps: DoctorDeps,
+  deps: { tallyfy: { baseUrl: string }; targetKind: DoctorDeps['targetKind'] },
   tokenUrl: string | undefined,
-  org: Org | undefined,
+  org: Pick<Org, 'orgId' | 'tokenUrl'> | undefined,
 ): Promise<DoctorCheck> {
   const orgPart = org === undefined ? {} : { orgId: org.orgId };
   const setting =
@@ -417,7 +417,9 @@ async function checkUser(api: TallyfyApi, orgId: string): Promise<DoctorCheck[]>
 }
 
 /** What needs user-scoped endpoints for this org: its rules' actions, the reconciler, reports. */
-function userScopedNeeds(rules: readonly Rule[]): string[] {
+export function userScopedNeeds(
+  rules: readonly Pick<Rule, 'ruleId' | 'enabled' | 'body'>[],
+): string[] {
   const needs: string[] = [];
   for (const rule of rules) {
     if (!rule.enabled) continue;
@@ -441,30 +443,46 @@ async function checkEndpointClasses(
 ): Promise<DoctorCheck[]> {
   const orgId = org.orgId;
   const rules = await deps.registry.listRules(orgId, { consistent: true });
-  const needs = userScopedNeeds(rules);
   const checks: DoctorCheck[] = [];
-  if (obtained.scope === 'app') {
-    checks.push({
-      check: 'app_endpoints',
-      orgId,
-      status: 'pass',
-      detail: 'application management (/applications/…): what an app token serves',
-    });
-  }
+  if (obtained.scope === 'app') checks.push(appEndpointsCheck(orgId));
+  checks.push(await userEndpointsCheck(api, orgId, userScopedNeeds(rules)));
+  return checks;
+}
+
+/** An app token was obtained: application management serves it (that is what it is for). */
+export function appEndpointsCheck(orgId: string): DoctorCheck {
+  return {
+    check: 'app_endpoints',
+    orgId,
+    status: 'pass',
+    detail: 'application management (/applications/…): what an app token serves',
+  };
+}
+
+/**
+ * Whether the token gets user-scoped data (`GET …/runs`, one item), and who needs it: `needs`
+ * from {@link userScopedNeeds} (rules, the reconciler, the reports). An app token refused with a
+ * scope error fails when a rule needs the endpoints, else warns (the others skip the org).
+ */
+export async function userEndpointsCheck(
+  api: TallyfyApi,
+  orgId: string,
+  needs: readonly string[],
+): Promise<DoctorCheck> {
   try {
     await api.client.get(`/organizations/${encodeURIComponent(orgId)}/runs`, {
       query: { per_page: 1 },
     });
-    checks.push({
+    return {
       check: 'user_endpoints',
       orgId,
       status: 'pass',
       detail: `user-scoped endpoints (templates, processes, tasks) serve the token; needed by ${needs.join(', ')}`,
-    });
+    };
   } catch (error) {
     if (error instanceof TallyfyScopeError) {
       const ruleNeeds = needs.filter((n) => n.startsWith('rule '));
-      checks.push({
+      return {
         check: 'user_endpoints',
         orgId,
         // rules that cannot run are a failure; the reconciler and reports skip the org anyway
@@ -472,17 +490,15 @@ async function checkEndpointClasses(
         detail: `user-scoped endpoints (templates, processes, tasks, /me) refuse this app token (401): ${ruleNeeds.length > 0 ? `${ruleNeeds.join(', ')} cannot run; ` : ''}the reconciler and the reports skip the org`,
         setting: 'the org’s auth mode (client_credentials)',
         fix: `Register it with --auth-mode app_user_token (the app mints a token for a named user): \`tallyfy-serverless orgs remove ${orgId} --purge\`, then \`orgs add ${orgId} --auth-mode app_user_token\`.`,
-      });
-    } else {
-      checks.push({
-        check: 'user_endpoints',
-        orgId,
-        status: 'fail',
-        detail: `GET /organizations/${orgId}/runs: ${describe(error)}`,
-      });
+      };
     }
+    return {
+      check: 'user_endpoints',
+      orgId,
+      status: 'fail',
+      detail: `GET /organizations/${orgId}/runs: ${describe(error)}`,
+    };
   }
-  return checks;
 }
 
 /** A failure in words a person can act on: our errors' code and message (never a secret). */
@@ -503,13 +519,21 @@ const MARK: Record<CheckStatus, string> = {
   skip: 'skip',
 };
 
-/** The report as lines for a person: one per check, the fix under a failure. */
-export function doctorLines(report: DoctorReport): string[] {
-  const lines = [
-    `Tallyfy API ${report.tallyfy.baseUrl}, token endpoint ${report.tallyfy.tokenUrl ?? '(none)'}`,
-  ];
+/** The token endpoint check for `orgs add`: the URL its grants will use. */
+export function tokenEndpointCheck(
+  baseUrl: string,
+  targetKind: DoctorDeps['targetKind'],
+  tokenUrl: string | undefined,
+  org: Pick<Org, 'orgId' | 'tokenUrl'>,
+): Promise<DoctorCheck> {
+  return checkTokenEndpoint({ tallyfy: { baseUrl }, targetKind }, tokenUrl, org);
+}
+
+/** Checks as lines for a person: one per check, the setting and fix under a failure. */
+export function checkLines(checks: readonly DoctorCheck[]): string[] {
+  const lines: string[] = [];
   let org: string | undefined;
-  for (const check of report.checks) {
+  for (const check of checks) {
     if (check.orgId !== org) {
       org = check.orgId;
       if (org !== undefined) lines.push(`Org ${org}:`);
@@ -522,6 +546,15 @@ export function doctorLines(report: DoctorReport): string[] {
       );
     }
   }
+  return lines;
+}
+
+/** The report as lines for a person: one per check, the fix under a failure, a summary. */
+export function doctorLines(report: DoctorReport): string[] {
+  const lines = [
+    `Tallyfy API ${report.tallyfy.baseUrl}, token endpoint ${report.tallyfy.tokenUrl ?? '(none)'}`,
+    ...checkLines(report.checks),
+  ];
   const count = (status: CheckStatus) => report.checks.filter((c) => c.status === status).length;
   const total = report.checks.length;
   const others = [

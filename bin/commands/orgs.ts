@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import type { Org } from '../../shared/orgs/index.ts';
 import { AUTH_MODES, type AuthMode, TokenUrlSchema } from '../../shared/orgs/index.ts';
 import { now, withTarget } from '../context.ts';
+import { checkLines } from '../doctor.ts';
 import { CliError, orgNotFound } from '../errors.ts';
 import { type CliIo, fields, isInteractive } from '../io.ts';
 import { addOrg, PLAIN_FIELDS_OF } from '../orgs/add-org.ts';
@@ -144,6 +145,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
           tokenStore: target.tokenStore(),
           tallyfyBaseUrl: target.tallyfyBaseUrl,
           tallyfyTokenUrl: target.tallyfy.tokenUrl,
+          targetKind: target.kind,
           webhookBaseUrl: target.webhookBaseUrl(),
           clock: io.clock ?? Date.now,
         },
@@ -191,6 +193,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
               ]
             : []),
           ...(refresh !== undefined && 'detail' in refresh ? [`Token: ${refresh.detail}.`] : []),
+          ...checkLines(result.validation.checks),
           '',
           'Webhook URL (shown only now: just its hash is stored; rotate it to get a new one):',
           `  ${url}`,

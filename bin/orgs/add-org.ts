@@ -29,6 +29,13 @@ import {
   validatePersonalAccessToken,
 } from '../../shared/tallyfy/index.ts';
 import type { CredentialsInput, LastGrant, TokenStore } from '../../shared/tokens/index.ts';
+import {
+  appEndpointsCheck,
+  type DoctorCheck,
+  tokenEndpointCheck,
+  userEndpointsCheck,
+  userScopedNeeds,
+} from '../doctor.ts';
 import { CliError } from '../errors.ts';
 import { explainGrant } from '../explain.ts';
 import type { SecretKey } from '../secret-input.ts';
@@ -60,6 +67,8 @@ export interface AddOrgDeps {
   tallyfyBaseUrl: string;
   /** The deployment's token endpoint; `undefined` when none is configured or derivable. */
   tallyfyTokenUrl: string | undefined;
+  /** Where the deployment's settings live, to name them in a failed check. @default 'local' */
+  targetKind?: 'local' | 'stack';
   webhookBaseUrl: string;
   clock: () => number;
 }
@@ -76,6 +85,8 @@ export interface AddOrgResult {
     membershipChecked: boolean;
     /** `app` for client credentials: application-management endpoints only. */
     tokenScope: 'app' | 'user';
+    /** What was probed, line by line, as `doctor` reports it. */
+    checks: DoctorCheck[];
   };
 }
 
@@ -301,7 +312,30 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       hint: 'See it with `tallyfy-serverless orgs show`; to start over, `orgs remove` it first.',
     });
   }
+  const checks: DoctorCheck[] = [];
+  const tokenUrl = input.tokenUrl ?? deps.tallyfyTokenUrl;
+  if (input.authMode !== 'personal_access_token') {
+    // a token URL that is no token endpoint would read as rejected credentials: say which it is
+    const probe = await tokenEndpointCheck(
+      deps.tallyfyBaseUrl,
+      deps.targetKind ?? 'local',
+      tokenUrl,
+      { orgId: input.orgId, tokenUrl: input.tokenUrl },
+    );
+    checks.push(probe);
+    if (probe.status === 'fail') {
+      throw new CliError(
+        'CLI_INPUT_INVALID',
+        `The token endpoint does not work: ${probe.detail}.`,
+        {
+          hint: `Change ${probe.setting}${input.tokenUrl === undefined ? '' : ' (here: --org-oauth-url)'}. ${probe.fix ?? ''} Nothing was saved.`,
+          details: { checks },
+        },
+      );
+    }
+  }
   const validated = await validateCredentials(input, deps);
+  checks.push(...(await probeAfterGrant(deps, input, validated)));
   const { secret, hash } = newWebhookSecret();
   const ids = await deps.tokenStore.createOrgSecrets(input.orgId, validated.credentials);
   let org: Org;
@@ -343,8 +377,62 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       userEmail: validated.userEmail,
       membershipChecked: validated.membershipChecked,
       tokenScope: input.authMode === 'client_credentials' ? 'app' : 'user',
+      checks,
     },
   };
+}
+
+/**
+ * The checks the registration proved (grant, `GET /me`, membership), then the endpoint classes
+ * the new org's token serves, as `doctor` reports them.
+ */
+async function probeAfterGrant(
+  deps: Pick<AddOrgDeps, 'tallyfyBaseUrl'>,
+  input: AddOrgInput,
+  validated: Validated,
+): Promise<DoctorCheck[]> {
+  const orgId = input.orgId;
+  const app = input.authMode === 'client_credentials';
+  const checks: DoctorCheck[] = [
+    { check: 'grant', orgId, status: 'pass', detail: `${input.authMode} grant accepted` },
+  ];
+  if (app) {
+    checks.push(
+      {
+        check: 'me',
+        orgId,
+        status: 'skip',
+        detail: 'an app (client-credentials) token has no user: GET /me is not for it',
+      },
+      appEndpointsCheck(orgId),
+    );
+  } else {
+    checks.push(
+      {
+        check: 'me',
+        orgId,
+        status: 'pass',
+        detail: `GET /me answers with the token${validated.userEmail === undefined ? '' : ` (${validated.userEmail})`}`,
+      },
+      {
+        check: 'membership',
+        orgId,
+        status: 'pass',
+        detail: `the token's user belongs to ${orgId}`,
+      },
+    );
+  }
+  const token = validated.credentials.lastGrant?.accessToken;
+  if (token === undefined) return checks;
+  const api = new TallyfyApi(
+    createTallyfyClient({
+      auth: staticToken(token, { scope: app ? 'app' : 'user' }),
+      baseUrl: deps.tallyfyBaseUrl,
+      retry: { maxRetries: 1 },
+    }),
+  );
+  checks.push(await userEndpointsCheck(api, orgId, userScopedNeeds([])));
+  return checks;
 }
 
 /** The code of a failure for `--json` details (never its message: it may be anything). */

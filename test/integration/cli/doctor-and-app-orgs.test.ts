@@ -152,11 +152,42 @@ describe('client-credentials orgs', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain(CLIENT_CREDENTIALS_NOTE);
     expect(run.stderr).toContain('app_user_token');
-    expect(JSON.parse(run.stdout).validation).toMatchObject({
-      grant: 'client_credentials',
-      tokenScope: 'app',
-      membershipChecked: false,
-    });
+    const { validation } = JSON.parse(run.stdout) as {
+      validation: { grant: string; tokenScope: string; checks: Check[] };
+    };
+    expect(validation).toMatchObject({ grant: 'client_credentials', tokenScope: 'app' });
+    // what it probed, line by line: the app token serves no user-scoped endpoint
+    expect(validation.checks.map((c) => [c.check, c.status])).toEqual([
+      ['token_endpoint', 'pass'],
+      ['grant', 'pass'],
+      ['me', 'skip'],
+      ['app_endpoints', 'pass'],
+      ['user_endpoints', 'warn'],
+    ]);
+  });
+
+  it('orgs add probes the token endpoint first: a wrong one names TALLYFY_TOKEN_URL and saves nothing', async () => {
+    const run = await h.run(
+      [
+        '--oauth-url',
+        `${h.sandbox.url}/oauth/token`,
+        'orgs',
+        'add',
+        'orgNeverSaved',
+        '--auth-mode',
+        'client_credentials',
+        '--client-id',
+        APP_CLIENT.clientId,
+        '--secrets-from-stdin',
+      ],
+      { stdin: JSON.stringify({ clientSecret: APP_CLIENT.clientSecret }) },
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(
+      /error: The token endpoint does not work: .* is not an OAuth token endpoint/,
+    );
+    expect(run.stderr).toMatch(/hint: Change TALLYFY_TOKEN_URL\./);
+    expect(await h.registry.getOrg('orgNeverSaved')).toBeUndefined();
   });
 
   it('refuses rules that need user endpoints and reports, when they are configured', async () => {

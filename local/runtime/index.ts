@@ -105,7 +105,7 @@ export interface LocalMode {
  * @throws LocalModeError (`PORT_IN_USE`, `ALREADY_RUNNING`, `JAVA_MISSING`, `CONFIG_INVALID`,
  *   `ENGINE_FAILED`, `DEMO_FAILED`) with a one-line message; anything started is stopped first
  * @example
- * const local = await startLocalMode({ port: 0, dataDir: '/tmp/x', schedules: false });
+ * const local = await startLocalMode({ port: 0, dataDir: '.data-test', schedules: false });
  * console.log(local.urls.webhookBase);
  * await local.stop();
  */

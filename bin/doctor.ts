@@ -345,7 +345,7 @@ function grantFailure(orgId: string, error: unknown, tokenUrlSetting: string): D
   if (code === 'TALLYFY_OAUTH_ENDPOINT_INVALID' || code === 'TALLYFY_NETWORK_ERROR') {
     return {
       ...base,
-      detail: `${code}: ${describe(error)}`,
+      detail: describe(error),
       setting: tokenUrlSetting,
       fix: TOKEN_URL_FIX,
     };
@@ -353,12 +353,12 @@ function grantFailure(orgId: string, error: unknown, tokenUrlSetting: string): D
   if (error instanceof OAuthError && error.needsReauth) {
     return {
       ...base,
-      detail: `${code}: ${describe(error)}`,
+      detail: describe(error),
       setting: 'the org’s credentials',
       fix: `Register them again: \`tallyfy-serverless orgs remove ${orgId} --purge\`, then \`orgs add ${orgId}\`.`,
     };
   }
-  return { ...base, detail: `${code}: ${describe(error)}` };
+  return { ...base, detail: describe(error) };
 }
 
 async function checkUser(api: TallyfyApi, orgId: string): Promise<DoctorCheck[]> {

@@ -198,7 +198,9 @@ export function registerOrgs(program: Command, io: CliIo): void {
           'Webhook URL (shown only now: just its hash is stored; rotate it to get a new one):',
           `  ${url}`,
           '',
-          `Next: \`tallyfy-serverless webhooks subscribe ${org.orgId}\` (org admins), or paste the URL into a template's webhook setting.`,
+          result.validation.tokenScope === 'app'
+            ? "Next: paste the URL into a template's webhook setting (subscribing org watchers needs a user token)."
+            : `Next: \`tallyfy-serverless webhooks subscribe ${org.orgId}\` (org admins), or paste the URL into a template's webhook setting.`,
         ],
       );
     });

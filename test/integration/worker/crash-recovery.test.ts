@@ -106,10 +106,11 @@ describe('a worker killed between the side effect and the ack', () => {
     // (`failed` with AUTOMATIONS_ACTION_BUSY, retried through the queue) and finds it done
     const busy = launch.filter((a) => a.outcome === 'failed');
     expect(busy.every((a) => a.code === 'AUTOMATIONS_ACTION_BUSY')).toBe(true);
-    expect(launch.filter((a) => a.outcome !== 'failed').map((a) => a.outcome)).toEqual([
-      'recovered',
-      'skipped_done',
-    ]);
+    // the second copy finds the action done, or (when the first finished the whole event before
+    // it was claimed, or after it backed off) the event done: a duplicate acked before any rule
+    // runs. Which one depends on timing (a loaded machine); either way there is one launch.
+    const settled = launch.filter((a) => a.outcome !== 'failed').map((a) => a.outcome);
+    expect([['recovered'], ['recovered', 'skipped_done']]).toContainEqual(settled);
     expect(launch[0]?.result).toEqual({
       runId: runsWithMarker(world, marker)[0]?.id,
       recovered: true,

@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { registerConsole } from './commands/console.ts';
 import { registerDlq } from './commands/dlq.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { examples } from './commands/help.ts';
 import { registerOrgs } from './commands/orgs.ts';
 import { registerReport } from './commands/report.ts';
@@ -27,6 +28,10 @@ export function buildProgram(io: CliIo): Command {
       '--tallyfy-url <url>',
       'Tallyfy API root with --stack (default: TALLYFY_BASE_URL or https://go.tallyfy.com/api)',
     )
+    .option(
+      '--oauth-url <url>',
+      "Tallyfy's OAuth token endpoint (default: local mode's; with --stack TALLYFY_TOKEN_URL, else https://account.tallyfy.com/oauth/token for Tallyfy's API hosts)",
+    )
     .option('--json', 'print one JSON document on stdout instead of text')
     .showHelpAfterError('(add --help for usage)')
     .addHelpCommand(false)
@@ -39,6 +44,7 @@ export function buildProgram(io: CliIo): Command {
     'tallyfy-serverless orgs add              # interactive',
     'tallyfy-serverless tokens status',
     'tallyfy-serverless console                # the operator console in a browser',
+    'tallyfy-serverless doctor                 # does every setting work against Tallyfy?',
     'tallyfy-serverless --stack TallyfyProd --region eu-west-1 orgs list --json',
   ]);
   program.addHelpText(
@@ -52,6 +58,7 @@ export function buildProgram(io: CliIo): Command {
   registerDlq(program, io);
   registerReport(program, io);
   registerConsole(program, io);
+  registerDoctor(program, io);
   // every subcommand inherits the output routing and exits through the error path
   const wire = (command: Command): void => {
     command.exitOverride();

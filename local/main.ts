@@ -84,6 +84,7 @@ function printBanner(mode: LocalMode): void {
     `  health          ${mode.urls.health}`,
     `  webhooks        POST ${mode.urls.webhookBase}/<orgId>/<secret>`,
     `  Tallyfy API     ${mode.urls.tallyfy}${mode.urls.sandbox ? ' (sandbox)' : ''}`,
+    `  Tallyfy tokens  ${mode.urls.tallyfyToken} (TALLYFY_TOKEN_URL)`,
   ];
   if (mode.urls.sandbox) lines.push(`  sandbox admin   ${mode.urls.sandbox}/_sandbox/demo`);
   lines.push(`  console         ${mode.urls.console}`);

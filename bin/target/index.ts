@@ -12,12 +12,15 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { loadConfig } from '../../shared/config.ts';
+import { SECTIONS } from '../../shared/config/sections.ts';
+import { readVariable } from '../../shared/config/variable.ts';
+import { ConfigError, loadConfig } from '../../shared/config.ts';
 import {
   createOrgRegistry,
   createOrgsDynamoClients,
   type OrgRegistry,
 } from '../../shared/orgs/index.ts';
+import { defaultTokenUrl } from '../../shared/tallyfy/index.ts';
 import { createTokenStore, type TokenStore } from '../../shared/tokens/index.ts';
 import { CliError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
@@ -51,6 +54,21 @@ export interface TargetOptions {
   dataDir?: string | undefined;
   /** Tallyfy API root for `--stack` (local mode uses its own). @default TALLYFY_BASE_URL */
   tallyfyUrl?: string | undefined;
+  /**
+   * `--oauth-url`: Tallyfy's OAuth token endpoint, for either target (a candidate to check with
+   * `doctor`). Not `--token-url`: option names with "token" are refused as secret-like.
+   * @default local mode's own; with `--stack` TALLYFY_TOKEN_URL, else derived from the API root
+   */
+  oauthUrl?: string | undefined;
+}
+
+/** Where the CLI's Tallyfy settings came from, to name the one a person should change. */
+export interface TallyfySettings {
+  baseUrl: string;
+  /** `undefined` when the API root is not a Tallyfy host and no token URL was given. */
+  tokenUrl: string | undefined;
+  /** `--oauth-url`, local mode's state, TALLYFY_TOKEN_URL, or the default for the API root. */
+  tokenUrlSource: 'option' | 'local' | 'env' | 'derived';
 }
 
 export interface Target {
@@ -58,6 +76,8 @@ export interface Target {
   /** For messages: `local mode (.data/local.json)` / `stack TallyfyProd (eu-west-1)`. */
   readonly label: string;
   readonly tallyfyBaseUrl: string;
+  /** The token endpoint the CLI's grants go to (an org's own `tokenUrl` replaces it for that org). */
+  readonly tallyfy: TallyfySettings;
   /** Where reports land: local mode's directory, or `s3://<bucket>`; `undefined` when unknown. */
   readonly reportsLocation: string | undefined;
   registry(): OrgRegistry;
@@ -114,7 +134,7 @@ export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<
     );
   }
   assertRunning(file, path, io.isAlive ?? processAlive);
-  return localTarget(file, path, io.env, clock, io.cwd);
+  return localTarget(file, path, io.env, clock, io.cwd, options);
 }
 
 /** A path as people read it: relative to the working directory when it lies below it. */
@@ -139,7 +159,7 @@ export async function openLocalTarget(
     throw new CliError('CLI_TARGET_MISSING', `Local mode has not written ${path} yet.`);
   }
   assertRunning(file, path, processAlive);
-  return localTarget(file, path, env, clock, process.cwd());
+  return localTarget(file, path, env, clock, process.cwd(), {});
 }
 
 type Env = CliIo['env'];
@@ -160,12 +180,50 @@ function shardsFrom(env: Env, tableName: string): number {
   return loadConfig(['orgs'], { ...env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
 }
 
+/**
+ * The token URL: `--oauth-url`, else the target's own (local mode's state), else
+ * TALLYFY_TOKEN_URL, else the default for the API root (which may be none).
+ */
+function tallyfySettings(
+  baseUrl: string,
+  options: TargetOptions,
+  env: Env,
+  localTokenUrl: string | undefined,
+): TallyfySettings {
+  if (options.oauthUrl !== undefined) {
+    return { baseUrl, tokenUrl: checkedUrl(options.oauthUrl), tokenUrlSource: 'option' };
+  }
+  if (localTokenUrl !== undefined) {
+    return { baseUrl, tokenUrl: localTokenUrl, tokenUrlSource: 'local' };
+  }
+  const fromEnv = (env.TALLYFY_TOKEN_URL ?? '').trim();
+  if (fromEnv !== '') return { baseUrl, tokenUrl: checkedUrl(fromEnv), tokenUrlSource: 'env' };
+  return { baseUrl, tokenUrl: defaultTokenUrl(baseUrl), tokenUrlSource: 'derived' };
+}
+
+/** TALLYFY_BASE_URL (or its default), read alone: a missing token URL is not this command's concern. */
+function envBaseUrl(io: CliIo): string {
+  const read = readVariable(SECTIONS.tallyfy.baseUrl, io.env);
+  if (!read.ok || read.value === undefined) {
+    throw new CliError('CLI_INPUT_INVALID', new ConfigError(read.ok ? [] : [read.issue]).message);
+  }
+  return read.value;
+}
+
+function checkedUrl(text: string): string {
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    throw new CliError('CLI_INPUT_INVALID', `The token URL must be an http(s) URL.`);
+  }
+  return text;
+}
+
 function localTarget(
   file: LocalFile,
   path: string,
   env: Env,
   clock: () => number,
   cwd: string,
+  options: TargetOptions,
 ): Target {
   const region = file.region;
   const { outputs, endpoints } = file;
@@ -182,6 +240,12 @@ function localTarget(
     kind: 'local',
     label: `local mode (${shownPath(path, cwd)})`,
     tallyfyBaseUrl: file.urls.tallyfy.replace(/\/+$/, ''),
+    tallyfy: tallyfySettings(
+      file.urls.tallyfy.replace(/\/+$/, ''),
+      options,
+      env,
+      file.urls.tallyfyToken,
+    ),
     reportsLocation: outputs.ReportsDirectory,
     registry() {
       if (registry === undefined) {
@@ -321,8 +385,7 @@ async function stackTarget(
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
   };
-  const tallyfyBaseUrl =
-    options.tallyfyUrl?.replace(/\/+$/, '') ?? loadConfig(['tallyfy'], io.env).tallyfy.baseUrl;
+  const tallyfyBaseUrl = options.tallyfyUrl?.replace(/\/+$/, '') ?? envBaseUrl(io);
   let registry: OrgRegistry | undefined;
   let dynamo: { client: DynamoDBClient; document: DynamoDBDocumentClient } | undefined;
   let secrets: SecretsManagerClient | undefined;
@@ -339,6 +402,7 @@ async function stackTarget(
     kind: 'stack',
     label: `stack ${stackName}${options.region === undefined ? '' : ` (${options.region})`}`,
     tallyfyBaseUrl,
+    tallyfy: tallyfySettings(tallyfyBaseUrl, options, io.env, undefined),
     reportsLocation:
       outputs[STACK_OUTPUTS.reportsBucket] === undefined
         ? undefined

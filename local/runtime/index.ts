@@ -93,6 +93,8 @@ export interface LocalMode {
     invoke: string;
     webhookBase: string;
     tallyfy: string;
+    /** The OAuth token endpoint (the sandbox's own origin, or TALLYFY_TOKEN_URL). */
+    tallyfyToken: string;
     sandbox: string | null;
     /** The operator console's link (it carries a per-start token: print it, never log it). */
     console: string;
@@ -121,7 +123,7 @@ export interface LocalMode {
  * @throws LocalModeError (`LOCAL_PORT_IN_USE`, `LOCAL_ALREADY_RUNNING`, `LOCAL_JAVA_MISSING`, `LOCAL_CONFIG_INVALID`,
  *   `LOCAL_ENGINE_FAILED`, `LOCAL_DEMO_FAILED`) with a one-line message; anything started is stopped first
  * @example
- * const local = await startLocalMode({ port: 0, dataDir: '/tmp/x', schedules: false });
+ * const local = await startLocalMode({ port: 0, dataDir: '.data-test', schedules: false });
  * console.log(local.urls.webhookBase);
  * await local.stop();
  */
@@ -248,6 +250,7 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       invoke: `${http.origin}/_local/invoke`,
       webhookBase: `${http.origin}/hooks`,
       tallyfy: config.tallyfy.baseUrl,
+      tallyfyToken: config.tallyfy.tokenUrl,
       sandbox: started.sandbox ? started.sandbox.origin : null,
       console: operatorConsole.url(http.origin),
     };
@@ -456,6 +459,12 @@ async function startEnginesStep(
   restartDelaysMs: readonly number[] | undefined,
 ): Promise<Engines> {
   plan.logger.info('starting engines', { dataDir: plan.dataDir, sandbox: plan.useSandbox });
+  if (plan.useSandbox && (plan.userEnv.TALLYFY_TOKEN_URL ?? '').trim() !== '') {
+    // TALLYFY_BASE_URL unset means the sandbox, and its grants go to its own token endpoint
+    plan.logger.warn(
+      'TALLYFY_TOKEN_URL is ignored: TALLYFY_BASE_URL is unset, so the sandbox runs',
+    );
+  }
   const engines = await startEngines({
     dataDir: plan.dataDir,
     region: plan.region,
@@ -499,7 +508,10 @@ function localEnvFor(plan: LocalPlan, engines: Engines): EnvRecord {
       EVENTS_DLQ_URL: engines.deadLetterQueueUrl,
       // the refresher runs in this process; a Lambda name here would be unreachable
       REFRESH_REQUESTS: 'local',
-      ...(engines.sandbox ? { TALLYFY_BASE_URL: engines.sandbox.url } : {}),
+      // the sandbox serves its token endpoint on an origin of its own, as Tallyfy does
+      ...(engines.sandbox
+        ? { TALLYFY_BASE_URL: engines.sandbox.url, TALLYFY_TOKEN_URL: engines.sandbox.tokenUrl }
+        : {}),
     },
   );
 }
@@ -743,6 +755,7 @@ function runningLocalState(
       health: urls.health,
       invoke: urls.invoke,
       tallyfy: urls.tallyfy,
+      tallyfyToken: urls.tallyfyToken,
       sandbox: urls.sandbox,
     },
     endpoints: {

@@ -32,6 +32,11 @@ export const LocalStateSchema = z.object({
     invoke: z.string(),
     /** The Tallyfy API root in use (the sandbox's, or TALLYFY_BASE_URL). */
     tallyfy: z.string(),
+    /**
+     * The OAuth token endpoint in use (the sandbox's own origin, or TALLYFY_TOKEN_URL). Absent in
+     * files of earlier versions: the CLI then derives it from `tallyfy`.
+     */
+    tallyfyToken: z.string().optional(),
     /** The sandbox's origin (admin routes under `/_sandbox/`), `null` with TALLYFY_BASE_URL. */
     sandbox: z.string().nullable(),
   }),

@@ -34,6 +34,7 @@ export type {
   WatcherRecord,
 } from './store.ts';
 export type {
+  ActionCaps,
   ClientCredentials,
   DemoIds,
   Fault,

@@ -169,6 +169,14 @@ export class TokenRegistry {
     }
   }
 
+  /** Revokes one access token (an admin revoked it; it answers 401 from now on). */
+  revokeAccess(token: string): boolean {
+    const entry = this.#access.get(token);
+    if (!entry) return false;
+    entry.revoked = true;
+    return true;
+  }
+
   /** Revokes the personal access tokens of a user. */
   revokePersonalAccessTokens(userId: string): void {
     for (const [token, entry] of this.#access) {

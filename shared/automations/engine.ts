@@ -202,8 +202,14 @@ export async function runAutomations(
             result = await prepared.run(inDoubt);
           } catch (error) {
             const failure = classifyFailure(error);
-            // refused before anything happened: the same attempt may simply run again
-            if (failure.notDone && failure.retryable && retry < (deps.refusalRetries ?? 2)) {
+            // refused before anything happened: the same attempt may simply run again, unless
+            // it was a rate limit (the client already waited what it could; sooner earns a 429)
+            if (
+              failure.notDone &&
+              failure.retryable &&
+              !failure.rateLimited &&
+              retry < (deps.refusalRetries ?? 2)
+            ) {
               await (deps.sleep ?? defaultSleep)(
                 deps.retryDelayMs?.(retry + 1) ?? 100 * 2 ** retry,
               );
@@ -220,6 +226,7 @@ export async function runAutomations(
                 {
                   retryable: failure.retryable,
                   retryAfterMs: Math.max(failure.retryAfterMs ?? 0, leaseLeftMs()),
+                  rateLimited: failure.rateLimited,
                   cause: error,
                 },
               );
@@ -263,7 +270,12 @@ export async function runAutomations(
                 actionIndex,
                 failure.code,
                 error instanceof Error ? error.message : String(error),
-                { retryable: failure.retryable, retryAfterMs: failure.retryAfterMs, cause: error },
+                {
+                  retryable: failure.retryable,
+                  retryAfterMs: failure.retryAfterMs,
+                  rateLimited: failure.rateLimited,
+                  cause: error,
+                },
               );
         failures.push(wrapped);
         record({

@@ -51,17 +51,25 @@ export class AutomationError extends Error {
   readonly retryable: boolean;
   /** Do not retry before this long (Retry-After, or the live lease of an attempt in doubt). */
   readonly retryAfterMs: number | undefined;
+  /** The failure inside was a rate limit (429): a delay, not a failure of the event. */
+  readonly rateLimited: boolean;
 
   constructor(
     code: AutomationErrorCode,
     message: string,
-    options: { retryable: boolean; retryAfterMs?: number | undefined; cause?: unknown },
+    options: {
+      retryable: boolean;
+      retryAfterMs?: number | undefined;
+      rateLimited?: boolean | undefined;
+      cause?: unknown;
+    },
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
+    this.rateLimited = options.rateLimited ?? false;
   }
 }
 
@@ -102,7 +110,12 @@ export class ActionFailedError extends AutomationError {
     actionIndex: number,
     causeCode: string,
     message: string,
-    options: { retryable: boolean; retryAfterMs?: number | undefined; cause?: unknown },
+    options: {
+      retryable: boolean;
+      retryAfterMs?: number | undefined;
+      rateLimited?: boolean | undefined;
+      cause?: unknown;
+    },
   ) {
     super('AUTOMATIONS_ACTION_FAILED', `rule ${ruleId} action ${actionIndex}: ${message}`, options);
     this.ruleId = ruleId;

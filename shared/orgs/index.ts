@@ -87,6 +87,7 @@ export {
   type Rule,
   type RuleInput,
   RuleSchema,
+  TokenUrlSchema,
   type Watermark,
   type WebhookAuthRecord,
 } from './schemas.ts';

@@ -107,7 +107,7 @@ export async function startWorld(prefix: string): Promise<World> {
       username: sandbox.demo.admin.email,
       password: new Secret(sandbox.demo.admin.password),
     },
-    { baseUrl: sandbox.url, clock },
+    { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl, clock },
   );
   const api = new TallyfyApi(
     createTallyfyClient({ auth: staticToken(token.accessToken), baseUrl: sandbox.url }),

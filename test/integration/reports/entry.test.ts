@@ -49,6 +49,7 @@ beforeAll(async () => {
     REFRESH_REQUESTS: 'tallyfy-token-refresher',
     REPORTS_BUCKET: 'tallyfy-reports-test',
     TALLYFY_BASE_URL: world.sandbox.url,
+    TALLYFY_TOKEN_URL: world.sandbox.tokenUrl,
     DYNAMODB_ENDPOINT: world.dynamoEndpoint,
     SECRETS_MANAGER_ENDPOINT: world.secretsEndpoint,
     S3_ENDPOINT: s3.endpoint,

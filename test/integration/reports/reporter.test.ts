@@ -397,3 +397,20 @@ describe('reporter against the seeded sandbox', () => {
     expect(metrics.find((m) => 'ReportRetries' in m && m.orgId === ORG_A)?.ReportRetries).toBe(4);
   });
 });
+
+describe('orgs a scheduled report covers', () => {
+  test('client-credentials orgs are left out: their app token reads no tasks or processes', async () => {
+    await world.registry.createOrg({
+      orgId: 'reportAppOnly',
+      name: 'App only',
+      authMode: 'client_credentials',
+      credentialsSecretId: `${SECRET_PREFIX}/orgs/reportAppOnly/credentials`,
+      tokenSecretId: `${SECRET_PREFIX}/orgs/reportAppOnly/token`,
+      webhookSecretHash: 'c'.repeat(64),
+    });
+    const listed = (await registryOrgLister(world.registry).activeOrgs()).map((o) => o.orgId);
+    expect(listed).toContain(ORG_A);
+    expect(listed).not.toContain('reportAppOnly');
+    await world.registry.removeOrg('reportAppOnly');
+  });
+});

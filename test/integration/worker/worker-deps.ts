@@ -58,6 +58,8 @@ export interface WorkerParts {
   tokenStore: TokenStore;
   logger: Logger;
   logLines: readonly string[];
+  /** `<orgId>:<reason>` of every refresh the worker's token provider asked for. */
+  refreshRequests: string[];
   close(): void;
 }
 
@@ -78,6 +80,7 @@ export function localParts(
     tokenStore,
     logger,
     logLines: sink.lines,
+    refreshRequests: [],
     close() {
       document.destroy();
       secretsManager.destroy();
@@ -112,7 +115,8 @@ export function localWorkerDeps(options: WorkerOptions): {
   const tokens = createTokenProvider({
     store: parts.tokenStore,
     clock: Date.now,
-    requestRefresh: async () => {
+    requestRefresh: async (orgId, reason) => {
+      parts.refreshRequests.push(`${orgId}:${reason}`);
       throw new Error('no refresher in this test');
     },
   });

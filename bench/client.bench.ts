@@ -36,7 +36,7 @@ export async function run(): Promise<BenchResult[]> {
         username: sandbox.demo.admin.email,
         password: new Secret(sandbox.demo.admin.password),
       },
-      { baseUrl: sandbox.url },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
     );
     const token = tokens.accessToken.reveal();
     const headers = {

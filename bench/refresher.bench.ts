@@ -51,6 +51,7 @@ const ENGINES_FLAG = '--refresher-engines';
 interface Engines {
   secretsEndpoint: string;
   sandboxUrl: string;
+  sandboxTokenUrl: string;
   sandboxOrigin: string;
   demo: DemoIds;
 }
@@ -64,6 +65,7 @@ async function hostEngines(): Promise<void> {
   const engines: Engines = {
     secretsEndpoint: sm.endpoint,
     sandboxUrl: sandbox.url,
+    sandboxTokenUrl: sandbox.tokenUrl,
     sandboxOrigin: sandbox.origin,
     demo: sandbox.demo,
   };
@@ -144,7 +146,7 @@ export async function run(): Promise<BenchResult[]> {
           username: demo.admin.email,
           password,
         },
-        { baseUrl: engines.sandboxUrl },
+        { baseUrl: engines.sandboxUrl, tokenUrl: engines.sandboxTokenUrl },
       );
       await store.createOrgSecrets(orgId, {
         authMode: 'password',
@@ -162,7 +164,9 @@ export async function run(): Promise<BenchResult[]> {
     const deps = {
       registry,
       secrets: store,
-      grants: createTallyfyGrants(tallyfyOAuth({ baseUrl: engines.sandboxUrl })),
+      grants: createTallyfyGrants(
+        tallyfyOAuth({ baseUrl: engines.sandboxUrl, tokenUrl: engines.sandboxTokenUrl }),
+      ),
       policy: DEFAULT_REFRESH_POLICY,
       clock: Date.now,
       random: Math.random,

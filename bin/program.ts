@@ -1,6 +1,8 @@
 /** The command tree. Built per run so tests can walk every command and option. */
 import { Command, Option } from 'commander';
+import { registerConsole } from './commands/console.ts';
 import { registerDlq } from './commands/dlq.ts';
+import { registerDoctor } from './commands/doctor.ts';
 import { examples } from './commands/help.ts';
 import { registerOrgs } from './commands/orgs.ts';
 import { registerReport } from './commands/report.ts';
@@ -14,7 +16,7 @@ export const CLI_NAME = 'tallyfy-serverless';
 export function buildProgram(io: CliIo): Command {
   const program = new Command(CLI_NAME)
     .description(
-      'Operate tallyfy-serverless: orgs, tokens, webhooks, automation rules, dead letters and reports, in local mode or in a deployed stack.',
+      'Operate tallyfy-serverless: orgs, tokens, webhooks, automation rules, dead letters, reports and the operator console, in local mode or in a deployed stack.',
     )
     .version('0.1.0', '-V, --version')
     .option('--local', 'operate local mode (default when <data-dir>/local.json exists)')
@@ -25,6 +27,10 @@ export function buildProgram(io: CliIo): Command {
     .option(
       '--tallyfy-url <url>',
       'Tallyfy API root with --stack (default: TALLYFY_BASE_URL or https://go.tallyfy.com/api)',
+    )
+    .option(
+      '--oauth-url <url>',
+      "Tallyfy's OAuth token endpoint (default: local mode's; with --stack TALLYFY_TOKEN_URL, else https://account.tallyfy.com/oauth/token for Tallyfy's API hosts)",
     )
     .option('--json', 'print one JSON document on stdout instead of text')
     .showHelpAfterError('(add --help for usage)')
@@ -37,6 +43,8 @@ export function buildProgram(io: CliIo): Command {
     'npm start                                # local mode; then, in another terminal:',
     'tallyfy-serverless orgs add              # interactive',
     'tallyfy-serverless tokens status',
+    'tallyfy-serverless console                # the operator console in a browser',
+    'tallyfy-serverless doctor                 # does every setting work against Tallyfy?',
     'tallyfy-serverless --stack TallyfyProd --region eu-west-1 orgs list --json',
   ]);
   program.addHelpText(
@@ -49,6 +57,8 @@ export function buildProgram(io: CliIo): Command {
   registerRules(program, io);
   registerDlq(program, io);
   registerReport(program, io);
+  registerConsole(program, io);
+  registerDoctor(program, io);
   // every subcommand inherits the output routing and exits through the error path
   const wire = (command: Command): void => {
     command.exitOverride();

@@ -11,6 +11,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import * as z from 'zod';
 import { MAX_SECRET_PREFIX_LENGTH } from '../shared/secret-names.ts';
+import { defaultTokenUrl } from '../shared/tallyfy/token-url.ts';
 import { TALLYFY_PARTS } from './constructs/parts.ts';
 import type { TallyfyStackProps } from './stack.ts';
 import { DEFAULT_WEBHOOK_THROTTLE } from './tallyfy-integration.ts';
@@ -66,6 +67,12 @@ export const SETTINGS_SCHEMA = z
       .url({ protocol: /^https?$/ })
       .default('https://go.tallyfy.com/api')
       .describe('Tallyfy API root'),
+    tokenUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        "Tallyfy's OAuth token endpoint (TALLYFY_TOKEN_URL; default derived from tallyfyBaseUrl: https://account.tallyfy.com/oauth/token for go.tallyfy.com and api.tallyfy.com; required for other API roots)",
+      ),
     refreshIntervalMinutes: integer(1, 60).default(5).describe('Minutes between refresher runs'),
     reconcileIntervalMinutes: integer(1, 1440)
       .default(15)
@@ -241,6 +248,11 @@ export function readSettings(node: Node): Settings {
       `${CONTEXT_PREFIX}refreshIntervalMinutes is ${settings.refreshIntervalMinutes}; must be shorter than ${CONTEXT_PREFIX}refreshMarginMinSeconds (${settings.refreshMarginMinSeconds} s), or a token can expire between two refresher runs`,
     ]);
   }
+  if (settings.tokenUrl === undefined && defaultTokenUrl(settings.tallyfyBaseUrl) === undefined) {
+    throw new SettingsError([
+      `${CONTEXT_PREFIX}tokenUrl is not set, and ${CONTEXT_PREFIX}tallyfyBaseUrl (${new URL(settings.tallyfyBaseUrl).origin}) is not one of Tallyfy's API hosts to derive it from: set it to the OAuth token endpoint`,
+    ]);
+  }
   if (
     settings.soonestExpiryAlarmSeconds !== undefined &&
     settings.soonestExpiryAlarmSeconds > settings.refreshMarginMinSeconds
@@ -261,6 +273,7 @@ export function stackPropsFromSettings(settings: Settings): TallyfyStackProps {
     integration: {
       secretPrefix: settings.secretPrefix ?? `tallyfy-serverless/${settings.stackName}`,
       tallyfyBaseUrl: settings.tallyfyBaseUrl,
+      tallyfyTokenUrl: settings.tokenUrl,
       schedules: {
         refreshIntervalMinutes: settings.refreshIntervalMinutes,
         reconcileIntervalMinutes: settings.reconcileIntervalMinutes,

@@ -17,6 +17,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES, type ServiceName } from '../shared/observability/services.ts';
+import { defaultTokenUrl } from '../shared/tallyfy/token-url.ts';
 import { AlarmTopic } from './constructs/alarms.ts';
 import { TallyfyDashboard } from './constructs/dashboard.ts';
 import { EventWorker } from './constructs/event-worker.ts';
@@ -168,6 +169,14 @@ export interface TallyfyIntegrationProps {
    * @default 'https://go.tallyfy.com/api'
    */
   readonly tallyfyBaseUrl?: string;
+  /**
+   * Tallyfy's OAuth token endpoint the refresher posts grants to (TALLYFY_TOKEN_URL). Tallyfy
+   * serves it on its own host, not under the API root; an org registered with its own
+   * `tokenUrl` uses that instead.
+   * @default derived from `tallyfyBaseUrl`: 'https://account.tallyfy.com/oauth/token' for
+   * go.tallyfy.com and api.tallyfy.com; required for any other API root
+   */
+  readonly tallyfyTokenUrl?: string;
   /**
    * Customer managed KMS key for the table, queues, buckets and secrets. Its key policy must
    * let this account's IAM policies use it (the default key policy does).
@@ -357,6 +366,8 @@ export class TallyfyIntegration extends Construct {
   readonly alarms: AlarmTopic;
   /** Tallyfy API root given to the functions. */
   readonly tallyfyBaseUrl: string;
+  /** Tallyfy's OAuth token endpoint given to the functions. */
+  readonly tallyfyTokenUrl: string;
   /** CloudWatch namespace of every function's metrics (and of every alarm on them). */
   readonly metricsNamespace: string;
   /** Partitions of the byRefreshDue index. */
@@ -390,6 +401,7 @@ export class TallyfyIntegration extends Construct {
     super(scope, id);
     this.props = props;
     this.tallyfyBaseUrl = validateBaseUrl(props.tallyfyBaseUrl ?? 'https://go.tallyfy.com/api');
+    this.tallyfyTokenUrl = validateTokenUrl(props.tallyfyTokenUrl, this.tallyfyBaseUrl);
     this.refreshShardCount = integerIn('refreshShardCount', props.refreshShardCount ?? 4, 1, 100);
     this.schedules = {
       refreshIntervalMinutes: integerIn(
@@ -609,7 +621,7 @@ export class TallyfyIntegration extends Construct {
   /**
    * Adds one part's function with the integration's shared settings: log retention and level,
    * removal policy of its logs, the metrics namespace, reserved concurrency of its part,
-   * TALLYFY_BASE_URL and REFRESH_SHARD_COUNT (plus the refresh margin for the token refresher),
+   * TALLYFY_BASE_URL, TALLYFY_TOKEN_URL and REFRESH_SHARD_COUNT (plus the refresh margin for the token refresher),
    * and an alarm on its errors, shown on the dashboard even when added after construction.
    * Caller's `environment` is merged over these. Bind resources on the result.
    */
@@ -660,6 +672,7 @@ export class TallyfyIntegration extends Construct {
       eventsQueue: this.events.queue,
       deadLetterQueue: this.events.deadLetterQueue,
       reportsBucket: this.storage.reportsBucket,
+      archiveBucket: this.storage.archiveBucket,
       functions: [
         this.refresher.fn.function,
         this.reconciler.fn.function,
@@ -726,6 +739,7 @@ export class TallyfyIntegration extends Construct {
   private partEnvironment(part: TallyfyPart): Record<string, string> {
     const common = {
       TALLYFY_BASE_URL: this.tallyfyBaseUrl,
+      TALLYFY_TOKEN_URL: this.tallyfyTokenUrl,
       REFRESH_SHARD_COUNT: String(this.refreshShardCount),
     };
     if (part !== SERVICE_NAMES.refresher) return common;
@@ -782,6 +796,25 @@ function integerIn(name: string, value: number, min: number, max: number): numbe
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new Error(
       `TallyfyIntegration: ${name} must be a whole number from ${min} to ${max}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+function validateTokenUrl(value: string | undefined, baseUrl: string): string {
+  if (value === undefined) {
+    const derived = defaultTokenUrl(baseUrl);
+    if (derived === undefined) {
+      throw new Error(
+        `TallyfyIntegration: tallyfyTokenUrl is required: tallyfyBaseUrl (${new URL(baseUrl).origin}) is not one of Tallyfy's API hosts, so the token endpoint cannot be derived from it`,
+      );
+    }
+    return derived;
+  }
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.username || url.password) {
+    throw new Error(
+      `TallyfyIntegration: tallyfyTokenUrl must be an http(s) URL without credentials, got "${url ? url.origin : value}"`,
     );
   }
   return value;

@@ -10,6 +10,10 @@ export interface DynamoDbLocal {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
   readonly port: number;
+  /** The Java process. */
+  readonly pid: number | undefined;
+  /** Called once when the Java process exits, whether `stop()` asked it to or not. */
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
   stop(): Promise<void>;
 }
 
@@ -20,6 +24,11 @@ export interface StartDynamoDbLocalOptions {
   port?: number;
   /** How long to wait for the engine to answer. @default 30000 */
   startTimeoutMs?: number;
+  /**
+   * Run Java in its own process group, so a Ctrl-C in the terminal reaches only the parent,
+   * which stops it after draining (local mode). @default false
+   */
+  detached?: boolean;
 }
 
 /** Thrown when DynamoDB Local cannot start; its message says what to install or change. */
@@ -71,17 +80,25 @@ export async function startDynamoDbLocal(
   const port = options.port ?? (await freePort());
   const path = options.dataDir ? resolve(options.dataDir) : null;
   if (path) mkdirSync(path, { recursive: true });
-  const child = spawn({ port, path, sharedDb: true, stdio: 'pipe' });
+  const child = spawn({
+    port,
+    path,
+    sharedDb: true,
+    stdio: 'pipe',
+    detached: options.detached ?? false,
+  });
   let output = '';
   let exited: number | null | undefined;
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.on('exit', (code) => {
+  const exitListeners: Array<(code: number | null, signal: NodeJS.Signals | null) => void> = [];
+  // kept for start-up errors; read on after the start, so a full pipe never blocks Java
+  const collect = (chunk: Buffer) => {
+    if (output.length < 65_536) output += chunk.toString();
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  child.on('exit', (code, signal) => {
     exited = code;
+    for (const listener of exitListeners) listener(code, signal);
   });
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
@@ -104,6 +121,11 @@ export async function startDynamoDbLocal(
   return {
     endpoint,
     port,
+    pid: child.pid,
+    onExit(listener) {
+      if (exited !== undefined) listener(exited, child.signalCode);
+      else exitListeners.push(listener);
+    },
     stop: () =>
       new Promise<void>((done) => {
         if (exited !== undefined) return done();

@@ -89,7 +89,7 @@ export function loadConfig<const S extends SectionName>(
       string,
       Variable<unknown, Fallback>,
     ][]) {
-      const read = readVariable(v, env);
+      const read = readVariable(v, env, section);
       if (read.ok) section[key] = deepFreeze(read.value);
       else issues.push(read.issue);
     }
@@ -116,7 +116,10 @@ export function describeConfig(): readonly VariableDescription[] {
       Object.freeze({
         variable: v.name,
         section,
-        default: v.fallback.kind === 'default' ? v.fallback.text : `(${v.fallback.kind})`,
+        default:
+          v.fallback.kind === 'default' || v.fallback.kind === 'derived'
+            ? v.fallback.text
+            : `(${v.fallback.kind})`,
         expected: v.expected,
         meaning: v.meaning,
       }),

@@ -13,11 +13,17 @@ export interface WriteFileAtomicOptions {
   dirMode?: number;
 }
 
+/** Modes for files that may hold secret values (local engine state): owner only. */
+export const PRIVATE_FILE_MODES: Readonly<WriteFileAtomicOptions> = Object.freeze({
+  mode: 0o600,
+  dirMode: 0o700,
+});
+
 /**
  * Writes `data` to `path` so that a reader, or the next start after a crash, sees the old file
  * or the new one, never half of one: a temporary file beside the target (created with `mode`,
- * flushed to disk), then a rename over it. Missing directories are created; a failed write
- * leaves no temporary file behind.
+ * flushed to disk), then a rename over it, then the directory flushed. Missing directories are
+ * created; a failed write leaves no temporary file behind.
  *
  * @example await writeFileAtomic('.data/local.json', `${JSON.stringify(state)}\n`, { mode: 0o600 });
  */
@@ -43,6 +49,27 @@ export async function writeFileAtomic(
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
+  }
+  // the rename itself survives a power loss only once the directory entry is on disk
+  await syncDirectory(dirname(path));
+}
+
+/**
+ * Flushes a directory's entries (a rename or a new file) to disk. Some platforms cannot open a
+ * directory for fsync (Windows): there the rename is as durable as the OS makes it.
+ *
+ * @example await syncDirectory('.data');
+ */
+export async function syncDirectory(directory: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(directory, 'r');
+    await handle.sync();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL') throw error;
+  } finally {
+    await handle?.close();
   }
 }
 

@@ -1,11 +1,13 @@
 /** `orgs add|list|show|disable|enable|remove`. */
 import { type Command, Option } from 'commander';
 import type { Org } from '../../shared/orgs/index.ts';
-import { AUTH_MODES, type AuthMode } from '../../shared/orgs/index.ts';
+import { AUTH_MODES, type AuthMode, TokenUrlSchema } from '../../shared/orgs/index.ts';
 import { now, withTarget } from '../context.ts';
+import { checkLines } from '../doctor.ts';
 import { CliError, orgNotFound } from '../errors.ts';
 import { type CliIo, fields, isInteractive } from '../io.ts';
 import { addOrg, PLAIN_FIELDS_OF } from '../orgs/add-org.ts';
+import { CLIENT_CREDENTIALS_NOTE } from '../orgs/app-scope.ts';
 import { orgDetails, orgsTable, orgView } from '../orgs/view.ts';
 import { type CollectedSecrets, collectSecrets, type PlainKey } from '../secret-input.ts';
 import { describeOutcome, outcomeError, requestRefresh } from '../tokens/refresh.ts';
@@ -41,6 +43,7 @@ interface AddOptions {
   email?: string;
   issuedAt?: string;
   timezone?: string;
+  orgOauthUrl?: string;
   secretsFromStdin?: boolean;
   secretsFile?: string;
   refresh: boolean;
@@ -70,6 +73,10 @@ export function registerOrgs(program: Command, io: CliIo): void {
     .option('--email <email>', 'user the app acts for (app_user_token)')
     .option('--issued-at <iso>', 'when the personal access token was issued (default: now)')
     .option('--timezone <tz>', 'IANA zone for reports, e.g. Europe/Berlin')
+    .option(
+      '--org-oauth-url <url>',
+      "this org's own OAuth token endpoint, stored with the org and used by its grants (default: the deployment's TALLYFY_TOKEN_URL)",
+    )
     .option('--secrets-from-stdin', 'read the secrets as a JSON object from stdin')
     .option('--secrets-file <path>', 'read the secrets from a JSON file (chmod 600)')
     .option('--no-refresh', 'do not ask the token refresher to store the first token now');
@@ -92,6 +99,23 @@ export function registerOrgs(program: Command, io: CliIo): void {
       if (authMode === undefined) {
         authMode = interactive ? await askAuthMode(io) : 'password';
       }
+      const plainFromFlags: Partial<Record<PlainKey, string>> = {};
+      if (authMode === 'client_credentials') {
+        out.warn(CLIENT_CREDENTIALS_NOTE);
+        if (
+          interactive &&
+          (await io.prompts.confirm(
+            'Register it with app_user_token instead (the app mints a token for a named user, so automations, reconciliation and reports work)?',
+            { default: true },
+          ))
+        ) {
+          authMode = 'app_user_token';
+          // the same app client: its id carries over
+          if (options.clientId !== undefined && options.appClientId === undefined) {
+            plainFromFlags.appClientId = options.clientId;
+          }
+        }
+      }
       if (authMode === 'personal_access_token') out.warn(PAT_WARNING);
       const sources = {
         secretsFromStdin: options.secretsFromStdin,
@@ -101,10 +125,10 @@ export function registerOrgs(program: Command, io: CliIo): void {
         sources.secretsFromStdin === true || sources.secretsFile !== undefined
           ? await collectSecrets(io, authMode, sources)
           : undefined;
-      const plain: Partial<Record<PlainKey, string>> = { ...piped?.plain };
+      const plain: Partial<Record<PlainKey, string>> = { ...piped?.plain, ...plainFromFlags };
       for (const key of Object.keys(FLAGS) as PlainKey[]) {
         const value = options[key];
-        if (value !== undefined) plain[key] = value;
+        if (value !== undefined && PLAIN_FIELDS_OF[authMode].includes(key)) plain[key] = value;
       }
       for (const key of PLAIN_FIELDS_OF[authMode]) {
         if (plain[key] !== undefined) continue;
@@ -120,6 +144,8 @@ export function registerOrgs(program: Command, io: CliIo): void {
           registry: target.registry(),
           tokenStore: target.tokenStore(),
           tallyfyBaseUrl: target.tallyfyBaseUrl,
+          tallyfyTokenUrl: target.tallyfy.tokenUrl,
+          targetKind: target.kind,
           webhookBaseUrl: target.webhookBaseUrl(),
           clock: io.clock ?? Date.now,
         },
@@ -130,6 +156,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
           ...plain,
           issuedAt: options.issuedAt,
           timezone: options.timezone,
+          tokenUrl: options.orgOauthUrl,
           secrets: collected.secrets,
         },
       );
@@ -160,12 +187,20 @@ export function registerOrgs(program: Command, io: CliIo): void {
         },
         () => [
           `Registered org ${org.orgId} (${org.name}): credentials checked with a ${result.validation.grant} grant${result.validation.userEmail === undefined ? '' : ` as ${result.validation.userEmail}`}.`,
+          ...(result.validation.tokenScope === 'app'
+            ? [
+                'Its token is an app token: rules may http_post and publish only; the reconciler and the reports skip it (see the warning above).',
+              ]
+            : []),
           ...(refresh !== undefined && 'detail' in refresh ? [`Token: ${refresh.detail}.`] : []),
+          ...checkLines(result.validation.checks),
           '',
           'Webhook URL (shown only now: just its hash is stored; rotate it to get a new one):',
           `  ${url}`,
           '',
-          `Next: \`tallyfy-serverless webhooks subscribe ${org.orgId}\` (org admins), or paste the URL into a template's webhook setting.`,
+          result.validation.tokenScope === 'app'
+            ? "Next: paste the URL into a template's webhook setting (subscribing org watchers needs a user token)."
+            : `Next: \`tallyfy-serverless webhooks subscribe ${org.orgId}\` (org admins), or paste the URL into a template's webhook setting.`,
         ],
       );
     });
@@ -241,6 +276,42 @@ export function registerOrgs(program: Command, io: CliIo): void {
       });
     });
   }
+
+  const setOauthUrl = orgs
+    .command('set-oauth-url')
+    .description(
+      "set the org's own OAuth token endpoint (its grants go there instead of TALLYFY_TOKEN_URL), or `default` to use the deployment's again; check it first with `doctor <org> --oauth-url <url>`",
+    )
+    .argument('<org>', 'org id')
+    .argument('<url>', 'the token endpoint, or `default`');
+  examples(setOauthUrl, [
+    'tallyfy-serverless orgs set-oauth-url org5f4e3d2c1b0a https://account.tallyfy.com/oauth/token',
+    'tallyfy-serverless orgs set-oauth-url org5f4e3d2c1b0a default',
+  ]);
+  setOauthUrl.action(async (orgId: string, url: string, _options: unknown, command: Command) => {
+    const tokenUrl = url === 'default' ? null : url;
+    if (tokenUrl !== null && !TokenUrlSchema.safeParse(tokenUrl).success) {
+      throw new CliError(
+        'CLI_INPUT_INVALID',
+        'The token URL must be an http(s) URL without credentials (or `default`).',
+      );
+    }
+    await withTarget(io, command, async (target, out) => {
+      const registry = target.registry();
+      const before = await registry.getOrg(orgId);
+      if (before === undefined) throw orgNotFound(orgId);
+      const org = await registry.updateOrg(
+        orgId,
+        { tokenUrl },
+        { expectedVersion: before.version },
+      );
+      out.result({ org: orgView(org, now(io)) }, () =>
+        tokenUrl === null
+          ? `Org ${orgId}: grants go to the deployment's token URL (${target.tallyfy.tokenUrl ?? 'TALLYFY_TOKEN_URL, not set'}).`
+          : `Org ${orgId}: grants go to ${tokenUrl} from its next refresh.`,
+      );
+    });
+  });
 
   const remove = orgs
     .command('remove')

@@ -6,6 +6,7 @@ import { OnDemandRequestSchema } from '../../shared/reports/index.ts';
 import { now, withTarget } from '../context.ts';
 import { CliError, orgNotFound } from '../errors.ts';
 import { type CliIo, fields } from '../io.ts';
+import { userScopeRefused } from '../orgs/app-scope.ts';
 import { progressBar } from '../progress.ts';
 import { examples } from './help.ts';
 
@@ -69,7 +70,11 @@ export function registerReport(program: Command, io: CliIo): void {
         let answer: unknown;
         try {
           progress.phase(0, 2, `checking org ${orgId}`);
-          if ((await target.registry().getOrg(orgId)) === undefined) throw orgNotFound(orgId);
+          const org = await target.registry().getOrg(orgId);
+          if (org === undefined) throw orgNotFound(orgId);
+          if (org.authMode === 'client_credentials') {
+            throw userScopeRefused(org, 'a report', ['GET …/runs', 'GET …/tasks']);
+          }
           progress.phase(1, 2, 'generating the report (paging through Tallyfy)');
           answer = await target.invoke('reporter', { orgId, since, until });
           progress.phase(2, 2, 'done');

@@ -2,11 +2,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { parseRuleBody } from '../../shared/automations/index.ts';
+import { parseRuleBody, userScopedActions } from '../../shared/automations/index.ts';
 import type { Rule } from '../../shared/orgs/index.ts';
 import { now, withTarget } from '../context.ts';
 import { CliError, orgNotFound } from '../errors.ts';
 import { type CliIo, table } from '../io.ts';
+import { userScopeRefused } from '../orgs/app-scope.ts';
 import { type DryRun, dryRun, envelopeFor, redactRuleBody } from '../rules/dry-run.ts';
 import { readAll } from '../stdin.ts';
 import type { Target } from '../target/index.ts';
@@ -165,7 +166,13 @@ export function registerRules(program: Command, io: CliIo): void {
             ? record.enabled
             : true;
       await withTarget(io, command, async (target, out) => {
-        await requireOrgExists(target, orgId);
+        const org = await target.registry().getOrg(orgId);
+        if (org === undefined) throw orgNotFound(orgId);
+        const needs = userScopedActions(checked);
+        if (org.authMode === 'client_credentials' && needs.length > 0) {
+          // refused now, not dead-lettered on every event later
+          throw userScopeRefused(org, `rule ${ruleId}`, needs);
+        }
         const existed = (await target.registry().getRule(orgId, ruleId)) !== undefined;
         const rule = await target.registry().putRule(orgId, {
           ruleId,

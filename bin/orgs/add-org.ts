@@ -13,6 +13,7 @@ import {
   type Org,
   OrgIdSchema,
   type OrgRegistry,
+  TokenUrlSchema,
 } from '../../shared/orgs/index.ts';
 import type { Secret } from '../../shared/secret.ts';
 import {
@@ -28,6 +29,13 @@ import {
   validatePersonalAccessToken,
 } from '../../shared/tallyfy/index.ts';
 import type { CredentialsInput, LastGrant, TokenStore } from '../../shared/tokens/index.ts';
+import {
+  appEndpointsCheck,
+  type DoctorCheck,
+  tokenEndpointCheck,
+  userEndpointsCheck,
+  userScopedNeeds,
+} from '../doctor.ts';
 import { CliError } from '../errors.ts';
 import { explainGrant } from '../explain.ts';
 import type { SecretKey } from '../secret-input.ts';
@@ -48,6 +56,8 @@ export interface AddOrgInput {
   /** When the personal access token was issued. @default now */
   issuedAt?: string | undefined;
   timezone?: string | undefined;
+  /** The org's own OAuth token endpoint (stored with the org). @default the deployment's */
+  tokenUrl?: string | undefined;
   secrets: Partial<Record<SecretKey, Secret>>;
 }
 
@@ -55,6 +65,10 @@ export interface AddOrgDeps {
   registry: OrgRegistry;
   tokenStore: TokenStore;
   tallyfyBaseUrl: string;
+  /** The deployment's token endpoint; `undefined` when none is configured or derivable. */
+  tallyfyTokenUrl: string | undefined;
+  /** Where the deployment's settings live, to name them in a failed check. @default 'local' */
+  targetKind?: 'local' | 'stack';
   webhookBaseUrl: string;
   clock: () => number;
 }
@@ -69,6 +83,10 @@ export interface AddOrgResult {
     userEmail?: string | undefined;
     /** `false` for client credentials (no user to ask for memberships). */
     membershipChecked: boolean;
+    /** `app` for client credentials: application-management endpoints only. */
+    tokenScope: 'app' | 'user';
+    /** What was probed, line by line, as `doctor` reports it. */
+    checks: DoctorCheck[];
   };
 }
 
@@ -102,6 +120,12 @@ function need(secrets: AddOrgInput['secrets'], key: SecretKey, mode: AuthMode): 
 }
 
 function check(input: AddOrgInput): void {
+  if (input.tokenUrl !== undefined && !TokenUrlSchema.safeParse(input.tokenUrl).success) {
+    throw new CliError(
+      'CLI_INPUT_INVALID',
+      '--org-oauth-url must be an http(s) URL without credentials.',
+    );
+  }
   const org = OrgIdSchema.safeParse(input.orgId);
   if (!org.success) {
     throw new CliError('CLI_INPUT_INVALID', `The org id must be ${ORG_ID_RULE}.`, {
@@ -128,9 +152,12 @@ interface Validated {
 /** Performs the grant(s) for the input; throws CliError (exit 5 or 9) when Tallyfy says no. */
 export async function validateCredentials(
   input: AddOrgInput,
-  deps: Pick<AddOrgDeps, 'tallyfyBaseUrl' | 'clock'>,
+  deps: Pick<AddOrgDeps, 'tallyfyBaseUrl' | 'tallyfyTokenUrl' | 'clock'>,
 ): Promise<Validated> {
-  const oauth: OAuthOptions = { baseUrl: deps.tallyfyBaseUrl, clock: deps.clock };
+  // the org's own token endpoint, when given, is the one its grants (this one included) use
+  const tokenUrl = input.tokenUrl ?? deps.tallyfyTokenUrl;
+  if (tokenUrl === undefined) throw noTokenUrl(deps.tallyfyBaseUrl);
+  const oauth: OAuthOptions = { baseUrl: deps.tallyfyBaseUrl, tokenUrl, clock: deps.clock };
   const { orgId, secrets } = input;
   try {
     switch (input.authMode) {
@@ -229,6 +256,17 @@ export async function validateCredentials(
   }
 }
 
+/** No token URL: the API root is not a Tallyfy host and none was given. */
+export function noTokenUrl(baseUrl: string): CliError {
+  return new CliError(
+    'CLI_INPUT_INVALID',
+    `No OAuth token URL: ${baseUrl} is not one of Tallyfy's API hosts, so the token endpoint cannot be derived from it.`,
+    {
+      hint: 'Set TALLYFY_TOKEN_URL (or pass --oauth-url <url>) to the token endpoint; `tallyfy-serverless doctor` checks it.',
+    },
+  );
+}
+
 function lastGrantOf(grant: TokenSet): LastGrant {
   return {
     grantId: randomUUID(),
@@ -274,7 +312,30 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       hint: 'See it with `tallyfy-serverless orgs show`; to start over, `orgs remove` it first.',
     });
   }
+  const checks: DoctorCheck[] = [];
+  const tokenUrl = input.tokenUrl ?? deps.tallyfyTokenUrl;
+  if (input.authMode !== 'personal_access_token') {
+    // a token URL that is no token endpoint would read as rejected credentials: say which it is
+    const probe = await tokenEndpointCheck(
+      deps.tallyfyBaseUrl,
+      deps.targetKind ?? 'local',
+      tokenUrl,
+      { orgId: input.orgId, tokenUrl: input.tokenUrl },
+    );
+    checks.push(probe);
+    if (probe.status === 'fail') {
+      throw new CliError(
+        'CLI_INPUT_INVALID',
+        `The token endpoint does not work: ${probe.detail}.`,
+        {
+          hint: `Change ${probe.setting}${input.tokenUrl === undefined ? '' : ' (here: --org-oauth-url)'}. ${probe.fix ?? ''} Nothing was saved.`,
+          details: { checks },
+        },
+      );
+    }
+  }
   const validated = await validateCredentials(input, deps);
+  checks.push(...(await probeAfterGrant(deps, input, validated)));
   const { secret, hash } = newWebhookSecret();
   const ids = await deps.tokenStore.createOrgSecrets(input.orgId, validated.credentials);
   let org: Org;
@@ -287,6 +348,7 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       tokenSecretId: ids.tokenSecretName,
       webhookSecretHash: hash,
       ...(input.timezone === undefined ? {} : { timezone: input.timezone }),
+      ...(input.tokenUrl === undefined ? {} : { tokenUrl: input.tokenUrl }),
     });
   } catch (error) {
     const cleanup = await deps.tokenStore
@@ -314,8 +376,63 @@ export async function addOrg(deps: AddOrgDeps, input: AddOrgInput): Promise<AddO
       grant: input.authMode,
       userEmail: validated.userEmail,
       membershipChecked: validated.membershipChecked,
+      tokenScope: input.authMode === 'client_credentials' ? 'app' : 'user',
+      checks,
     },
   };
+}
+
+/**
+ * The checks the registration proved (grant, `GET /me`, membership), then the endpoint classes
+ * the new org's token serves, as `doctor` reports them.
+ */
+async function probeAfterGrant(
+  deps: Pick<AddOrgDeps, 'tallyfyBaseUrl'>,
+  input: AddOrgInput,
+  validated: Validated,
+): Promise<DoctorCheck[]> {
+  const orgId = input.orgId;
+  const app = input.authMode === 'client_credentials';
+  const checks: DoctorCheck[] = [
+    { check: 'grant', orgId, status: 'pass', detail: `${input.authMode} grant accepted` },
+  ];
+  if (app) {
+    checks.push(
+      {
+        check: 'me',
+        orgId,
+        status: 'skip',
+        detail: 'an app (client-credentials) token has no user: GET /me is not for it',
+      },
+      appEndpointsCheck(orgId),
+    );
+  } else {
+    checks.push(
+      {
+        check: 'me',
+        orgId,
+        status: 'pass',
+        detail: `GET /me answers with the token${validated.userEmail === undefined ? '' : ` (${validated.userEmail})`}`,
+      },
+      {
+        check: 'membership',
+        orgId,
+        status: 'pass',
+        detail: `the token's user belongs to ${orgId}`,
+      },
+    );
+  }
+  const token = validated.credentials.lastGrant?.accessToken;
+  if (token === undefined) return checks;
+  const api = new TallyfyApi(
+    createTallyfyClient({
+      auth: staticToken(token, { scope: app ? 'app' : 'user' }),
+      baseUrl: deps.tallyfyBaseUrl,
+      retry: { maxRetries: 1 },
+    }),
+  );
+  checks.push(await userEndpointsCheck(api, orgId, userScopedNeeds([])));
+  return checks;
 }
 
 /** The code of a failure for `--json` details (never its message: it may be anything). */

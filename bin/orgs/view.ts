@@ -20,6 +20,8 @@ export function orgView(org: Org, nowMs: number) {
     tokenSecretId: org.tokenSecretId,
     previousWebhookSecretValidUntil: org.previousWebhookSecretValidUntil ?? null,
     timezone: org.timezone ?? null,
+    /** The org's own token endpoint; `null`: the deployment's (TALLYFY_TOKEN_URL). */
+    tokenUrl: org.tokenUrl ?? null,
     createdAt: org.createdAt,
     updatedAt: org.updatedAt,
     version: org.version,
@@ -82,6 +84,7 @@ export function orgDetails(org: Org, nowMs: number, rules?: number): string[] {
         : `valid until ${org.previousWebhookSecretValidUntil}`,
     ],
     ['Timezone', org.timezone],
+    ['Token URL', org.tokenUrl === undefined ? undefined : `${org.tokenUrl} (the org's own)`],
     ['Rules', rules === undefined ? undefined : String(rules)],
     ['Credentials', org.credentialsSecretId],
     ['Token secret', org.tokenSecretId],

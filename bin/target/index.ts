@@ -3,17 +3,24 @@
  * deployed stack (`--stack`, its CloudFormation outputs, the default AWS credential chain).
  * Clients are created on first use and destroyed by `close()`.
  */
+import { hostname, userInfo } from 'node:os';
+import { isAbsolute, relative } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { loadConfig } from '../../shared/config.ts';
+import { SECTIONS } from '../../shared/config/sections.ts';
+import { readVariable } from '../../shared/config/variable.ts';
+import { ConfigError, loadConfig } from '../../shared/config.ts';
 import {
   createOrgRegistry,
   createOrgsDynamoClients,
   type OrgRegistry,
 } from '../../shared/orgs/index.ts';
+import { defaultTokenUrl } from '../../shared/tallyfy/index.ts';
 import { createTokenStore, type TokenStore } from '../../shared/tokens/index.ts';
 import { CliError } from '../errors.ts';
 import type { CliIo } from '../io.ts';
@@ -25,6 +32,7 @@ import {
   processAlive,
   readLocalFile,
 } from './local-file.ts';
+import { bucketObjects, directoryObjects, type ObjectReader } from './objects.ts';
 import { type AwsLocation, readStackOutputs, requireOutput, STACK_OUTPUTS } from './stack.ts';
 
 /** Functions the CLI invokes on demand. */
@@ -46,6 +54,21 @@ export interface TargetOptions {
   dataDir?: string | undefined;
   /** Tallyfy API root for `--stack` (local mode uses its own). @default TALLYFY_BASE_URL */
   tallyfyUrl?: string | undefined;
+  /**
+   * `--oauth-url`: Tallyfy's OAuth token endpoint, for either target (a candidate to check with
+   * `doctor`). Not `--token-url`: option names with "token" are refused as secret-like.
+   * @default local mode's own; with `--stack` TALLYFY_TOKEN_URL, else derived from the API root
+   */
+  oauthUrl?: string | undefined;
+}
+
+/** Where the CLI's Tallyfy settings came from, to name the one a person should change. */
+export interface TallyfySettings {
+  baseUrl: string;
+  /** `undefined` when the API root is not a Tallyfy host and no token URL was given. */
+  tokenUrl: string | undefined;
+  /** `--oauth-url`, local mode's state, TALLYFY_TOKEN_URL, or the default for the API root. */
+  tokenUrlSource: 'option' | 'local' | 'env' | 'derived';
 }
 
 export interface Target {
@@ -53,6 +76,8 @@ export interface Target {
   /** For messages: `local mode (.data/local.json)` / `stack TallyfyProd (eu-west-1)`. */
   readonly label: string;
   readonly tallyfyBaseUrl: string;
+  /** The token endpoint the CLI's grants go to (an org's own `tokenUrl` replaces it for that org). */
+  readonly tallyfy: TallyfySettings;
   /** Where reports land: local mode's directory, or `s3://<bucket>`; `undefined` when unknown. */
   readonly reportsLocation: string | undefined;
   registry(): OrgRegistry;
@@ -64,6 +89,22 @@ export interface Target {
   deadLetterQueueUrl(): string;
   /** Runs a function synchronously with `event` and returns its JSON result. */
   invoke(fn: FunctionName, event: Record<string, unknown>): Promise<unknown>;
+  /**
+   * Who operates, for replay records and the console's action log: the AWS principal's ARN
+   * (STS GetCallerIdentity, which needs no permission) or `<user>@<host>` in local mode.
+   */
+  operator(): Promise<string>;
+  /** The reports (`reports/<orgId>/<day>/<file>`): the reports bucket or local mode's directory. */
+  reports(): ObjectReader;
+  /** The raw webhook archive (`webhooks/<orgId>/…`): the archive bucket or local mode's directory. */
+  archive(): ObjectReader;
+  /**
+   * Events per minute per org a dead-letter replay may re-send: TALLYFY_REQUESTS_PER_MINUTE of
+   * the CLI's environment (set it to the deployment's value), default 100.
+   */
+  readonly requestsPerMinute: number;
+  /** Days an on-demand report covers by default (REPORT_WINDOW_DAYS), as `report run` uses. */
+  readonly reportWindowDays: number;
   close(): void;
 }
 
@@ -93,15 +134,97 @@ export async function resolveTarget(options: TargetOptions, io: CliIo): Promise<
     );
   }
   assertRunning(file, path, io.isAlive ?? processAlive);
-  return localTarget(file, path, io, clock);
+  return localTarget(file, path, io.env, clock, io.cwd, options);
 }
 
-function shardsFrom(io: CliIo, tableName: string): number {
+/** A path as people read it: relative to the working directory when it lies below it. */
+function shownPath(path: string, cwd: string): string {
+  const inside = relative(cwd, path);
+  return inside === '' || inside.startsWith('..') || isAbsolute(inside) ? path : inside;
+}
+
+/**
+ * The target of the local mode whose state file is `path`, for code running inside local mode
+ * itself (its `/console` route): the same target the CLI's `--local` opens.
+ *
+ * @throws CliError when the file is missing or local mode is not running
+ */
+export async function openLocalTarget(
+  path: string,
+  env: Env,
+  clock: () => number = Date.now,
+): Promise<Target> {
+  const file = await readLocalFile(path);
+  if (file === undefined) {
+    throw new CliError('CLI_TARGET_MISSING', `Local mode has not written ${path} yet.`);
+  }
+  assertRunning(file, path, processAlive);
+  return localTarget(file, path, env, clock, process.cwd(), {});
+}
+
+type Env = CliIo['env'];
+
+function requestsPerMinuteFrom(env: Env): number {
+  return loadConfig(['tallyfy'], env).tallyfy.requestsPerMinute;
+}
+
+function reportWindowDaysFrom(env: Env): number {
+  return loadConfig(['reports'], { ...env, REPORTS_BUCKET: 'unused-by-the-cli' }).reports
+    .windowDays;
+}
+
+const localOperator = (): string => `${userInfo().username}@${hostname()}`;
+
+function shardsFrom(env: Env, tableName: string): number {
   // the registry must use the deployment's shard count, or activated orgs land in no shard
-  return loadConfig(['orgs'], { ...io.env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
+  return loadConfig(['orgs'], { ...env, ORGS_TABLE: tableName }).orgs.refreshShardCount;
 }
 
-function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => number): Target {
+/**
+ * The token URL: `--oauth-url`, else the target's own (local mode's state), else
+ * TALLYFY_TOKEN_URL, else the default for the API root (which may be none).
+ */
+function tallyfySettings(
+  baseUrl: string,
+  options: TargetOptions,
+  env: Env,
+  localTokenUrl: string | undefined,
+): TallyfySettings {
+  if (options.oauthUrl !== undefined) {
+    return { baseUrl, tokenUrl: checkedUrl(options.oauthUrl), tokenUrlSource: 'option' };
+  }
+  if (localTokenUrl !== undefined) {
+    return { baseUrl, tokenUrl: localTokenUrl, tokenUrlSource: 'local' };
+  }
+  const fromEnv = (env.TALLYFY_TOKEN_URL ?? '').trim();
+  if (fromEnv !== '') return { baseUrl, tokenUrl: checkedUrl(fromEnv), tokenUrlSource: 'env' };
+  return { baseUrl, tokenUrl: defaultTokenUrl(baseUrl), tokenUrlSource: 'derived' };
+}
+
+/** TALLYFY_BASE_URL (or its default), read alone: a missing token URL is not this command's concern. */
+function envBaseUrl(io: CliIo): string {
+  const read = readVariable(SECTIONS.tallyfy.baseUrl, io.env);
+  if (!read.ok || read.value === undefined) {
+    throw new CliError('CLI_INPUT_INVALID', new ConfigError(read.ok ? [] : [read.issue]).message);
+  }
+  return read.value;
+}
+
+function checkedUrl(text: string): string {
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    throw new CliError('CLI_INPUT_INVALID', `The token URL must be an http(s) URL.`);
+  }
+  return text;
+}
+
+function localTarget(
+  file: LocalFile,
+  path: string,
+  env: Env,
+  clock: () => number,
+  cwd: string,
+  options: TargetOptions,
+): Target {
   const region = file.region;
   const { outputs, endpoints } = file;
   let registry: OrgRegistry | undefined;
@@ -115,8 +238,14 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
     });
   return {
     kind: 'local',
-    label: `local mode (${path})`,
+    label: `local mode (${shownPath(path, cwd)})`,
     tallyfyBaseUrl: file.urls.tallyfy.replace(/\/+$/, ''),
+    tallyfy: tallyfySettings(
+      file.urls.tallyfy.replace(/\/+$/, ''),
+      options,
+      env,
+      file.urls.tallyfyToken,
+    ),
     reportsLocation: outputs.ReportsDirectory,
     registry() {
       if (registry === undefined) {
@@ -130,7 +259,7 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
           client: dynamo.document,
           tableName: outputs.OrgsTableName,
           clock,
-          shards: shardsFrom(io, outputs.OrgsTableName),
+          shards: shardsFrom(env, outputs.OrgsTableName),
         });
       }
       return registry;
@@ -170,6 +299,17 @@ function localTarget(file: LocalFile, path: string, io: CliIo, clock: () => numb
       if (!file.functions.includes(fn)) throw missing(`function ${fn}`);
       return invokeLocal(file.urls.invoke, fn, event);
     },
+    operator: async () => localOperator(),
+    reports: () =>
+      directoryObjects(
+        outputs.ReportsDirectory,
+        'reports/',
+        shownPath(outputs.ReportsDirectory, cwd),
+      ),
+    archive: () =>
+      directoryObjects(outputs.ArchiveDirectory, '', shownPath(outputs.ArchiveDirectory, cwd)),
+    requestsPerMinute: requestsPerMinuteFrom(env),
+    reportWindowDays: reportWindowDaysFrom(env),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();
@@ -245,18 +385,24 @@ async function stackTarget(
     ...(options.region === undefined ? {} : { region: options.region }),
     ...(options.profile === undefined ? {} : { profile: options.profile }),
   };
-  const tallyfyBaseUrl =
-    options.tallyfyUrl?.replace(/\/+$/, '') ?? loadConfig(['tallyfy'], io.env).tallyfy.baseUrl;
+  const tallyfyBaseUrl = options.tallyfyUrl?.replace(/\/+$/, '') ?? envBaseUrl(io);
   let registry: OrgRegistry | undefined;
   let dynamo: { client: DynamoDBClient; document: DynamoDBDocumentClient } | undefined;
   let secrets: SecretsManagerClient | undefined;
   let store: TokenStore | undefined;
   let sqs: SQSClient | undefined;
   let lambda: LambdaClient | undefined;
+  let s3: S3Client | undefined;
+  let operator: Promise<string> | undefined;
+  const bucket = (key: string): ObjectReader => {
+    s3 ??= new S3Client(aws);
+    return bucketObjects(s3, output(key));
+  };
   return {
     kind: 'stack',
     label: `stack ${stackName}${options.region === undefined ? '' : ` (${options.region})`}`,
     tallyfyBaseUrl,
+    tallyfy: tallyfySettings(tallyfyBaseUrl, options, io.env, undefined),
     reportsLocation:
       outputs[STACK_OUTPUTS.reportsBucket] === undefined
         ? undefined
@@ -269,7 +415,7 @@ async function stackTarget(
           client: dynamo.document,
           tableName,
           clock,
-          shards: shardsFrom(io, tableName),
+          shards: shardsFrom(io.env, tableName),
         });
       }
       return registry;
@@ -319,11 +465,30 @@ async function stackTarget(
       }
       return body;
     },
+    operator() {
+      operator ??= (async () => {
+        const sts = new STSClient(aws);
+        try {
+          const out = await sts.send(new GetCallerIdentityCommand({}));
+          return out.Arn ?? 'unknown AWS principal';
+        } catch (error) {
+          throw awsFailure(error, 'asking STS who you are');
+        } finally {
+          sts.destroy();
+        }
+      })();
+      return operator;
+    },
+    reports: () => bucket(STACK_OUTPUTS.reportsBucket),
+    archive: () => bucket(STACK_OUTPUTS.archiveBucket),
+    requestsPerMinute: requestsPerMinuteFrom(io.env),
+    reportWindowDays: reportWindowDaysFrom(io.env),
     close() {
       dynamo?.client.destroy();
       secrets?.destroy();
       sqs?.destroy();
       lambda?.destroy();
+      s3?.destroy();
     },
   };
 }

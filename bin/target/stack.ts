@@ -12,6 +12,7 @@ export const STACK_OUTPUTS = Object.freeze({
   deadLetterQueueUrl: 'DeadLetterQueueUrl',
   eventBusName: 'EventBusName',
   reportsBucket: 'ReportsBucketName',
+  archiveBucket: 'ArchiveBucketName',
   tokenRefresherFunction: 'TokenRefresherFunctionName',
   reconcilerFunction: 'ReconcilerFunctionName',
   reporterFunction: 'ReporterFunctionName',

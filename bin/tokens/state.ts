@@ -7,6 +7,7 @@ import type { Org } from '../../shared/orgs/index.ts';
 
 export type TokenState =
   | 'healthy'
+  | 'refreshing'
   | 'expiring'
   | 'expired'
   | 'pending'
@@ -20,6 +21,8 @@ export const EXPIRING_MS = 15 * 60_000;
 export function tokenState(org: Org, nowMs: number): TokenState {
   if (org.status === 'disabled') return 'disabled';
   if (org.status === 'needs_reauth') return 'needs_reauth';
+  // a refresher holds the org's lease right now
+  if (org.lease !== undefined && Date.parse(org.lease.until) > nowMs) return 'refreshing';
   if (org.tokenExpiresAt === undefined) return org.consecutiveFailures > 0 ? 'failing' : 'pending';
   const left = Date.parse(org.tokenExpiresAt) - nowMs;
   if (left <= 0) return 'expired';

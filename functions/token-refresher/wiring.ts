@@ -12,7 +12,7 @@ import {
   type TelemetryOutput,
 } from '../../shared/observability/index.ts';
 import { orgRegistryFromConfig } from '../../shared/orgs/index.ts';
-import { tallyfyClientOptions } from '../../shared/tallyfy/from-config.ts';
+import { tallyfyOAuthOptions } from '../../shared/tallyfy/from-config.ts';
 import { tallyfyOAuth } from '../../shared/tallyfy/index.ts';
 import { refreshPolicyFromConfig } from '../../shared/tokens/from-config.ts';
 import {
@@ -62,7 +62,7 @@ export function wireTokenRefresher(
       prefix: config.secrets.prefix,
       clock,
     }),
-    grants: createTallyfyGrants(tallyfyOAuth(tallyfyClientOptions(tallyfy))),
+    grants: createTallyfyGrants(tallyfyOAuth(tallyfyOAuthOptions(tallyfy))),
     policy: refreshPolicyFromConfig(refresher),
     clock,
     random: Math.random,

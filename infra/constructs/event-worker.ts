@@ -3,11 +3,13 @@
  * failures, acts through the Tallyfy API with cached tokens, publishes to the bus, moves
  * permanent failures to the dead-letter queue itself, and asks the refresher for a refresh.
  */
+
 import { Duration } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../../shared/observability/services.ts';
+import { ARCHIVE_KEY_PREFIX } from '../../shared/webhooks/archive-key.ts';
 import type { TallyfyIntegration } from '../tallyfy-integration.ts';
 import type { TallyfyFunction } from './function.ts';
 import { accessForCalls, type TableCall } from './orgs-table.ts';
@@ -92,7 +94,7 @@ export class EventWorker extends Construct {
       .bindEventBus(events.bus)
       .bindRefreshRequests(props.refresher)
       .bindDeadLetterQueue(events.deadLetterQueue)
-      .bindArchiveBucket(storage.archiveBucket, { access: 'read', keyPrefix: 'webhooks/' });
+      .bindArchiveBucket(storage.archiveBucket, { access: 'read', keyPrefix: ARCHIVE_KEY_PREFIX });
     this.fn.consumeQueue(events.queue, {
       batchSize: props.batchSize ?? 10,
       // a Retry-After beyond the client's cap: the message is sent again with a delay

@@ -9,6 +9,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { ARCHIVE_KEY_PREFIX } from '../../shared/webhooks/archive-key.ts';
 import { grantKeyVia } from './kms.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { grantTableAccess, type OrgsTable, type TableAccess } from './orgs-table.ts';
@@ -22,6 +23,8 @@ export interface OperatorResources {
   readonly eventsQueue: IQueue;
   readonly deadLetterQueue: IQueue;
   readonly reportsBucket: IBucket;
+  /** The raw webhook archive: the console shows a dead letter's or an event's original body. */
+  readonly archiveBucket: IBucket;
   /** Functions the CLI invokes: token refresher (`tokens refresh`), reconciler, reporter. */
   readonly functions: readonly IFunction[];
 }
@@ -96,8 +99,14 @@ export function grantOperatorAccess(
   );
 
   // dlq list / replay: receive (and hide for a while), delete once re-sent
+  // (GetQueueAttributes: the console's dead-letter count)
   add(
-    ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+    [
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:ChangeMessageVisibility',
+      'sqs:GetQueueAttributes',
+    ],
     [resources.deadLetterQueue.queueArn],
   );
   // replays go back to the events queue
@@ -125,8 +134,16 @@ export function grantOperatorAccess(
     grantKeyVia(grantee, resources.reportsBucket.encryptionKey, 's3', ['kms:Decrypt']),
   );
 
+  const archived = resources.archiveBucket.arnForObjects(`${ARCHIVE_KEY_PREFIX}*`);
+  add(['s3:GetObject'], [archived]);
+  add(['s3:ListBucket'], [resources.archiveBucket.bucketArn]);
+  pushIf(
+    grants,
+    grantKeyVia(grantee, resources.archiveBucket.encryptionKey, 's3', ['kms:Decrypt']),
+  );
+
   if (Construct.isConstruct(grantee)) {
-    acknowledgeNag(grantee, { stackArn, secretsArn, reports });
+    acknowledgeNag(grantee, { stackArn, secretsArn, reports, archived });
   }
   return grants.reduce((all, next) => all.combine(next));
 }
@@ -137,7 +154,7 @@ function pushIf(grants: Grant[], grant: Grant | undefined): void {
 
 function acknowledgeNag(
   grantee: IConstruct,
-  arns: { stackArn: string; secretsArn: string; reports: string },
+  arns: { stackArn: string; secretsArn: string; reports: string; archived: string },
 ): void {
   acknowledgeWildcardResource(
     grantee,
@@ -153,5 +170,10 @@ function acknowledgeNag(
     grantee,
     arns.reports,
     'Reports are read by the key the reporter chose (org id, date); the wildcard covers the reports/ prefix of this one bucket.',
+  );
+  acknowledgeWildcardResource(
+    grantee,
+    arns.archived,
+    'Raw webhook bodies are read by the key the receiver chose (org, day, event); the wildcard covers the webhooks/ prefix of this one bucket.',
   );
 }

@@ -2,6 +2,7 @@
  * The reporter part (functions/reporter): a daily scheduled run writing CSV and JSON reports
  * under `reports/` of the reports bucket; alarms when a report of any org fails.
  */
+
 import { Duration } from 'aws-cdk-lib';
 import type { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
@@ -9,6 +10,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../../shared/observability/services.ts';
+import { REPORTS_KEY_PREFIX } from '../../shared/reports/keys.ts';
 import type { TallyfyIntegration } from '../tallyfy-integration.ts';
 import type { TallyfyFunction } from './function.ts';
 import { perOrgSum } from './metrics.ts';
@@ -27,7 +29,7 @@ export const REPORTER_TABLE_CALLS: readonly TableCall[] = [
 ];
 
 /** Key prefix of every report object (`reports/<orgId>/<YYYY-MM-DD>/…`, `…/latest/…`). */
-export const REPORTS_KEY_PREFIX = 'reports/';
+export { REPORTS_KEY_PREFIX } from '../../shared/reports/keys.ts';
 
 /** Properties of {@link Reporter}. */
 export interface ReporterProps {

@@ -3,6 +3,7 @@
  * `POST /hooks/{orgId}/{secret}`, throttled, with access logs that never hold the path (the
  * secret is in it), the function behind it, and the 5xx alarm.
  */
+
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
@@ -17,6 +18,7 @@ import { type Alarm, Metric, type MetricOptions } from 'aws-cdk-lib/aws-cloudwat
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { SERVICE_NAMES } from '../../shared/observability/services.ts';
+import { ARCHIVE_KEY_PREFIX } from '../../shared/webhooks/archive-key.ts';
 import type { TallyfyIntegration } from '../tallyfy-integration.ts';
 import type { TallyfyFunction } from './function.ts';
 import { acknowledgeRule } from './nag.ts';
@@ -147,7 +149,7 @@ export class WebhookReceiver extends Construct {
       })
       .bindTable(integration.orgs.table, accessForCalls(RECEIVER_TABLE_CALLS))
       .bindEventsQueue(integration.events.queue)
-      .bindArchiveBucket(integration.storage.archiveBucket, { keyPrefix: 'webhooks/' });
+      .bindArchiveBucket(integration.storage.archiveBucket, { keyPrefix: ARCHIVE_KEY_PREFIX });
 
     this.api = new HttpApi(this, 'Api', {
       description: 'tallyfy-serverless webhook receiver: POST /hooks/{orgId}/{secret}',

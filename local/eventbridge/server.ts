@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dirname } from 'node:path';
-import { readTextIfExists } from '../../shared/files.ts';
-import { DataFileError } from '../data-file.ts';
 import { readBody, sendJson, startLocalServer } from '../http.ts';
+import {
+  type Journal,
+  type JournalSpec,
+  loadJournal,
+  openJournal,
+  type SalvageReport,
+} from '../persistence/index.ts';
 
 /** One event as the local bus stores it: the shape EventBridge delivers to targets. */
 export interface LocalBusEvent {
@@ -26,7 +29,10 @@ export interface LocalBusEvent {
 export interface LocalEventBridgeOptions {
   /** Port on 127.0.0.1. @default 0 (a free port) */
   port?: number;
-  /** Append every event as one JSON line; events already in it are loaded at start. @default memory only */
+  /**
+   * Append every event as one JSON line (fsynced before PutEvents answers); events already in
+   * it are loaded at start, and a damaged file is salvaged line by line. @default memory only
+   */
   dataFile?: string;
   /** Buses that exist; an entry for another bus fails with `ResourceNotFoundException`. @default any bus */
   buses?: readonly string[];
@@ -44,6 +50,8 @@ export interface LocalEventBridge {
   readonly port: number;
   /** Every event put (and loaded from `dataFile`), oldest first. */
   readonly events: readonly LocalBusEvent[];
+  /** A damaged data file found at start: what was kept aside, kept and lost. */
+  readonly salvage: readonly SalvageReport[];
   /** Calls `listener` for each event put from now on; returns the unsubscribe function. */
   subscribe(listener: (event: LocalBusEvent) => void): () => void;
   /** The next `count` PutEvents calls answer 500 (the SDK retries them). @default 1 */
@@ -72,11 +80,23 @@ export async function startLocalEventBridge(
   const region = options.region ?? 'us-east-1';
   const account = options.accountId ?? '000000000000';
   const buses = options.buses === undefined ? undefined : new Set(options.buses);
-  const events: LocalBusEvent[] = options.dataFile ? await loadEvents(options.dataFile) : [];
+  const events: LocalBusEvent[] = [];
+  const salvage: SalvageReport[] = [];
+  let journal: Journal<LocalBusEvent> | undefined;
+  if (options.dataFile !== undefined) {
+    const spec = busLogSpec(options.dataFile);
+    const loaded = await loadJournal(spec, clock());
+    events.push(...loaded.records);
+    if (loaded.salvage) salvage.push(loaded.salvage);
+    // the bus log is a history, not a state: never rewritten
+    journal = await openJournal(spec, {
+      snapshot: () => events,
+      compactOnOpen: false,
+      compaction: { minBytes: Number.POSITIVE_INFINITY },
+    });
+  }
   const listeners = new Set<(event: LocalBusEvent) => void>();
   let faults = 0;
-  let writing: Promise<void> = Promise.resolve();
-  if (options.dataFile) await mkdir(dirname(options.dataFile), { recursive: true });
 
   const busNameOf = (value: unknown): string => {
     if (typeof value !== 'string' || value === '') return 'default';
@@ -165,13 +185,9 @@ export async function startLocalEventBridge(
         );
       }
       const { accepted, output } = putEvents(JSON.parse(body.toString('utf8')));
+      // stored before the answer: an acknowledged event is on the bus log
+      await journal?.append(accepted);
       events.push(...accepted);
-      if (options.dataFile && accepted.length > 0) {
-        const lines = accepted.map((e) => `${JSON.stringify(e)}\n`).join('');
-        const file = options.dataFile;
-        writing = writing.then(() => appendFile(file, lines, 'utf8'));
-        await writing;
-      }
       for (const event of accepted) for (const listener of listeners) listener(event);
       reply(200, output);
     } catch (error) {
@@ -192,6 +208,7 @@ export async function startLocalEventBridge(
     endpoint: local.origin,
     port: local.port,
     events,
+    salvage,
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -201,7 +218,7 @@ export async function startLocalEventBridge(
     },
     async close() {
       await local.close();
-      await writing;
+      await journal?.close();
     },
   };
 }
@@ -217,21 +234,21 @@ export class EventBridgeFault extends Error {
   }
 }
 
-async function loadEvents(file: string): Promise<LocalBusEvent[]> {
-  const text = await readTextIfExists(file);
-  if (text === undefined) return [];
-  const events: LocalBusEvent[] = [];
-  for (const [index, line] of text.split('\n').entries()) {
-    if (line.trim() === '') continue;
-    try {
-      events.push(JSON.parse(line) as LocalBusEvent);
-    } catch (error) {
-      throw new DataFileError(
-        file,
-        `${file}:${index + 1} is not a JSON event; move the file aside to start empty.`,
-        { cause: error instanceof Error ? error.name : 'SyntaxError' },
-      );
-    }
-  }
-  return events;
+/** `events.jsonl`: one event per line, no header (people read it line by line). */
+function busLogSpec(file: string): JournalSpec<LocalBusEvent> {
+  return {
+    file,
+    kind: null,
+    parse: (value) => {
+      const event = value as Partial<LocalBusEvent> | null;
+      const valid =
+        typeof event?.id === 'string' &&
+        typeof event['detail-type'] === 'string' &&
+        typeof event.source === 'string' &&
+        typeof event.time === 'string' &&
+        typeof event.detail === 'object' &&
+        event.detail !== null;
+      return valid ? (event as LocalBusEvent) : undefined;
+    },
+  };
 }

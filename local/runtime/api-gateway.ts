@@ -11,6 +11,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 const TEXT_TYPES =
   /^(text\/|application\/([\w.+-]*\+)?(json|xml|javascript|x-www-form-urlencoded))/i;
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 export interface RouteMatch {
   /** e.g. `POST /hooks/{orgId}/{secret}` */
   routeKey: string;
@@ -45,7 +47,11 @@ export function toApiGatewayEvent(
     query[key] = query[key] === undefined ? value : `${query[key]},${value}`;
   }
   const contentType = headers['content-type'] ?? '';
-  const isText = body.length === 0 || TEXT_TYPES.test(contentType);
+  // a JSON string cannot hold bytes that are not UTF-8: such a body goes base64-encoded, so
+  // the handler sees exactly the bytes that arrived (decoding them would put U+FFFD in their
+  // place, and an altered body would be accepted and archived)
+  const text = body.length > 0 && TEXT_TYPES.test(contentType) ? utf8TextOf(body) : undefined;
+  const isText = body.length === 0 || text !== undefined;
   const requestId = randomUUID();
   const method = request.method ?? 'GET';
   return {
@@ -75,9 +81,18 @@ export function toApiGatewayEvent(
       time: apiGatewayTime(now),
       timeEpoch: now,
     },
-    ...(body.length > 0 ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
+    ...(body.length > 0 ? { body: text ?? body.toString('base64') } : {}),
     isBase64Encoded: !isText,
   };
+}
+
+/** The body as text when it is valid UTF-8 (a BOM kept as U+FEFF), else `undefined`. */
+function utf8TextOf(body: Buffer): string | undefined {
+  try {
+    return strictUtf8.decode(body);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes a handler result as API Gateway would: status, headers, cookies, decoded body. */

@@ -129,6 +129,49 @@ export async function ensureDemoOrg(
   };
 }
 
+/**
+ * Launches a "Purchase order" process in the sandbox as its demo admin, through the API, and
+ * returns its "Approve purchase order" task.
+ */
+async function launchPurchaseOrder(sandbox: StartedSandbox): Promise<string> {
+  const demo = sandbox.demo;
+  const grant = await fetch(`${sandbox.url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: demo.passwordClient.clientId,
+      client_secret: demo.passwordClient.clientSecret,
+      username: demo.admin.email,
+      password: demo.admin.password,
+    }),
+  });
+  if (!grant.ok)
+    throw new LocalModeError('LOCAL_DEMO_FAILED', `the token endpoint answered ${grant.status}`);
+  const { access_token: token } = (await grant.json()) as { access_token: string };
+  const launched = await fetch(`${sandbox.url}/organizations/${demo.orgId}/runs`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'x-tallyfy-client': 'APIClient',
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({
+      checklist_id: demo.templates.purchaseOrder.id,
+      name: 'Purchase order (local mode demo)',
+    }),
+  });
+  if (launched.status !== 201)
+    throw new LocalModeError('LOCAL_DEMO_FAILED', `launching answered ${launched.status}`);
+  const { data } = (await launched.json()) as { data: { id: string } };
+  const task = sandbox.store
+    .tasksOfRun(data.id)
+    .find((t) => t.stepId === demo.templates.purchaseOrder.steps.approvePo);
+  if (!task)
+    throw new LocalModeError('LOCAL_DEMO_FAILED', 'the new purchase order has no approval task');
+  return task.id;
+}
+
 async function readSecret(client: SecretsManagerClient, name: string): Promise<Secret | undefined> {
   try {
     const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: name }));
@@ -156,7 +199,7 @@ export interface LocalDemo {
 /**
  * {@link ensureDemoOrg} with the sandbox's demo, then tells the sandbox the org's webhook URL
  * (it starts without one every time) and builds the one-line command of the banner.
- * @throws LocalModeError `DEMO_FAILED`
+ * @throws LocalModeError `LOCAL_DEMO_FAILED`
  */
 export async function prepareDemo(
   deps: DemoDeps,
@@ -168,14 +211,34 @@ export async function prepareDemo(
     org = await ensureDemoOrg(deps, sandbox.demo, demoRule(sandbox.demo), alreadyRegistered);
   } catch (error) {
     throw new LocalModeError(
-      'DEMO_FAILED',
+      'LOCAL_DEMO_FAILED',
       `Could not register the demo org: ${scrubSecrets((error as Error).message)}`,
       { cause: error },
     );
   }
   if (!org) return undefined;
   sandbox.setWebhookUrl(org.orgId, org.webhookUrl.reveal());
-  const taskId = sandbox.demo.tasks.approvePo;
+  // the sandbox keeps its state: once the demo task was completed, the command completes
+  // another open approval, or that of a new purchase order (launched as a user would)
+  const po = sandbox.demo.templates.purchaseOrder;
+  let taskId =
+    sandbox.store
+      .tasksOf(org.orgId)
+      .find(
+        (t) =>
+          t.checklistId === po.id && t.stepId === po.steps.approvePo && t.status !== 'completed',
+      )?.id ?? '';
+  if (taskId === '') {
+    try {
+      taskId = await launchPurchaseOrder(sandbox);
+    } catch (error) {
+      throw new LocalModeError(
+        'LOCAL_DEMO_FAILED',
+        `Could not launch a purchase order in the sandbox for the demo: ${scrubSecrets((error as Error).message)}`,
+        { cause: error },
+      );
+    }
+  }
   return {
     orgId: org.orgId,
     ruleId: org.ruleId,

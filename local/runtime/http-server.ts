@@ -24,6 +24,13 @@ export interface LocalApp {
   invoke(functionName: string, event: unknown): Promise<unknown>;
   functionNames(): readonly string[];
   health(): Record<string, unknown>;
+  /**
+   * Why requests cannot be served now (an engine is down), or `undefined`. Then /health answers
+   * 503 and webhooks 503: nothing is acknowledged that could not be stored and marked.
+   */
+  unavailable?(): string | undefined;
+  /** The operator console (bin/console), served under `/console`; it checks its own access. */
+  console?(request: IncomingMessage, response: ServerResponse, body: Buffer): Promise<void>;
 }
 
 export interface LocalHttpServer {
@@ -32,6 +39,8 @@ export interface LocalHttpServer {
   readonly origin: string;
   /** Starts serving `app`; until then every route but /health answers 503. */
   serve(app: LocalApp): void;
+  /** Webhook requests being handled now. */
+  webhooksInFlight(): number;
   /**
    * Stops accepting (new requests on open connections get 503), lets requests in flight finish
    * (up to `graceMs`), then closes. Idempotent.
@@ -41,7 +50,7 @@ export interface LocalHttpServer {
 
 /**
  * Binds the port first, so a port in use fails in milliseconds, before any engine starts.
- * @throws LocalModeError `PORT_IN_USE` with the one-line fix
+ * @throws LocalModeError `LOCAL_PORT_IN_USE` with the one-line fix
  */
 export async function startLocalHttpServer(options: {
   port: number;
@@ -52,6 +61,7 @@ export async function startLocalHttpServer(options: {
   const host = options.host ?? '127.0.0.1';
   let app: LocalApp | undefined;
   let stopping = false;
+  let hooksInFlight = 0;
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://local');
@@ -62,10 +72,30 @@ export async function startLocalHttpServer(options: {
       }
       if (stopping) return sendJson(response, 503, { status: 'stopping' });
       if (!app) return sendJson(response, 503, { status: 'starting' });
+      const down = app.unavailable?.();
+      if (down !== undefined) {
+        return sendJson(response, 503, { status: 'unavailable', reason: down, ...app.health() });
+      }
       return sendJson(response, 200, { status: 'ok', ...app.health() });
     }
     if (!app || stopping) {
       return sendJson(response, 503, { message: stopping ? 'Stopping' : 'Starting' });
+    }
+    const down = app.unavailable?.();
+    if (down !== undefined) {
+      // the receiver's own 503 body: the sender may send it again later
+      await readBody(request, 0);
+      return sendJson(
+        response,
+        503,
+        {
+          error: {
+            code: 'WEBHOOKS_UNAVAILABLE',
+            message: 'The event could not be stored and was not accepted; send it again.',
+          },
+        },
+        { 'retry-after': '5' },
+      );
     }
     const body = await readBody(request, MAX_REQUEST_BYTES);
     if (body === undefined) return sendJson(response, 413, { message: 'Request Entity Too Large' });
@@ -81,13 +111,21 @@ export async function startLocalHttpServer(options: {
         },
         options.clock(),
       );
-      const result = await app.receiver(event);
-      return writeProxyResult(response, result);
+      hooksInFlight += 1;
+      try {
+        const result = await app.receiver(event);
+        return writeProxyResult(response, result);
+      } finally {
+        hooksInFlight -= 1;
+      }
     }
 
     const invoke = INVOKE_ROUTE.exec(path);
     if (invoke && request.method === 'POST') {
       return adminInvoke(app, invoke[1] ?? '', request, body, response);
+    }
+    if (app.console && (path === '/console' || path.startsWith('/console/'))) {
+      return app.console(request, response, body);
     }
     // what an HTTP API answers for a route it does not have
     return sendJson(response, 404, { message: 'Not Found' });
@@ -113,6 +151,7 @@ export async function startLocalHttpServer(options: {
     serve(next) {
       app = next;
     },
+    webhooksInFlight: () => hooksInFlight,
     close(graceMs = 5_000) {
       stopping = true;
       closing ??= local.close(graceMs);
@@ -126,14 +165,14 @@ function portError(port: number, error: unknown): unknown {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === 'EADDRINUSE') {
     return new LocalModeError(
-      'PORT_IN_USE',
+      'LOCAL_PORT_IN_USE',
       `Port ${port} is already in use: stop the program using it, or start on another port (PORT=${port + 1} npm start).`,
       { cause: error },
     );
   }
   if (code === 'EACCES') {
     return new LocalModeError(
-      'PORT_IN_USE',
+      'LOCAL_PORT_IN_USE',
       `Port ${port} needs privileges this user does not have: choose a port above 1023 (PORT=3000 npm start).`,
       { cause: error },
     );

@@ -10,6 +10,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { localModeConsole } from '../../bin/console/index.ts';
 import { awsClientSettings } from '../../shared/config/aws-clients.ts';
 import {
   type Config,
@@ -34,16 +35,20 @@ import {
   orgRegistryFromConfig,
 } from '../../shared/orgs/index.ts';
 import { createTokenStore } from '../../shared/tokens/index.ts';
+import type { SalvageReport } from '../persistence/index.ts';
 import { startSqsEventSource } from '../sqs/index.ts';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
 import { type LocalDemo, prepareDemo } from './demo.ts';
-import { type Engines, startEngines } from './engines.ts';
+import { dynamoDbPath, type Engines, startEngines } from './engines.ts';
 import { LocalModeError } from './errors.ts';
 import { buildFunctions, type LocalClients, type LocalFunctions } from './functions.ts';
-import { startLocalHttpServer } from './http-server.ts';
+import { type LocalHttpServer, startLocalHttpServer } from './http-server.ts';
+import { stopOrphanedDynamoDbLocal } from './orphans.ts';
 import { type Schedules, scheduledEvent, stackSchedules, startSchedules } from './schedules.ts';
 import { localEnv, readLocalSettings } from './settings.ts';
-import { type LocalState, readLocalState, writeLocalState } from './state-file.ts';
+import { type LocalState, readPreviousRun, writeLocalState } from './state-file.ts';
 
+export type { SalvageReport } from '../persistence/index.ts';
 export type { LocalDemo } from './demo.ts';
 export { LocalModeError, type LocalModeErrorCode } from './errors.ts';
 export { LOCAL_VARIABLES, readEnvFile } from './settings.ts';
@@ -72,6 +77,13 @@ export interface LocalModeOptions {
   schedules?: boolean;
   /** Epoch ms. @default Date.now */
   clock?: () => number;
+  /**
+   * Called when local mode stopped itself because an engine could not be kept running
+   * (DynamoDB Local died more often than it may be restarted). `npm start` exits with 3.
+   */
+  onFatal?: (error: LocalModeError) => void;
+  /** Waits before each restart of DynamoDB Local. @default [1000, 3000, 10000] */
+  restartDelaysMs?: readonly number[];
 }
 
 export interface LocalMode {
@@ -81,11 +93,19 @@ export interface LocalMode {
     invoke: string;
     webhookBase: string;
     tallyfy: string;
+    /** The OAuth token endpoint (the sandbox's own origin, or TALLYFY_TOKEN_URL). */
+    tallyfyToken: string;
     sandbox: string | null;
+    /** The operator console's link (it carries a per-start token: print it, never log it). */
+    console: string;
   };
   readonly dataDir: string;
   readonly stateFile: string;
   readonly demo: LocalDemo | undefined;
+  /** Damaged data files found at this start: kept aside, what was kept and lost. */
+  readonly salvage: readonly SalvageReport[];
+  /** DynamoDB Local processes of this data directory left by a crashed run, stopped at start. */
+  readonly orphansStopped: readonly number[];
   /** Runs a function in-process, as `POST /_local/invoke/<name>` does. */
   invoke(functionName: string, event: unknown): Promise<unknown>;
   /** Resolves once every message visible on the events queue now has been handled. */
@@ -100,28 +120,79 @@ export interface LocalMode {
  * their endpoints, the clients, the table, the functions, the HTTP routes, the demo org, fresh
  * sandbox tokens, the queue poller and the timers; then local.json.
  *
- * @throws LocalModeError (`PORT_IN_USE`, `ALREADY_RUNNING`, `JAVA_MISSING`, `CONFIG_INVALID`,
- *   `ENGINE_FAILED`, `DEMO_FAILED`) with a one-line message; anything started is stopped first
+ * @throws LocalModeError (`LOCAL_PORT_IN_USE`, `LOCAL_ALREADY_RUNNING`, `LOCAL_JAVA_MISSING`, `LOCAL_CONFIG_INVALID`,
+ *   `LOCAL_ENGINE_FAILED`, `LOCAL_DEMO_FAILED`) with a one-line message; anything started is stopped first
  * @example
- * const local = await startLocalMode({ port: 0, dataDir: '/tmp/x', schedules: false });
+ * const local = await startLocalMode({ port: 0, dataDir: '.data-test', schedules: false });
  * console.log(local.urls.webhookBase);
  * await local.stop();
  */
 export async function startLocalMode(options: LocalModeOptions = {}): Promise<LocalMode> {
   const plan = planLocalMode(options);
-  const previous = await claimDataDir(plan);
-  const http = await startLocalHttpServer({
-    port: plan.port,
-    clock: plan.clock,
-    onError: (message, error) => plan.logger.error(message, { error }),
-  });
+  const claim = await claimDataDir(plan);
+  let engines: Engines | undefined;
+  let stopping: Promise<void> | undefined;
   const cleanups = new Cleanups(plan.logger);
-  cleanups.add(() => http.close());
+  // the lock goes last, once every engine is stopped; until then a crash of this process
+  // still takes DynamoDB Local and the lock with it
+  cleanups.add(() => claim.lock.release());
+  const exitGuard = guardExit(claim.lock, () => engines?.dynamodb.pid());
+  cleanups.add(async () => exitGuard.remove());
+
+  let http: LocalHttpServer;
   try {
-    const engines = await startEnginesStep(plan, cleanups);
-    const config = configStep(() => loadConfig(SECTION_NAMES, localEnvFor(plan, engines)));
+    http = await startLocalHttpServer({
+      port: plan.port,
+      clock: plan.clock,
+      onError: (message, error) => plan.logger.error(message, { error }),
+    });
+  } catch (error) {
+    await cleanups.run();
+    throw error;
+  }
+  cleanups.add(() => http.close());
+
+  const stopAll = (state?: LocalState) => {
+    stopping ??= (async () => {
+      plan.logger.info('stopping: draining work in flight');
+      // webhooks in flight finish first (new ones get 503, as a draining load balancer
+      // answers), then the timers, the queue poller and invocations, then the engines
+      await http.close();
+      await cleanups.run();
+      if (state) {
+        await writeLocalState(plan.stateFile, {
+          ...state,
+          running: false,
+          stoppedAt: new Date(plan.clock()).toISOString(),
+        });
+      }
+      plan.logger.info('stopped');
+    })();
+    return stopping;
+  };
+  let runningState: LocalState | undefined;
+  /** DynamoDB Local died more often than it may be restarted: stop, then tell the caller. */
+  const engineFailed = (error: Error) => {
+    const fatal = new LocalModeError(
+      'LOCAL_ENGINE_FAILED',
+      `DynamoDB Local ${error.message.replace(/^dynamodb /, '')}: local mode stopped. Start it again; if it keeps failing, look for a lack of memory or disk space.`,
+      { cause: error },
+    );
+    plan.logger.error('an engine failed for good; stopping local mode', {
+      engine: 'dynamodb',
+      reason: fatal.message,
+    });
+    void stopAll(runningState).then(() => options.onFatal?.(fatal));
+  };
+
+  try {
+    const started = await startEnginesStep(plan, cleanups, engineFailed, options.restartDelaysMs);
+    engines = started;
+    const salvage = [...claim.salvage, ...started.salvage];
+    for (const report of salvage) plan.logger.warn('damaged data file salvaged', { ...report });
+    const config = configStep(() => loadConfig(SECTION_NAMES, localEnvFor(plan, started)));
     const clients = createLocalClients(config, plan, cleanups);
-    logBusEvents(engines, plan, cleanups);
+    logBusEvents(started, plan, cleanups);
     const table = await createOrgsTable(clients.dynamoDb, config.orgs.tableName);
     if (table.created) plan.logger.info('orgs table created', { table: config.orgs.tableName });
     const functions = buildFunctions({
@@ -132,10 +203,21 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
     });
     const invoke = trackInvocations(functions, cleanups);
     const startedAt = new Date(plan.clock()).toISOString();
+    const health = engineHealth(started, salvage);
+    const operatorConsole = localModeConsole({
+      stateFile: plan.stateFile,
+      port: http.port,
+      env: plan.userEnv,
+      clock: plan.clock,
+      log: plan.logger.createChild({ persistentKeys: { part: 'console' } }),
+    });
+    cleanups.add(async () => operatorConsole.close());
     http.serve({
+      console: operatorConsole.handle,
       receiver: functions.receiver,
       invoke,
       functionNames: () => [...functions.invocable.keys()],
+      unavailable: health.unavailable,
       health: () => ({
         startedAt,
         functions: [
@@ -143,21 +225,24 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
           SERVICE_NAMES.worker,
           ...functions.invocable.keys(),
         ].sort(),
-        sandbox: engines.sandbox !== undefined,
+        sandbox: started.sandbox !== undefined,
+        ...health.report(),
       }),
     });
     const registry = orgRegistryFromConfig(config.orgs, clients.dynamo, plan.clock);
     const demo = await prepareDemoStep(
       plan,
-      engines,
+      started,
       config,
       clients,
       registry,
       http.origin,
-      previous,
+      claim.previousDemo,
     );
-    await renewSandboxTokens(plan, engines, registry, invoke);
-    const drainQueue = startWorkerPoller(plan, engines, clients, functions, cleanups);
+    await renewSandboxTokens(plan, started, registry, invoke);
+    const drainQueue = startWorkerPoller(plan, started, clients, functions, cleanups, () =>
+      http.webhooksInFlight(),
+    );
     const schedules = armSchedules(plan, config, functions, invoke, cleanups);
     const urls = {
       http: http.origin,
@@ -165,40 +250,29 @@ export async function startLocalMode(options: LocalModeOptions = {}): Promise<Lo
       invoke: `${http.origin}/_local/invoke`,
       webhookBase: `${http.origin}/hooks`,
       tallyfy: config.tallyfy.baseUrl,
-      sandbox: engines.sandbox ? engines.sandbox.origin : null,
+      tallyfyToken: config.tallyfy.tokenUrl,
+      sandbox: started.sandbox ? started.sandbox.origin : null,
+      console: operatorConsole.url(http.origin),
     };
-    const state = runningState(plan, config, engines, functions, urls, startedAt, demo.record);
+    const state = runningLocalState(plan, config, started, functions, urls, startedAt, demo.record);
     await writeLocalState(plan.stateFile, state);
+    runningState = state;
     plan.logger.info('local mode ready', {
       http: urls.http,
       sandbox: urls.sandbox,
       nextRuns: schedules?.nextRuns() ?? {},
     });
 
-    let stopping: Promise<void> | undefined;
     return {
       urls,
       dataDir: plan.dataDir,
       stateFile: plan.stateFile,
       demo: demo.demo,
+      salvage,
+      orphansStopped: claim.orphansStopped,
       invoke,
       drainQueue,
-      stop() {
-        stopping ??= (async () => {
-          plan.logger.info('stopping: draining work in flight');
-          // webhooks in flight finish first (new ones get 503, as a draining load balancer
-          // answers), then the timers, the queue poller and invocations, then the engines
-          await http.close();
-          await cleanups.run();
-          await writeLocalState(plan.stateFile, {
-            ...state,
-            running: false,
-            stoppedAt: new Date(plan.clock()).toISOString(),
-          });
-          plan.logger.info('stopped');
-        })();
-        return stopping;
-      },
+      stop: () => stopAll(state),
     };
   } catch (error) {
     await cleanups.run();
@@ -215,6 +289,8 @@ interface LocalPlan {
   stateFile: string;
   /** TALLYFY_BASE_URL unset: run the sandbox. */
   useSandbox: boolean;
+  /** SANDBOX_FRESH: the sandbox from its seed, not its saved state. */
+  sandboxFresh: boolean;
   region: string;
   eventBusName: string;
   logLevel: LogLevelName;
@@ -242,6 +318,7 @@ function planLocalMode(options: LocalModeOptions): LocalPlan {
     dataDir,
     stateFile: join(dataDir, 'local.json'),
     useSandbox: (userEnv.TALLYFY_BASE_URL ?? '').trim() === '',
+    sandboxFresh: settings.sandboxFresh,
     region: precheck.aws.region ?? 'us-east-1',
     eventBusName: precheck.bus.eventBusName,
     logLevel,
@@ -257,21 +334,104 @@ function planLocalMode(options: LocalModeOptions): LocalPlan {
   };
 }
 
+/** What the start found in the data directory. */
+interface DataDirClaim {
+  lock: DataDirLock;
+  /** The previous run's demo record (it survives restarts, and a damaged local.json). */
+  previousDemo: LocalState['demo'];
+  /** The demo record salvaged from a damaged local.json. */
+  salvage: SalvageReport[];
+  orphansStopped: number[];
+}
+
 /**
- * Makes the data directory and refuses it while another local mode runs on it: two processes
- * on one DynamoDB Local data directory would corrupt it.
- * @returns the state the previous run left (its demo record survives restarts)
+ * Makes the data directory and takes its lock (one local mode per directory: two on one
+ * DynamoDB Local directory corrupt it). Then, holding it, stops any DynamoDB Local a crashed
+ * run left on this directory: no live local mode owns one now.
+ * @throws LocalModeError `LOCAL_ALREADY_RUNNING` while another local mode holds the directory
  */
-async function claimDataDir(plan: LocalPlan): Promise<LocalState | undefined> {
+async function claimDataDir(plan: LocalPlan): Promise<DataDirClaim> {
   await mkdir(plan.dataDir, { recursive: true });
-  const previous = await readLocalState(plan.stateFile);
-  if (previous?.running && previous.pid !== process.pid && isAlive(previous.pid)) {
-    throw new LocalModeError(
-      'ALREADY_RUNNING',
-      `Local mode is already running on ${plan.dataDir} (pid ${previous.pid}, ${previous.urls.http}): stop it first, or start with another DATA_DIR.`,
-    );
+  const lock = await acquireDataDirLock(plan.dataDir, {
+    clock: plan.clock,
+    describeHolder: async (holder) => {
+      const state = await readPreviousRun(plan.stateFile, plan.clock(), { salvage: false });
+      return state.state?.pid === holder.pid ? `, ${state.state.urls.http}` : '';
+    },
+  });
+  try {
+    const previous = await readPreviousRun(plan.stateFile, plan.clock());
+    const stopped = await stopOrphanedDynamoDbLocal(dynamoDbPath(plan.dataDir));
+    for (const orphan of stopped) {
+      plan.logger.warn('stopped a DynamoDB Local left running by a crashed local mode', {
+        pid: orphan.pid,
+        outcome: orphan.outcome,
+        dataDir: plan.dataDir,
+      });
+    }
+    return {
+      lock,
+      previousDemo: previous.demo,
+      salvage: previous.salvage ? [previous.salvage] : [],
+      orphansStopped: stopped.map((o) => o.pid),
+    };
+  } catch (error) {
+    await lock.release();
+    throw error;
   }
-  return previous;
+}
+
+/**
+ * If this process ends without `stop()` (an uncaught error, `process.exit`), DynamoDB Local
+ * (its own process group) and the lock go with it. Only kill -9 leaves them; the next start
+ * cleans up after that.
+ */
+function guardExit(lock: DataDirLock, javaPid: () => number | undefined): { remove(): void } {
+  const onExit = () => {
+    const pid = javaPid();
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    lock.releaseSync();
+  };
+  process.once('exit', onExit);
+  return { remove: () => process.off('exit', onExit) };
+}
+
+/** What /health reports of every engine, and whether webhooks can be taken now. */
+function engineHealth(
+  engines: Engines,
+  salvage: readonly SalvageReport[],
+): { report(): Record<string, unknown>; unavailable(): string | undefined } {
+  const inProcess = { state: 'up' as const };
+  return {
+    report: () => ({
+      engines: {
+        dynamodb: engines.dynamodb.status(),
+        secretsManager: inProcess,
+        sqs: inProcess,
+        eventBridge: inProcess,
+        ...(engines.sandbox
+          ? { sandbox: { ...inProcess, restored: engines.sandboxRestored } }
+          : {}),
+      },
+      dataFiles: salvage,
+    }),
+    unavailable() {
+      const status = engines.dynamodb.status();
+      if (status.state === 'up') return undefined;
+      const why = status.lastExit
+        ? `it exited (${status.lastExit.signal ?? `code ${status.lastExit.code}`})`
+        : (status.error ?? 'it is not running');
+      return status.state === 'restarting'
+        ? `dynamodb is down: ${why}; restarting it`
+        : `dynamodb is ${status.state}: ${why}`;
+    },
+  };
 }
 
 /** Stop steps, run last-added first; a failing step is logged and the others still run. */
@@ -285,22 +445,51 @@ class Cleanups {
     this.#steps.push(step);
   }
   async run(): Promise<void> {
-    for (const step of this.#steps.reverse()) {
+    // taken at once: a second run (a stop while a failed start cleans up) finds nothing to do
+    for (const step of this.#steps.splice(0).reverse()) {
       await step().catch((error: unknown) => this.#logger.warn('stop step failed', { error }));
     }
-    this.#steps.length = 0;
   }
 }
 
-async function startEnginesStep(plan: LocalPlan, cleanups: Cleanups): Promise<Engines> {
+async function startEnginesStep(
+  plan: LocalPlan,
+  cleanups: Cleanups,
+  onEngineFailed: (error: Error) => void,
+  restartDelaysMs: readonly number[] | undefined,
+): Promise<Engines> {
   plan.logger.info('starting engines', { dataDir: plan.dataDir, sandbox: plan.useSandbox });
+  if (plan.useSandbox && (plan.userEnv.TALLYFY_TOKEN_URL ?? '').trim() !== '') {
+    // TALLYFY_BASE_URL unset means the sandbox, and its grants go to its own token endpoint
+    plan.logger.warn(
+      'TALLYFY_TOKEN_URL is ignored: TALLYFY_BASE_URL is unset, so the sandbox runs',
+    );
+  }
   const engines = await startEngines({
     dataDir: plan.dataDir,
     region: plan.region,
     eventBusName: plan.eventBusName,
     sandbox: plan.useSandbox,
+    sandboxFresh: plan.sandboxFresh,
     clock: plan.clock,
     log: (line) => plan.logger.debug(line, { engine: 'tallyfy-sandbox' }),
+    ...(restartDelaysMs ? { restartDelaysMs } : {}),
+    onEngineChange: (status) => {
+      if (status.state === 'restarting') {
+        plan.logger.error('DynamoDB Local is down; webhooks get 503 until it is back', {
+          engine: status.name,
+          lastExit: status.lastExit,
+          reason: status.error,
+        });
+      } else if (status.state === 'up') {
+        plan.logger.info('DynamoDB Local is back', {
+          engine: status.name,
+          pid: status.pid,
+          restarts: status.restarts,
+        });
+      }
+    },
+    onEngineFailed,
   });
   cleanups.add(() => engines.stop());
   return engines;
@@ -319,7 +508,10 @@ function localEnvFor(plan: LocalPlan, engines: Engines): EnvRecord {
       EVENTS_DLQ_URL: engines.deadLetterQueueUrl,
       // the refresher runs in this process; a Lambda name here would be unreachable
       REFRESH_REQUESTS: 'local',
-      ...(engines.sandbox ? { TALLYFY_BASE_URL: engines.sandbox.url } : {}),
+      // the sandbox serves its token endpoint on an origin of its own, as Tallyfy does
+      ...(engines.sandbox
+        ? { TALLYFY_BASE_URL: engines.sandbox.url, TALLYFY_TOKEN_URL: engines.sandbox.tokenUrl }
+        : {}),
     },
   );
 }
@@ -399,7 +591,7 @@ function trackInvocations(
     const handler = functions.invocable.get(functionName);
     if (!handler) {
       return Promise.reject(
-        new LocalModeError('CONFIG_INVALID', `no local function ${functionName}`),
+        new LocalModeError('LOCAL_CONFIG_INVALID', `no local function ${functionName}`),
       );
     }
     const run = handler(event);
@@ -418,9 +610,9 @@ async function prepareDemoStep(
   clients: LocalClients,
   registry: OrgRegistry,
   origin: string,
-  previous: LocalState | undefined,
+  previousDemo: LocalState['demo'],
 ): Promise<{ demo: LocalDemo | undefined; record: LocalState['demo'] }> {
-  if (!engines.sandbox) return { demo: undefined, record: previous?.demo };
+  if (!engines.sandbox) return { demo: undefined, record: previousDemo };
   const demo = await prepareDemo(
     {
       registry,
@@ -434,9 +626,9 @@ async function prepareDemoStep(
       origin,
     },
     engines.sandbox,
-    previous?.demo !== undefined,
+    previousDemo !== undefined,
   );
-  if (!demo?.registeredNow) return { demo, record: previous?.demo };
+  if (!demo?.registeredNow) return { demo, record: previousDemo };
   plan.logger.info('demo org registered', { orgId: demo.orgId, ruleId: demo.ruleId });
   return {
     demo,
@@ -445,10 +637,10 @@ async function prepareDemoStep(
 }
 
 /**
- * Tokens the sandbox can honour: it keeps no state across starts, so every token we stored was
- * issued by a sandbox that is gone. Make every active org due and run the refresher once (its
- * refresh-token grant fails there and it falls back to the password grant, as it would with
- * Tallyfy) before the worker takes queued events.
+ * Tokens the sandbox can honour. It keeps its state across starts, so stored tokens stay good;
+ * but a sandbox started from its seed (first start, SANDBOX_FRESH) knows none of them. Then make
+ * every active org due and run the refresher once (its refresh-token grant fails there and it
+ * falls back to the password grant, as it would with Tallyfy) before the worker takes events.
  */
 async function renewSandboxTokens(
   plan: LocalPlan,
@@ -456,7 +648,7 @@ async function renewSandboxTokens(
   registry: OrgRegistry,
   invoke: (functionName: string, event: unknown) => Promise<unknown>,
 ): Promise<void> {
-  if (!engines.sandbox) return;
+  if (!engines.sandbox || engines.sandboxRestored) return;
   const nowIso = new Date(plan.clock()).toISOString();
   for await (const org of registry.listOrgs({ status: 'active' })) {
     await registry.scheduleRefresh(org.orgId, nowIso);
@@ -478,6 +670,7 @@ function startWorkerPoller(
   clients: LocalClients,
   functions: LocalFunctions,
   cleanups: Cleanups,
+  webhooksInFlight: () => number,
 ): () => Promise<void> {
   const sourceLogger = plan.logger.createChild({ persistentKeys: { part: 'sqs-event-source' } });
   const eventSource = startSqsEventSource({
@@ -487,11 +680,34 @@ function startWorkerPoller(
     batchSize: 10,
     waitTimeSeconds: 1,
     awsRegion: plan.region,
+    // while DynamoDB Local restarts, events wait in the queue instead of failing there
+    whenReady: async () => {
+      await engines.dynamodb.whenUp();
+      await webhooksFirst(webhooksInFlight);
+    },
     onError: (error, context) =>
       sourceLogger.error('event source failure', { stage: context.stage, error }),
   });
   cleanups.add(() => eventSource.stop());
   return () => eventSource.drain();
+}
+
+/** Webhooks in flight from which the receiver counts as busy. */
+const BUSY_WEBHOOKS = 4;
+/** The longest the worker waits for a busy receiver before taking its next batch anyway. */
+const MAX_YIELD_MS = 1_000;
+
+/**
+ * Webhooks first: while the receiver is busy, the worker waits (up to a second per batch)
+ * before its next batch. A webhook not yet answered can be lost (Tallyfy sends it once, with
+ * a 5 s timeout); an event in the queue waits safely. In AWS the two scale apart; here they
+ * share one process and one DynamoDB Local, whose writes the worker's would otherwise take.
+ */
+async function webhooksFirst(webhooksInFlight: () => number): Promise<void> {
+  const deadline = Date.now() + MAX_YIELD_MS;
+  while (webhooksInFlight() >= BUSY_WEBHOOKS && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /** The stack's EventBridge rules as timers (unless turned off, as tests do). */
@@ -518,7 +734,7 @@ function armSchedules(
 }
 
 /** What local.json says while local mode runs: where everything is, for the CLI. */
-function runningState(
+function runningLocalState(
   plan: LocalPlan,
   config: Config<SectionName>,
   engines: Engines,
@@ -539,6 +755,7 @@ function runningState(
       health: urls.health,
       invoke: urls.invoke,
       tallyfy: urls.tallyfy,
+      tallyfyToken: urls.tallyfyToken,
       sandbox: urls.sandbox,
     },
     endpoints: {
@@ -565,17 +782,6 @@ function runningState(
   };
 }
 
-/** Whether a process with this id exists (a crashed run leaves its pid in local.json). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The counts of a scheduled refresher run, for one log line (no per-org detail). */
 function summarizeRefresh(result: unknown): unknown {
   if (typeof result !== 'object' || result === null) return result;
@@ -583,7 +789,7 @@ function summarizeRefresh(result: unknown): unknown {
   return { due, outcomes, needsReauth };
 }
 
-/** Runs a config step, turning a ConfigError into the one-line `CONFIG_INVALID`. */
+/** Runs a config step, turning a ConfigError into the one-line `LOCAL_CONFIG_INVALID`. */
 function configStep<T>(step: () => T): T {
   try {
     return step();
@@ -596,7 +802,7 @@ function configStep<T>(step: () => T): T {
             : `${i.variable}=${JSON.stringify(i.received)} is not ${i.expected}`,
         )
         .join('; ');
-      throw new LocalModeError('CONFIG_INVALID', `Invalid configuration: ${problems}.`, {
+      throw new LocalModeError('LOCAL_CONFIG_INVALID', `Invalid configuration: ${problems}.`, {
         cause: error,
       });
     }

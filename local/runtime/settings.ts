@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import * as z from 'zod';
 import {
   defaultsTo,
   integer,
@@ -31,25 +32,40 @@ export const LOCAL_VARIABLES = {
     'Where local mode keeps its data (DynamoDB, secrets, queues, archive, local.json)',
     defaultsTo('.data'),
   ),
+  sandboxFresh: variable(
+    'SANDBOX_FRESH',
+    z.enum(['true', 'false']).transform((text) => text === 'true') as z.ZodType<boolean, string>,
+    'true or false',
+    'Start the sandbox from its seed; its saved state is kept aside (never deleted)',
+    defaultsTo('false'),
+  ),
 } as const;
 
 export interface LocalSettings {
   port: number;
   dataDir: string;
+  /** Start the sandbox from its seed instead of its saved state. */
+  sandboxFresh: boolean;
 }
 
 /**
- * Reads `PORT` and `DATA_DIR`.
+ * Reads `PORT`, `DATA_DIR` and `SANDBOX_FRESH`.
  * @throws ConfigError naming each bad variable
  */
 export function readLocalSettings(env: EnvRecord): LocalSettings {
   const issues: ConfigIssue[] = [];
   const port = readVariable(LOCAL_VARIABLES.port, env);
   const dataDir = readVariable(LOCAL_VARIABLES.dataDir, env);
+  const sandboxFresh = readVariable(LOCAL_VARIABLES.sandboxFresh, env);
   if (!port.ok) issues.push(port.issue);
   if (!dataDir.ok) issues.push(dataDir.issue);
-  if (!port.ok || !dataDir.ok) throw new ConfigError(issues);
-  return { port: port.value ?? 3000, dataDir: dataDir.value ?? '.data' };
+  if (!sandboxFresh.ok) issues.push(sandboxFresh.issue);
+  if (!port.ok || !dataDir.ok || !sandboxFresh.ok) throw new ConfigError(issues);
+  return {
+    port: port.value ?? 3000,
+    dataDir: dataDir.value ?? '.data',
+    sandboxFresh: sandboxFresh.value ?? false,
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   targetOperation,
 } from '../aws-json.ts';
 import { readBody, sendJson, startLocalServer } from '../http.ts';
+import type { SalvageReport } from '../persistence/index.ts';
 import { MUTATING, SecretsEngine, SecretsManagerFault } from './engine.ts';
 import { loadState, saveState } from './file-state.ts';
 
@@ -68,6 +69,8 @@ export interface LocalSecretsManager {
   /** `http://127.0.0.1:<port>`, for the SDK client's `endpoint`. */
   readonly endpoint: string;
   readonly port: number;
+  /** A damaged data file found at start: what was kept aside, kept and lost. */
+  readonly salvage: readonly SalvageReport[];
   close(): Promise<void>;
   stats(): LocalSecretsManagerStats;
   resetStats(): void;
@@ -101,8 +104,8 @@ export async function startLocalSecretsManager(
   options: LocalSecretsManagerOptions = {},
 ): Promise<LocalSecretsManager> {
   const { dataFile, latencyMs = 0, onRequest } = options;
-  const state = dataFile ? await loadState(dataFile) : undefined;
-  const engine = new SecretsEngine(engineIdentity(options), state);
+  const loaded = dataFile ? await loadState(dataFile, (options.clock ?? Date.now)()) : undefined;
+  const engine = new SecretsEngine(engineIdentity(options), loaded?.state);
   let stats: LocalSecretsManagerStats = { requests: 0, byOperation: {}, faults: 0 };
   const faults = new FaultQueue<NonNullable<FaultSpec['kind']>>(() => stats);
   // Saves run one after another, in the order the changes were made.
@@ -186,6 +189,7 @@ export async function startLocalSecretsManager(
   return {
     endpoint: local.origin,
     port: local.port,
+    salvage: loaded?.salvage ? [loaded.salvage] : [],
     async close() {
       await local.close();
       await saving;

@@ -6,6 +6,7 @@
  * which a standard queue does not promise: do not rely on it.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { SqsRecord } from './journal.ts';
 import { type AttributeValue, md5OfAttributes, md5OfBody } from './md5.ts';
 
 /** A failure answered as an SQS error (`__type` `com.amazonaws.sqs#<type>`). */
@@ -144,6 +145,8 @@ export class SqsEngine {
   readonly accountId: string;
   /** Set by the server: the origin queue URLs are built on. */
   origin = 'http://127.0.0.1';
+  /** What changed during the current {@link capture}, as journal records. */
+  #changes: SqsRecord[] | undefined;
 
   constructor(options: SqsEngineOptions = {}, state?: EngineState) {
     this.#clock = options.clock ?? Date.now;
@@ -154,6 +157,56 @@ export class SqsEngine {
 
   snapshot(): EngineState {
     return structuredClone({ version: 1 as const, queues: [...this.#queues.values()] });
+  }
+
+  /**
+   * The live queues, not copied: read them synchronously and do not keep them (compaction
+   * serialises them at once).
+   */
+  liveState(): EngineState {
+    return { version: 1, queues: [...this.#queues.values()] };
+  }
+
+  /**
+   * Runs `operation` (synchronous: nothing else runs meanwhile) and returns what it changed as
+   * journal records, for the server to persist before it answers.
+   */
+  capture<T>(operation: () => T): { result: T; records: SqsRecord[] } {
+    const records: SqsRecord[] = [];
+    this.#changes = records;
+    try {
+      return { result: operation(), records };
+    } finally {
+      this.#changes = undefined;
+    }
+  }
+
+  /**
+   * Creates the queue, or gives an existing one these attributes (local mode's configuration
+   * wins over what a data file says, e.g. after a salvage lost a queue's record).
+   */
+  ensureQueue(name: string, attributes: Readonly<Record<string, string>>): void {
+    const existing = this.#queues.get(name);
+    if (existing === undefined) {
+      this.#createQueue({ QueueName: name, Attributes: { ...attributes } });
+      return;
+    }
+    const changed = Object.entries(attributes).some(([k, v]) => existing.attributes[k] !== v);
+    if (!changed && existing.createdTimestamp > 0) return;
+    const now = this.#clock();
+    existing.attributes = { ...DEFAULT_QUEUE_ATTRIBUTES, ...existing.attributes, ...attributes };
+    if (existing.createdTimestamp === 0) existing.createdTimestamp = now;
+    existing.lastModifiedTimestamp = now;
+    this.#emitQueue(existing);
+  }
+
+  #emit(record: SqsRecord): void {
+    this.#changes?.push(record);
+  }
+
+  #emitQueue(queue: StoredQueue): void {
+    const { messages: _, ...header } = queue;
+    this.#emit({ queue: structuredClone(header) });
   }
 
   queueUrl(name: string): string {
@@ -187,6 +240,7 @@ export class SqsEngine {
       case 'DeleteQueue':
         this.#queue(input);
         this.#queues.delete(queueNameOf(input));
+        this.#emit({ dropQueue: queueNameOf(input) });
         return {};
       case 'SendMessage': {
         const queue = this.#queue(input);
@@ -212,9 +266,12 @@ export class SqsEngine {
       }
       case 'ChangeMessageVisibilityBatch':
         return this.#batch(input, (queue, entry) => this.#changeVisibility(queue, entry));
-      case 'PurgeQueue':
-        this.#queue(input).messages = [];
+      case 'PurgeQueue': {
+        const queue = this.#queue(input);
+        queue.messages = [];
+        this.#emit({ purge: queue.name });
         return {};
+      }
       default:
         throw new SqsFault(
           'UnsupportedOperation',
@@ -257,6 +314,16 @@ export class SqsEngine {
       message.firstReceiveTimestamp ??= now;
       message.visibleAt = now + visibilitySeconds * 1000;
       message.receiptHandle = `${message.messageId}:${randomBytes(24).toString('base64url')}`;
+      this.#emit({
+        set: {
+          q: queue.name,
+          id: message.messageId,
+          receiveCount: message.receiveCount,
+          firstReceiveTimestamp: message.firstReceiveTimestamp,
+          visibleAt: message.visibleAt,
+          receiptHandle: message.receiptHandle,
+        },
+      });
       received.push(this.#view(message, systemNames, attributeNames));
     }
     return received;
@@ -302,13 +369,15 @@ export class SqsEngine {
       return { QueueUrl: this.queueUrl(name) };
     }
     const now = this.#clock();
-    this.#queues.set(name, {
+    const queue: StoredQueue = {
       name,
       createdTimestamp: now,
       lastModifiedTimestamp: now,
       attributes,
       messages: [],
-    });
+    };
+    this.#queues.set(name, queue);
+    this.#emitQueue(queue);
     return { QueueUrl: this.queueUrl(name) };
   }
 
@@ -366,6 +435,7 @@ export class SqsEngine {
       receiveCount: 0,
     };
     queue.messages.push(message);
+    this.#emit({ put: { q: queue.name, m: persistable(message) } });
     return {
       MessageId: message.messageId,
       MD5OfMessageBody: message.md5OfBody,
@@ -427,7 +497,9 @@ export class SqsEngine {
   #delete(queue: StoredQueue, receiptHandle: string): void {
     checkHandle(receiptHandle);
     const index = queue.messages.findIndex((m) => m.receiptHandle === receiptHandle);
-    if (index >= 0) queue.messages.splice(index, 1);
+    if (index < 0) return;
+    const [deleted] = queue.messages.splice(index, 1);
+    if (deleted) this.#emit({ del: { q: queue.name, id: deleted.messageId } });
   }
 
   #changeVisibility(queue: StoredQueue, input: Input): void {
@@ -446,6 +518,7 @@ export class SqsEngine {
       );
     }
     message.visibleAt = now + seconds * 1000;
+    this.#emit({ set: { q: queue.name, id: message.messageId, visibleAt: message.visibleAt } });
   }
 
   #moveToDeadLetters(source: StoredQueue, message: StoredMessage, targetName: string): void {
@@ -456,6 +529,8 @@ export class SqsEngine {
     message.visibleAt = this.#clock();
     message.deadLetterQueueSourceArn = this.queueArn(source.name);
     target.messages.push(message);
+    this.#emit({ del: { q: source.name, id: message.messageId } });
+    this.#emit({ put: { q: target.name, m: persistable(message) } });
   }
 
   #redrivePolicy(queue: StoredQueue): { target: string; maxReceiveCount: number } | undefined {
@@ -512,6 +587,15 @@ export class SqsEngine {
     if (queue === undefined) throw nonExistentQueue();
     return queue;
   }
+}
+
+/** A copy without `undefined` fields (the journal's schema has no place for them). */
+function persistable(message: StoredMessage): StoredMessage {
+  const copy = { ...message };
+  for (const key of Object.keys(copy) as Array<keyof StoredMessage>) {
+    if (copy[key] === undefined) delete copy[key];
+  }
+  return copy;
 }
 
 function nonExistentQueue(): SqsFault {

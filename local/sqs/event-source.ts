@@ -38,6 +38,11 @@ export interface SqsEventSourceOptions {
   eventSourceArn?: string;
   /** @default 'us-east-1' */
   awsRegion?: string;
+  /**
+   * Awaited before each ReceiveMessage: messages stay in the queue while what the handler needs
+   * is down (local mode: DynamoDB Local restarting). A rejection pauses like a failed receive.
+   */
+  whenReady?: () => Promise<void>;
   /** Receives ReceiveMessage/DeleteMessageBatch failures and handler exceptions. */
   onError?: (error: unknown, context: { stage: 'receive' | 'handler' | 'delete' }) => void;
 }
@@ -87,6 +92,9 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
   const awsRegion = options.awsRegion ?? 'us-east-1';
   const stats: SqsEventSourceStats = { batches: 0, records: 0, deleted: 0, failed: 0 };
   const abort = new AbortController();
+  const stopped = new Promise<false>((resolve) =>
+    abort.signal.addEventListener('abort', () => resolve(false), { once: true }),
+  );
   let stopping = false;
   /** Sequence number of the next receive, and of the latest receive that came back empty. */
   let nextPoll = 0;
@@ -138,6 +146,20 @@ export function startSqsEventSource(options: SqsEventSourceOptions): SqsEventSou
 
   const loop = (async () => {
     while (!stopping) {
+      if (options.whenReady) {
+        const ready = await Promise.race([
+          options.whenReady().then(
+            () => true,
+            () => false,
+          ),
+          stopped,
+        ]);
+        if (stopping) break;
+        if (!ready) {
+          await sleep(options.errorDelayMs ?? 500);
+          continue;
+        }
+      }
       const poll = nextPoll++;
       let messages: Message[];
       try {

@@ -20,6 +20,13 @@ export {
   startSqsEventSource,
 } from './event-source.ts';
 export {
+  legacySqsSpec,
+  replaySqsRecords,
+  type SqsRecord,
+  sqsJournalSpec,
+  sqsRecordsOf,
+} from './journal.ts';
+export {
   type LocalSqs,
   type LocalSqsOptions,
   type LocalSqsStats,

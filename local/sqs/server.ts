@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   countRequest,
@@ -9,15 +10,43 @@ import {
   targetOperation,
 } from '../aws-json.ts';
 import { readBody, sendJson, startLocalServer } from '../http.ts';
+import {
+  type Journal,
+  type JournalStats,
+  keepAside,
+  loadDocument,
+  loadJournal,
+  openJournal,
+  type SalvageReport,
+} from '../persistence/index.ts';
 import { type EngineState, MUTATING, SqsEngine, SqsFault } from './engine.ts';
-import { loadState, saveState } from './file-state.ts';
+import {
+  legacySqsSpec,
+  replaySqsRecords,
+  type SqsRecord,
+  sqsJournalSpec,
+  sqsRecordsOf,
+} from './journal.ts';
 
 /** Options of {@link startLocalSqs}. */
 export interface LocalSqsOptions {
   /** Port on 127.0.0.1. @default 0 (a free port) */
   port?: number;
-  /** Persist every change to this JSON file (atomic writes); reloaded on start. @default memory only */
+  /**
+   * Persist every change to this journal (`sqs.jsonl`: one appended line per change, fsynced,
+   * compacted as it grows); reloaded on start, salvaged when damaged. @default memory only
+   */
   dataFile?: string;
+  /**
+   * The `sqs.json` of an earlier version (the whole state as one document): when `dataFile`
+   * does not exist yet, its queues are imported (salvaged if damaged), then it is kept aside as
+   * `<file>.imported-<time>`.
+   */
+  importFrom?: string;
+  /** fsync every commit of the journal. @default true */
+  sync?: boolean;
+  /** When the journal is rewritten from the live queues (see `openJournal`). @default 4 MiB, ×2 */
+  compaction?: { minBytes?: number; ratio?: number };
   /** Epoch ms for visibility, delays and retention. @default Date.now */
   clock?: () => number;
   /** @default 'us-east-1' */
@@ -61,6 +90,10 @@ export interface LocalSqs {
   queueArn(name: string): string;
   /** A copy of the state (queues and messages), for assertions. */
   snapshot(): EngineState;
+  /** Damaged data files found at start: what was kept aside, kept and lost. */
+  readonly salvage: readonly SalvageReport[];
+  /** The journal's counters (`undefined` in memory only). */
+  journalStats(): JournalStats | undefined;
   stats(): LocalSqsStats;
   injectFault(fault?: SqsFaultSpec): void;
   clearFaults(): void;
@@ -89,8 +122,37 @@ const POLL_TICK_MS = 50;
  */
 export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<LocalSqs> {
   const { dataFile, onRequest } = options;
-  const state = dataFile ? await loadState(dataFile) : undefined;
+  const clock = options.clock ?? Date.now;
+  const salvage: SalvageReport[] = [];
+  let state: EngineState | undefined;
+  let legacy: 'import' | 'leftover' | undefined;
+  if (dataFile !== undefined) {
+    const loaded = await loadJournal(sqsJournalSpec(dataFile), clock());
+    if (loaded.salvage) salvage.push(loaded.salvage);
+    state = replaySqsRecords(loaded.records);
+    if (options.importFrom !== undefined && (await exists(options.importFrom))) {
+      legacy = loaded.existed ? 'leftover' : 'import';
+    }
+    if (legacy === 'import' && options.importFrom !== undefined) {
+      const imported = await loadDocument(legacySqsSpec(options.importFrom), clock());
+      if (imported.salvage) salvage.push(imported.salvage);
+      state = imported.document ?? state;
+    }
+  }
   const engine = new SqsEngine(engineIdentity(options), state);
+  const journal: Journal<SqsRecord> | undefined =
+    dataFile === undefined
+      ? undefined
+      : await openJournal(sqsJournalSpec(dataFile), {
+          snapshot: () => sqsRecordsOf(engine.liveState()),
+          sync: options.sync ?? true,
+          ...(options.compaction ? { compaction: options.compaction } : {}),
+        });
+  if (legacy !== undefined && options.importFrom !== undefined) {
+    // the journal holds everything now (or did before a crash cut the last import short)
+    await keepAside(options.importFrom, legacy === 'import' ? 'imported' : 'superseded', clock());
+    await rm(options.importFrom, { force: true });
+  }
   const stats: LocalSqsStats = { requests: 0, byOperation: {}, faults: 0 };
   const faults = new FaultQueue<NonNullable<SqsFaultSpec['kind']>>(() => stats);
   let closing = false;
@@ -99,24 +161,12 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     for (const waiter of [...waiters]) waiter();
   };
 
-  // Saves are coalesced: a change made while a save runs is covered by the next one, and every
-  // caller waits for a save that includes its change.
-  let dirty = false;
-  let saving: Promise<void> | undefined;
-  const persist = (): Promise<void> => {
-    if (dataFile === undefined) return Promise.resolve();
-    dirty = true;
-    saving ??= (async () => {
-      try {
-        while (dirty) {
-          dirty = false;
-          await saveState(dataFile, engine.snapshot());
-        }
-      } finally {
-        saving = undefined;
-      }
-    })();
-    return saving;
+  // Runs one engine step and makes what it changed durable before the caller answers: appends
+  // waiting together share one write and one fsync (the journal's group commit).
+  const step = async <T>(operation: () => T): Promise<T> => {
+    const { result, records } = engine.capture(operation);
+    if (records.length > 0 && journal !== undefined) await journal.append(records);
+    return result;
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
@@ -174,16 +224,13 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
       if (operation === 'ReceiveMessage') {
         output = await receiveWaiting(input, () => response.destroyed);
       } else {
-        output = engine.handle(operation, input);
+        output = await step(() => engine.handle(operation, input));
       }
     } catch (error) {
       if (error instanceof SqsFault) return fail(error);
       throw error;
     }
-    if (MUTATING.has(operation)) {
-      await persist();
-      wake();
-    }
+    if (MUTATING.has(operation)) wake();
     finish(200, output);
   };
 
@@ -203,7 +250,7 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     const deadline = Date.now() + waitSeconds * 1000;
     for (;;) {
       if (gone()) return {};
-      const messages = engine.receive(input);
+      const messages = await step(() => engine.receive(input));
       if (messages.length > 0) return { Messages: messages };
       const remaining = deadline - Date.now();
       if (remaining <= 0 || closing) return {};
@@ -221,24 +268,17 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
 
   const local = await startLocalServer(handle, {
     port: options.port,
-    // an engine bug or a failed save: answer 500 (the SDK retries it) and keep serving
+    // an engine bug or a failed journal write: answer 500 (the SDK retries it) and keep serving
     failureAnswer: internalFailure('com.amazonaws.sqs#InternalError', CONTENT_TYPE),
   });
   const { port } = local;
   const endpoint = local.origin;
   engine.origin = endpoint;
 
-  let created = false;
-  for (const queue of options.queues ?? []) {
-    try {
-      engine.handle('GetQueueUrl', { QueueName: queue.name });
-    } catch {
-      // the engine's way of saying the queue does not exist yet: create it
-      engine.handle('CreateQueue', { QueueName: queue.name, Attributes: queue.attributes ?? {} });
-      created = true;
-    }
-  }
-  if (created) await persist();
+  await step(() => {
+    for (const queue of options.queues ?? [])
+      engine.ensureQueue(queue.name, queue.attributes ?? {});
+  });
 
   return {
     endpoint,
@@ -246,6 +286,8 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
     queueUrl: (name) => engine.queueUrl(name),
     queueArn: (name) => engine.queueArn(name),
     snapshot: () => engine.snapshot(),
+    salvage,
+    journalStats: () => journal?.stats(),
     stats: () => structuredClone(stats),
     injectFault(fault = {}) {
       faults.add(fault.kind ?? 'InternalError', { ...fault, scope: fault.queueName });
@@ -257,7 +299,14 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Loca
       closing = true;
       wake();
       await local.close(200);
-      await saving;
+      await journal?.close();
     },
   };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
 }

@@ -9,6 +9,12 @@ export {
   type GeneratedOrg,
   generateDataset,
 } from './generate.ts';
+export {
+  openSandboxState,
+  type SandboxPersistence,
+  type SandboxState,
+  type SandboxStateOptions,
+} from './persistence.ts';
 export { type StartedSandbox, startSandbox } from './sandbox.ts';
 export { DEMO } from './seed.ts';
 export type {
@@ -28,6 +34,7 @@ export type {
   WatcherRecord,
 } from './store.ts';
 export type {
+  ActionCaps,
   ClientCredentials,
   DemoIds,
   Fault,

@@ -144,7 +144,7 @@ export function completeTask(
     run.status = 'completed';
     run.completedAt = now;
   }
-  store.touch();
+  store.touch({ kind: 'task', record: task }, { kind: 'run', record: run });
 
   const events: Outgoing[] = [];
   const taskPayload = taskCompletedPayload(store, org, run, task);
@@ -196,7 +196,10 @@ export function reopenTask(
     run.completedAt = null;
     run.updatedAt = now;
   }
-  store.touch();
+  store.touch(
+    { kind: 'task', record: task },
+    ...(run ? [{ kind: 'run' as const, record: run }] : []),
+  );
   return task;
 }
 

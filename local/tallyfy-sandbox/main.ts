@@ -1,20 +1,29 @@
 import { startSandbox } from './index.ts';
 
-/** `npm run sandbox`: the sandbox alone, on PORT or 4010, until Ctrl-C. */
-const port = Number(process.env.PORT ?? 4010);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`PORT must be a port number, got ${process.env.PORT}`);
-  process.exit(1);
-}
+/**
+ * `npm run sandbox`: the sandbox alone, its API on PORT (4010) and its token endpoint on
+ * TOKEN_PORT (PORT + 1: another origin, as in production), until Ctrl-C.
+ */
+const portOf = (name: string, fallback: number): number => {
+  const port = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`${name} must be a port number, got ${process.env[name]}`);
+    process.exit(1);
+  }
+  return port;
+};
+const port = portOf('PORT', 4010);
+const tokenPort = portOf('TOKEN_PORT', port === 0 ? 0 : port + 1);
 
 const sandbox = await startSandbox({
   port,
+  tokenPort,
   host: process.env.HOST ?? '127.0.0.1',
   log: (line) => console.log(line),
 });
 const d = sandbox.demo;
 console.log(`Tallyfy sandbox listening: ${sandbox.url}`);
-console.log(`  token endpoint   ${sandbox.url}/oauth/token (form-encoded)`);
+console.log(`  token endpoint   ${sandbox.tokenUrl} (form-encoded; TALLYFY_TOKEN_URL)`);
 console.log(`  admin            ${sandbox.origin}/_sandbox/stats, ${sandbox.origin}/_sandbox/demo`);
 console.log('Demo (local use only):');
 console.log(`  org              ${d.orgId} (${d.orgName})`);

@@ -1,7 +1,7 @@
 import { webhookDate } from './dates.ts';
 import type { OrgRecord, RunRecord, SandboxStore, TaskRecord, UserRecord } from './store.ts';
 
-/** Payload shapes exactly as /work/shared/fixtures/*.json (Tallyfy's documented webhooks). */
+/** Payload shapes exactly as test/unit/webhooks/fixtures/*.json (Tallyfy's documented webhooks). */
 
 type Format = 'iso' | 'human';
 

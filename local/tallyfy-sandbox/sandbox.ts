@@ -1,4 +1,5 @@
 import { startLocalServer } from '../http.ts';
+import { ActionCapLimiter } from './action-caps.ts';
 import type { SandboxContext } from './context.ts';
 import { SandboxError } from './errors.ts';
 import { FaultTable } from './faults.ts';
@@ -9,7 +10,7 @@ import { renderTask } from './render.ts';
 import { addResourceRoutes } from './resources.ts';
 import { Router } from './router.ts';
 import { DEMO, seedDemo, seedDemoClients } from './seed.ts';
-import { createSandboxHandler } from './server.ts';
+import { createSandboxHandler, type ServerParts } from './server.ts';
 import { SandboxStore } from './store.ts';
 import { TokenRegistry } from './tokens.ts';
 import type { Sandbox, SandboxOptions, SandboxStats } from './types.ts';
@@ -49,7 +50,7 @@ export interface StartedSandbox extends Sandbox {
  *
  * @example
  * const sandbox = await startSandbox();
- * const res = await fetch(`${sandbox.url}/oauth/token`, {
+ * const res = await fetch(sandbox.tokenUrl, {
  *   method: 'POST',
  *   body: new URLSearchParams({ grant_type: 'password', client_id: sandbox.demo.passwordClient.clientId,
  *     client_secret: sandbox.demo.passwordClient.clientSecret, username: sandbox.demo.admin.email,
@@ -61,11 +62,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
   const clock = options.clock ?? Date.now;
   const stats = emptyStats();
   const store = new SandboxStore();
+  const persistence = options.persistence;
+  const commit = persistence ? () => persistence.commit() : undefined;
   const webhooks = new WebhookDispatcher({
     enabled: options.webhookDelivery ?? true,
     timeoutMs: positive('webhookTimeoutMs', options.webhookTimeoutMs, 5000),
     stats,
     clock,
+    beforeDelivery: commit,
   });
   const ctx: SandboxContext = {
     store,
@@ -96,15 +100,20 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
 
   const seed = options.seed ?? 'demo';
   let dataset: GeneratedDataset | undefined;
-  if (seed === 'demo') seedDemo(store, clock());
+  const restored = persistence?.bind({ store, tokens: ctx.tokens, clock }) ?? false;
+  if (restored) {
+    // the saved state stands for Tallyfy's: no seed over it
+  } else if (seed === 'demo') seedDemo(store, clock());
   else if (seed !== 'none') {
     dataset = generateDataset(seed);
     loadDataset(store, dataset);
     seedDemoClients(store);
   }
+  await commit?.();
 
   const faults = new FaultTable();
   const limiter = new RateLimiter(options.rateLimit ?? false);
+  const caps = new ActionCapLimiter(options.actionCaps ?? false);
   let latencyMs = Math.max(0, options.latencyMs ?? 0);
   const router = new Router();
   addResourceRoutes(router);
@@ -134,13 +143,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     await webhooks.send(result.events);
   }
 
-  const handle = createSandboxHandler({
+  const serverParts: ServerParts = {
     ctx,
     router,
     faults,
     limiter,
+    caps,
     latencyMs: () => latencyMs,
     log: options.log,
+    commit,
     admin: {
       completeTask,
       taskView: (taskId) => {
@@ -150,30 +161,47 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
       stats: () => structuredClone(stats),
       demo: DEMO,
     },
-  });
+  };
 
-  const server = await startLocalServer(handle, {
-    port: options.port,
-    host: options.host,
-    // clients pool connections to the sandbox as they would to Tallyfy
-    http: { keepAlive: true },
-    keepAliveTimeoutMs: 65_000,
-    failureAnswer: () => ({ status: 500, body: { message: 'Server Error' } }),
+  const listen = (role: 'api' | 'token', port: number | undefined) =>
+    startLocalServer(createSandboxHandler(serverParts, role), {
+      port,
+      host: options.host,
+      // clients pool connections to the sandbox as they would to Tallyfy
+      http: { keepAlive: true },
+      keepAliveTimeoutMs: 65_000,
+      failureAnswer: () => ({ status: 500, body: { message: 'Server Error' } }),
+    });
+  const server = await listen('api', options.port);
+  // the token endpoint on an origin of its own, as Tallyfy's account.tallyfy.com
+  const tokenServer = await listen('token', options.tokenPort).catch(async (error: unknown) => {
+    await server.close();
+    throw error;
   });
   const { origin } = server;
 
   return {
     url: `${origin}/api`,
     origin,
+    tokenUrl: `${tokenServer.origin}/oauth/token`,
+    tokenOrigin: tokenServer.origin,
     demo: DEMO,
     store,
     dataset,
-    close: () => server.close(),
+    async close() {
+      await Promise.all([server.close(), tokenServer.close()]);
+      // changes made through this object (not over HTTP) are stored too
+      await commit?.();
+      await persistence?.close();
+    },
     setLatency(ms) {
       latencyMs = Math.max(0, ms);
     },
     setRateLimit(limit) {
       limiter.config = limit;
+    },
+    setActionCaps(next) {
+      caps.config = next;
     },
     setWebhookDelivery(on) {
       webhooks.enabled = on;
@@ -224,11 +252,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     },
     addClient(c) {
       if (c.orgId !== undefined) requireOrg(c.orgId);
-      store.clients.set(c.clientId, {
-        clientId: c.clientId,
-        clientSecret: c.clientSecret,
-        orgId: c.orgId ?? null,
-      });
+      const client = { clientId: c.clientId, clientSecret: c.clientSecret, orgId: c.orgId ?? null };
+      store.clients.set(c.clientId, client);
+      store.touch({ kind: 'client', record: client });
     },
     issuePersonalAccessToken(userId, opts) {
       if (!store.users.has(userId))
@@ -242,6 +268,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Starte
     },
     revokeUserTokens(userId) {
       ctx.tokens.revokePersonalAccessTokens(userId);
+    },
+    revokeAccessToken(token) {
+      if (!ctx.tokens.revokeAccess(token)) {
+        throw new SandboxError('SANDBOX_NOT_FOUND', 'No such access token');
+      }
     },
     completeTask,
     flushWebhooks: () => webhooks.flush(),

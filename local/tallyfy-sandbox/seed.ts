@@ -10,7 +10,7 @@ import type {
 } from './store.ts';
 import type { DemoIds } from './types.ts';
 
-/** The demo seed: ids and people of /work/shared/fixtures, credentials for local use. */
+/** The demo seed: ids and people of the webhook fixtures (test/unit/webhooks/fixtures), credentials for local use. */
 export const DEMO: DemoIds = {
   orgId: 'org5f4e3d2c1b0a',
   orgName: 'Northwind Demo',

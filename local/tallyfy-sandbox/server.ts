@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sleep } from '../../shared/async.ts';
 import { type LocalRequestHandler, readBody, sendJson } from '../http.ts';
+import type { ActionCapLimiter } from './action-caps.ts';
 import { type AdminPorts, handleAdmin } from './admin.ts';
 import { authenticate, memberOf } from './auth.ts';
 import { count, type Reply, type SandboxContext } from './context.ts';
@@ -19,9 +20,12 @@ export interface ServerParts {
   router: Router;
   faults: FaultTable;
   limiter: RateLimiter;
+  caps: ActionCapLimiter;
   admin: AdminPorts;
   latencyMs: () => number;
   log: ((line: string) => void) | undefined;
+  /** Makes the request's changes durable before its answer is written (persistence). */
+  commit?: (() => Promise<void>) | undefined;
 }
 
 const TOO_LARGE: Reply = {
@@ -50,13 +54,74 @@ function write(res: ServerResponse, reply: Reply): void {
   res.end();
 }
 
-/** The HTTP handler: request ids, latency, faults, token endpoint, auth, routes, admin. */
-export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
-  const { ctx, router, faults, limiter, admin, log } = parts;
+/**
+ * What a server of the sandbox answers. As in production, the token endpoint has an origin of
+ * its own (`account.tallyfy.com` beside `go.tallyfy.com/api`): the API server has no
+ * `/api/oauth/token` (a client that derives the token URL from the API base gets the API's 401,
+ * not a token), and the token server answers `POST /oauth/token` only.
+ */
+export type SandboxServerRole = 'api' | 'token';
+
+/** Latency, then the first injected fault that applies; `null` answer means "hang or reset". */
+async function delayAndFault(
+  parts: ServerParts,
+  req: IncomingMessage,
+  method: string,
+  faultPath: string,
+): Promise<Reply | null | undefined> {
+  const latency = parts.latencyMs();
+  if (latency > 0) await sleep(latency);
+  const fault = parts.faults.take(method, faultPath);
+  return fault ? injected(parts, req, fault) : undefined;
+}
+
+/** The answer of an injected fault; `null` for a reset or a hang. */
+function injected(parts: ServerParts, req: IncomingMessage, fault: Fault): Reply | null {
+  parts.ctx.stats.faultsInjected++;
+  if (fault.kind === 'reset') {
+    req.socket.destroy();
+    return null;
+  }
+  if (fault.kind === 'hang') return null;
+  const status = fault.status ?? 500;
+  const headers: Record<string, string> = {};
+  if (fault.retryAfterSeconds !== undefined)
+    headers['retry-after'] = String(fault.retryAfterSeconds);
+  if (status === 429) headers['x-ratelimit-remaining'] = '0';
+  return { status, body: fault.body ?? { message: 'Injected fault.' }, headers };
+}
+
+/** `POST /oauth/token` on the token server's origin; faults match the path `/oauth/token`. */
+async function dispatchToken(
+  parts: ServerParts,
+  req: IncomingMessage,
+  url: URL,
+): Promise<Reply | null> {
+  const method = req.method ?? 'GET';
+  if (url.pathname !== '/oauth/token') return { status: 404, body: { message: 'Not found.' } };
+  const faulted = await delayAndFault(parts, req, method, '/oauth/token');
+  if (faulted !== undefined) return faulted;
+  const rawBody = await readBody(req, MAX_BODY_BYTES);
+  if (rawBody === undefined) return TOO_LARGE;
+  count(parts.ctx.stats.requests, `${method} /oauth/token`);
+  if (method !== 'POST') return { status: 405, body: { message: 'Method not allowed.' } };
+  return handleTokenRequest(parts.ctx, req.headers['content-type'], rawBody.toString('utf8'));
+}
+
+/**
+ * The HTTP handler of one of the sandbox's servers: request ids, latency, faults, then the
+ * token endpoint (`role: 'token'`) or auth, routes and admin routes (`role: 'api'`).
+ */
+export function createSandboxHandler(
+  parts: ServerParts,
+  role: SandboxServerRole = 'api',
+): LocalRequestHandler {
+  const { ctx, router, limiter, admin, log } = parts;
   const idPrefix = randomBytes(4).toString('hex');
   let sequence = 0;
 
   async function dispatch(req: IncomingMessage, url: URL): Promise<Reply | null> {
+    if (role === 'token') return dispatchToken(parts, req, url);
     const method = req.method ?? 'GET';
     const path = url.pathname;
 
@@ -71,22 +136,13 @@ export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
     }
     const apiPath = path.slice(4) || '/';
 
-    const latency = parts.latencyMs();
-    if (latency > 0) await sleep(latency);
-
-    const fault = faults.take(method, apiPath);
-    if (fault) return injected(req, fault);
+    const faulted = await delayAndFault(parts, req, method, apiPath);
+    if (faulted !== undefined) return faulted;
 
     const rawBody = await readBody(req, MAX_BODY_BYTES);
     if (rawBody === undefined) return TOO_LARGE;
     const raw = rawBody.toString('utf8');
     const nowMs = ctx.clock();
-
-    if (apiPath === '/oauth/token') {
-      count(ctx.stats.requests, `${method} /oauth/token`);
-      if (method !== 'POST') return { status: 405, body: { message: 'Method not allowed.' } };
-      return handleTokenRequest(ctx, req.headers['content-type'], raw);
-    }
 
     const match = router.match(method, apiPath);
     count(
@@ -140,6 +196,25 @@ export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
       rateHeaders['x-ratelimit-remaining'] = String(decision.remaining);
     }
 
+    if (route.pattern === '/organizations/:org/tasks/:task/comment' && method === 'POST') {
+      const cap = parts.caps.comment(orgId ?? '', nowMs);
+      if (!cap.allowed) {
+        ctx.stats.rateLimited++;
+        const omit = parts.caps.config !== false && parts.caps.config.omitRetryAfter === true;
+        return {
+          status: 429,
+          body: {
+            code: 'RATE_LIMIT_EXCEEDED',
+            message: 'Too many comments in this organization: the hourly limit is reached.',
+          },
+          headers: {
+            ...rateHeaders,
+            ...(omit ? {} : { 'retry-after': String(cap.retryAfterSeconds) }),
+          },
+        };
+      }
+    }
+
     let body: unknown;
     if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
       const parsed = parseJsonBody(raw);
@@ -158,25 +233,10 @@ export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
       nowMs,
     });
     // a fault "after": the request took effect, and its answer is lost or replaced
-    const late = handled.status < 300 ? faults.take(method, apiPath, 'after') : undefined;
-    const reply = late ? injected(req, late) : handled;
+    const late = handled.status < 300 ? parts.faults.take(method, apiPath, 'after') : undefined;
+    const reply = late ? injected(parts, req, late) : handled;
     if (reply === null) return null;
     return decision ? { ...reply, headers: { ...rateHeaders, ...reply.headers } } : reply;
-  }
-
-  function injected(req: IncomingMessage, fault: Fault): Reply | null {
-    ctx.stats.faultsInjected++;
-    if (fault.kind === 'reset') {
-      req.socket.destroy();
-      return null;
-    }
-    if (fault.kind === 'hang') return null;
-    const status = fault.status ?? 500;
-    const headers: Record<string, string> = {};
-    if (fault.retryAfterSeconds !== undefined)
-      headers['retry-after'] = String(fault.retryAfterSeconds);
-    if (status === 429) headers['x-ratelimit-remaining'] = '0';
-    return { status, body: fault.body ?? { message: 'Injected fault.' }, headers };
   }
 
   return async (req, res) => {
@@ -193,6 +253,8 @@ export function createSandboxHandler(parts: ServerParts): LocalRequestHandler {
     let reply: Reply | null;
     try {
       reply = await dispatch(req, url);
+      // the sandbox's state is on disk before Tallyfy's answer leaves (local mode)
+      await parts.commit?.();
     } catch (error) {
       write(res, SERVER_ERROR);
       finish(500);

@@ -168,6 +168,35 @@ export interface WatcherRecord {
   createdAt: string;
 }
 
+/** The kinds of record the store holds (the persistence layer journals them by kind). */
+export type StoreKind =
+  | 'org'
+  | 'user'
+  | 'client'
+  | 'template'
+  | 'run'
+  | 'task'
+  | 'comment'
+  | 'group'
+  | 'guest'
+  | 'tag'
+  | 'watcher';
+
+/** A record that changed, for {@link SandboxStore.touch}. */
+export interface StoreChange {
+  kind: StoreKind;
+  record: object;
+}
+
+/** What changed since the last {@link SandboxStore.takeChanges}. */
+export interface StoreChanges {
+  /** Changed records (their latest state), in the order they first changed. */
+  records: StoreChange[];
+  removedWatchers: Array<{ orgId: string; id: string }>;
+  /** Something changed that was not named (a bare `touch()`): only a whole snapshot is safe. */
+  unknown: boolean;
+}
+
 interface OrgIndex {
   templates: TemplateRecord[];
   runs: RunRecord[];
@@ -191,14 +220,39 @@ export class SandboxStore {
   readonly #byOrg = new Map<string, OrgIndex>();
   readonly #usersByEmail = new Map<string, UserRecord>();
   #version = 0;
+  /** Set by the persistence layer: record what changes (off otherwise, to cost nothing). */
+  trackChanges = false;
+  #changed = new Map<object, StoreChange>();
+  #removedWatchers: Array<{ orgId: string; id: string }> = [];
+  #unknownChange = false;
 
   /** Changes on every mutation (list caches key on it). */
   get version(): number {
     return this.#version;
   }
 
-  touch(): void {
+  /**
+   * Marks a mutation. Name the records changed in place (`touch({ kind: 'task', record })`), so
+   * the persistence layer writes just those; a bare `touch()` makes it write everything.
+   */
+  touch(...changes: StoreChange[]): void {
     this.#version++;
+    if (!this.trackChanges) return;
+    if (changes.length === 0) this.#unknownChange = true;
+    for (const change of changes) this.#changed.set(change.record, change);
+  }
+
+  /** What changed since the last call (for the persistence layer). */
+  takeChanges(): StoreChanges {
+    const changes: StoreChanges = {
+      records: [...this.#changed.values()],
+      removedWatchers: this.#removedWatchers,
+      unknown: this.#unknownChange,
+    };
+    this.#changed = new Map();
+    this.#removedWatchers = [];
+    this.#unknownChange = false;
+    return changes;
   }
 
   index(orgId: string): OrgIndex {
@@ -250,7 +304,7 @@ export class SandboxStore {
   putOrg(org: OrgRecord): void {
     this.orgs.set(org.id, org);
     this.index(org.id);
-    this.touch();
+    this.touch({ kind: 'org', record: org });
   }
 
   putUser(user: UserRecord, orgId: string): void {
@@ -264,13 +318,13 @@ export class SandboxStore {
     }
     const ids = this.index(orgId).userIds;
     if (!ids.includes(record.id)) ids.push(record.id);
-    this.touch();
+    this.touch({ kind: 'user', record });
   }
 
   putTemplate(template: TemplateRecord): void {
     this.templates.set(template.id, template);
     this.index(template.orgId).templates.push(template);
-    this.touch();
+    this.touch({ kind: 'template', record: template });
   }
 
   putRun(run: RunRecord, tasks: TaskRecord[]): void {
@@ -281,40 +335,50 @@ export class SandboxStore {
       this.tasks.set(task.id, task);
       index.tasks.push(task);
     }
-    this.touch();
+    const org = this.orgs.get(run.orgId);
+    // a launch numbers the run from its org's counter: the org changed too
+    this.touch(
+      ...(org ? [{ kind: 'org' as const, record: org }] : []),
+      { kind: 'run', record: run },
+      ...tasks.map((task) => ({ kind: 'task' as const, record: task })),
+    );
   }
 
   putGroup(group: GroupRecord): void {
     this.index(group.orgId).groups.push(group);
-    this.touch();
+    this.touch({ kind: 'group', record: group });
   }
 
   putGuest(guest: GuestRecord): void {
     this.index(guest.orgId).guests.push(guest);
-    this.touch();
+    this.touch({ kind: 'guest', record: guest });
   }
 
   putTag(tag: TagRecord): void {
     this.index(tag.orgId).tags.push(tag);
-    this.touch();
+    this.touch({ kind: 'tag', record: tag });
   }
 
   putWatcher(watcher: WatcherRecord): void {
     this.index(watcher.orgId).watchers.push(watcher);
-    this.touch();
+    this.touch({ kind: 'watcher', record: watcher });
   }
 
   removeWatcher(orgId: string, id: string): boolean {
     const list = this.index(orgId).watchers;
     const at = list.findIndex((w) => w.id === id);
     if (at < 0) return false;
-    list.splice(at, 1);
-    this.touch();
+    const [removed] = list.splice(at, 1);
+    if (removed && this.trackChanges) {
+      this.#changed.delete(removed);
+      this.#removedWatchers.push({ orgId, id });
+    }
+    this.#version++;
     return true;
   }
 
   putComment(comment: CommentRecord): void {
     this.comments.push(comment);
-    this.touch();
+    this.touch({ kind: 'comment', record: comment });
   }
 }

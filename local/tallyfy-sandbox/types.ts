@@ -1,3 +1,4 @@
+import type { SandboxPersistence } from './persistence.ts';
 import type { SandboxStore } from './store.ts';
 
 /** A deterministic data set for big tests and benchmarks (see `generateDataset`). */
@@ -30,8 +31,10 @@ export interface SeedSpecOrg {
 }
 
 export interface SandboxOptions {
-  /** @default 0 (a free port) */
+  /** Port of the API (`/api`) and admin routes. @default 0 (a free port) */
   port?: number;
+  /** Port of the token endpoint, an origin of its own as in production. @default 0 (a free port) */
+  tokenPort?: number;
   /** @default '127.0.0.1' */
   host?: string;
   /** Epoch ms; token expiry, timestamps and rate-limit windows use it. @default Date.now */
@@ -46,6 +49,8 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** Fixed window per org + token. @default false */
   rateLimit?: RateLimit | false;
+  /** Per-org hourly action caps (`RATE_LIMIT_EXCEEDED`). @default false */
+  actionCaps?: ActionCaps | false;
   /** How a spent refresh token is refused. @default 'invalid_grant' */
   refreshTokenReuse?: 'invalid_grant' | 'invalid_request_401';
   /**
@@ -61,11 +66,25 @@ export interface SandboxOptions {
   webhookTimeoutMs?: number;
   /** Request log, one line per request (method, path, status, ms, request id; never tokens). */
   log?: (line: string) => void;
+  /**
+   * Keep the state on disk (`openSandboxState`): restored instead of seeded when saved state
+   * exists; every change is durable before the answer or webhook it causes. @default in memory
+   */
+  persistence?: SandboxPersistence;
 }
 
 export interface RateLimit {
   limit: number;
+  /** The window; a 429 carries `Retry-After` up to it (90 000: up to 90 s, beyond the client's cap). */
   windowMs: number;
+}
+
+/** Tallyfy's per-org hourly action caps: 429 with `code: "RATE_LIMIT_EXCEEDED"` beyond them. */
+export interface ActionCaps {
+  /** Comments per org and hour (Tallyfy documents 120). */
+  commentsPerHour?: number;
+  /** Answer the 429 without `Retry-After` (the caller must assume a wait). @default false */
+  omitRetryAfter?: boolean;
 }
 
 export type Fault = {
@@ -169,14 +188,23 @@ export interface WebhookDelivery {
 }
 
 export interface Sandbox {
-  /** API base URL, e.g. `http://127.0.0.1:PORT/api` (token endpoint `${url}/oauth/token`). */
+  /** API base URL, e.g. `http://127.0.0.1:PORT/api`. */
   readonly url: string;
   /** Server origin (`http://127.0.0.1:PORT`); admin routes live at `${origin}/_sandbox/…`. */
   readonly origin: string;
+  /**
+   * The OAuth token endpoint, `http://127.0.0.1:TOKEN_PORT/oauth/token`: another origin than the
+   * API's, as `account.tallyfy.com` is in production (`${url}/oauth/token` does not exist).
+   */
+  readonly tokenUrl: string;
+  /** Origin of the token endpoint. */
+  readonly tokenOrigin: string;
   readonly demo: DemoIds;
   close(): Promise<void>;
   setLatency(ms: number): void;
   setRateLimit(limit: RateLimit | false): void;
+  /** Change the per-org hourly action caps at run time. */
+  setActionCaps(caps: ActionCaps | false): void;
   setWebhookDelivery(on: boolean): void;
   setWebhookUrl(orgId: string, url: string | null, scope?: { checklistId?: string }): void;
   injectFault(fault: Fault): () => void;
@@ -194,6 +222,8 @@ export interface Sandbox {
   issuePersonalAccessToken(userId: string, opts?: { lifetimeSeconds?: number }): string;
   /** "The user logged out of the web app": their personal access tokens die (→ 401). */
   revokeUserTokens(userId: string): void;
+  /** Revokes one access token of any kind (→ 401 from now on), e.g. seconds after it was issued. */
+  revokeAccessToken(token: string): void;
   /** Completes a task through the same path as the API; resolves after its webhooks settled. */
   completeTask(orgId: string, taskId: string, userId?: string): Promise<void>;
   /** Resolves when every webhook delivery in flight has settled. */

@@ -19,6 +19,7 @@ export class WebhookDispatcher {
   readonly #stats: SandboxStats;
   readonly #clock: () => number;
   readonly #pending = new Set<Promise<void>>();
+  readonly #beforeDelivery: (() => Promise<void>) | undefined;
   readonly deliveries: WebhookDelivery[] = [];
 
   constructor(options: {
@@ -26,11 +27,14 @@ export class WebhookDispatcher {
     timeoutMs: number;
     stats: SandboxStats;
     clock: () => number;
+    /** Awaited before each delivery: the change a webhook announces is stored first. */
+    beforeDelivery?: (() => Promise<void>) | undefined;
   }) {
     this.enabled = options.enabled;
     this.#timeoutMs = options.timeoutMs;
     this.#stats = options.stats;
     this.#clock = options.clock;
+    this.#beforeDelivery = options.beforeDelivery;
   }
 
   /** Starts the deliveries; the returned promise settles when all of them have. */
@@ -58,6 +62,7 @@ export class WebhookDispatcher {
     let status: number | null = null;
     let ok = false;
     try {
+      await this.#beforeDelivery?.();
       const response = await fetch(event.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-tallyfy-orgid': event.orgId },

@@ -294,7 +294,12 @@ export async function runAutomations(
                 actionIndex,
                 failure.code,
                 error instanceof Error ? error.message : String(error),
-                { retryable: failure.retryable, retryAfterMs: failure.retryAfterMs, cause: error },
+                {
+                  retryable: failure.retryable,
+                  retryAfterMs: failure.retryAfterMs,
+                  rateLimited: failure.rateLimited,
+                  cause: error,
+                },
               );
         failures.push(wrapped);
         record({
@@ -376,6 +381,7 @@ async function settleDoubt(
     throw new ActionFailedError(doubt.ruleId, doubt.actionIndex, failure.code, message, {
       retryable: true,
       retryAfterMs: Math.max(failure.retryAfterMs ?? 0, leaseLeftMs()),
+      rateLimited: failure.rateLimited,
       cause: error,
       doubt,
     });
@@ -408,12 +414,14 @@ async function performOnce(
       return await prepared.perform(attempt.repeating);
     } catch (error) {
       const failure = classifyFailure(error);
-      // refused before anything happened: the same attempt may simply run again, unless Tallyfy
-      // asked for a wait longer than the in-process one (that is the queue's to wait)
+      // refused before anything happened: the same attempt may simply run again, unless it was
+      // a rate limit (the client already waited what it could; sooner earns another 429) or
+      // Tallyfy asked for a wait longer than the in-process one (that is the queue's to wait)
       const delayMs = deps.retryDelayMs?.(retry + 1) ?? 100 * 2 ** retry;
       if (
         failure.notDone &&
         failure.retryable &&
+        !failure.rateLimited &&
         retry < (deps.refusalRetries ?? 2) &&
         (failure.retryAfterMs ?? 0) <= Math.max(delayMs, 1000)
       ) {
@@ -431,6 +439,7 @@ async function performOnce(
           {
             retryable: failure.retryable,
             retryAfterMs: Math.max(failure.retryAfterMs ?? 0, attempt.leaseLeftMs()),
+            rateLimited: failure.rateLimited,
             cause: error,
             doubt: attempt.doubt,
           },

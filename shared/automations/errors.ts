@@ -66,17 +66,25 @@ export class AutomationError extends Error {
   readonly retryable: boolean;
   /** Do not retry before this long (Retry-After, or the live lease of an attempt in doubt). */
   readonly retryAfterMs: number | undefined;
+  /** The failure inside was a rate limit (429): a delay, not a failure of the event. */
+  readonly rateLimited: boolean;
 
   constructor(
     code: AutomationErrorCode | typeof ACTION_IN_DOUBT,
     message: string,
-    options: { retryable: boolean; retryAfterMs?: number | undefined; cause?: unknown },
+    options: {
+      retryable: boolean;
+      retryAfterMs?: number | undefined;
+      rateLimited?: boolean | undefined;
+      cause?: unknown;
+    },
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
+    this.rateLimited = options.rateLimited ?? false;
   }
 }
 
@@ -126,6 +134,7 @@ export class ActionFailedError extends AutomationError {
     options: {
       retryable: boolean;
       retryAfterMs?: number | undefined;
+      rateLimited?: boolean | undefined;
       cause?: unknown;
       doubt?: ActionDoubt | undefined;
     },

@@ -5,7 +5,12 @@
  */
 
 import { errorCodeOf } from '../error-codes.ts';
-import { TallyfyError, TallyfyNetworkError, TallyfyRateLimitError } from '../tallyfy/index.ts';
+import {
+  OAuthError,
+  TallyfyError,
+  TallyfyNetworkError,
+  TallyfyRateLimitError,
+} from '../tallyfy/index.ts';
 import { AUTOMATIONS_UNEXPECTED, AutomationError, type HttpPostErrorCode } from './errors.ts';
 
 /** What a failed attempt means. */
@@ -16,8 +21,16 @@ export interface FailureClass {
   retryable: boolean;
   /** The request was refused before anything happened (no side effect to look for). */
   notDone: boolean;
-  /** `Retry-After` when the service sent one. */
+  /**
+   * How long the service asked to wait (`Retry-After`, uncapped; for a Tallyfy action cap
+   * without one, the client's assumed wait).
+   */
   retryAfterMs?: number | undefined;
+  /**
+   * A rate limit (429, Tallyfy's per-minute limit or an hourly action cap `RATE_LIMIT_EXCEEDED`):
+   * a delay, not a failure of the event. Retrying before `retryAfterMs` only earns another 429.
+   */
+  rateLimited: boolean;
 }
 
 /** An `http_post` answered with a status (or not at all). */
@@ -66,7 +79,10 @@ const refusedStatus = (status: number | undefined): boolean =>
  */
 export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof TallyfyError) {
-    const retryAfterMs = error instanceof TallyfyRateLimitError ? error.retryAfterMs : undefined;
+    const retryAfterMs =
+      error instanceof TallyfyRateLimitError || error instanceof OAuthError
+        ? error.retryAfterMs
+        : undefined;
     const connectFailed =
       error instanceof TallyfyNetworkError &&
       (error.failure === 'refused' || error.failure === 'dns');
@@ -77,6 +93,7 @@ export function classifyFailure(error: unknown): FailureClass {
       retryable: error.kind !== 'permanent',
       notDone: connectFailed || refusedStatus(error.status),
       retryAfterMs,
+      rateLimited: error.code === 'TALLYFY_RATE_LIMITED',
     };
   }
   if (error instanceof HttpPostError) {
@@ -92,6 +109,7 @@ export function classifyFailure(error: unknown): FailureClass {
       retryable,
       notDone: error.failure === 'refused' || refusedStatus(status),
       retryAfterMs: error.retryAfterMs,
+      rateLimited: status === 429,
     };
   }
   if (error instanceof AutomationError) {
@@ -100,6 +118,7 @@ export function classifyFailure(error: unknown): FailureClass {
       retryable: error.retryable,
       notDone: true,
       retryAfterMs: error.retryAfterMs,
+      rateLimited: error.rateLimited,
     };
   }
   // anything else (a DynamoDB or SDK failure, a bug): retry, and presume the effect may exist
@@ -107,5 +126,6 @@ export function classifyFailure(error: unknown): FailureClass {
     code: errorCodeOf(error, AUTOMATIONS_UNEXPECTED),
     retryable: true,
     notDone: false,
+    rateLimited: false,
   };
 }

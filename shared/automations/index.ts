@@ -65,6 +65,8 @@ export {
   parseRuleBody,
   type RuleBody,
   ruleBodySchema,
+  USER_SCOPED_ACTIONS,
+  userScopedActions,
   type When,
   whenSchema,
 } from './rule-schema.ts';

@@ -134,6 +134,29 @@ export const actionSchema = z.discriminatedUnion('type', [
 export type Action = z.infer<typeof actionSchema>;
 export type ActionType = Action['type'];
 
+/**
+ * Actions that call Tallyfy's user-scoped endpoints (processes, tasks). A client-credentials
+ * (app) token cannot run them: Tallyfy answers 401 (`TALLYFY_TOKEN_SCOPE_UNSUPPORTED`).
+ */
+export const USER_SCOPED_ACTIONS: readonly ActionType[] = Object.freeze([
+  'launch_process',
+  'comment_on_task',
+  'complete_task',
+]);
+
+/**
+ * The actions of a rule that need a user token, in order, without repeats.
+ *
+ * @example userScopedActions(parseRuleBody('r', body)) // ['launch_process', 'comment_on_task']
+ */
+export function userScopedActions(body: Pick<RuleBody, 'then'>): ActionType[] {
+  return [
+    ...new Set(
+      body.then.map((action) => action.type).filter((t) => USER_SCOPED_ACTIONS.includes(t)),
+    ),
+  ];
+}
+
 /** A rule body: `when` → ordered `then` actions. */
 export const ruleBodySchema = z.strictObject({
   description: z.string().max(500).optional(),

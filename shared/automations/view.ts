@@ -41,6 +41,16 @@ export interface EventView {
   /** Who completed / launched, when the payload says. */
   completer: Json | undefined;
   launcher: Json | undefined;
+  /**
+   * The process's next task (`next_task`), when there is one. After the last step Tallyfy sends
+   * `[]`, `{}` or `null` (its docs name all three): each of them is `undefined` here.
+   */
+  nextTask: Json | undefined;
+}
+
+/** `next_task` as an object with an id; the end-of-process forms (`[]`, `{}`, `null`) are none. */
+function nextTaskOf(value: unknown): Json | undefined {
+  return isObject(value) && str(value.id) !== undefined ? value : undefined;
 }
 
 /** The payload a watcher event wraps (`data`), else the payload itself. */
@@ -72,6 +82,7 @@ export function eventView(envelope: EventEnvelope, data: unknown): EventView {
     data,
     completer: isObject(payload.completer) ? payload.completer : undefined,
     launcher: isObject(payload.launcher) ? payload.launcher : undefined,
+    nextTask: nextTaskOf(payload.next_task),
   };
 
   if (isObject(payload.this_task)) {

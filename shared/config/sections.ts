@@ -1,7 +1,9 @@
 import * as z from 'zod';
 import { MAX_SECRET_PREFIX_LENGTH } from '../secret-names.ts';
+import { defaultTokenUrl, KNOWN_API_HOSTS } from '../tallyfy/token-url.ts';
 import {
   defaultsTo,
+  derivedFrom,
   fractionBetween,
   httpUrl,
   integer,
@@ -82,6 +84,17 @@ export const SECTIONS = {
       'Tallyfy API root (the sandbox in local mode); trailing slashes dropped',
       defaultsTo('https://go.tallyfy.com/api'),
     ),
+    tokenUrl: variable(
+      'TALLYFY_TOKEN_URL',
+      httpUrl(),
+      `an http(s) URL without credentials; required when TALLYFY_BASE_URL is not on ${KNOWN_API_HOSTS.join(', ')}`,
+      "Tallyfy's OAuth token endpoint, its own host in production (an org's tokenUrl overrides it); never derived as TALLYFY_BASE_URL/oauth/token",
+      derivedFrom(
+        '(derived from TALLYFY_BASE_URL: https://account.tallyfy.com/oauth/token for go.tallyfy.com and api.tallyfy.com, https://staging.account.tallyfy.com/oauth/token for their staging hosts)',
+        (earlier) =>
+          typeof earlier.baseUrl === 'string' ? defaultTokenUrl(earlier.baseUrl) : null,
+      ),
+    ),
     connectTimeoutMs: variable(
       'HTTP_CONNECT_TIMEOUT_MS',
       integer(100, 60_000),
@@ -114,14 +127,14 @@ export const SECTIONS = {
       'HTTP_RETRY_AFTER_CAP_SECONDS',
       integer(1, 900),
       'an integer from 1 to 900',
-      'Longest Retry-After honoured before giving up the attempt sequence',
+      'Longest Retry-After waited in-process; a longer one fails the call at once with the full wait on the error (retryAfterMs) for the caller to honour',
       defaultsTo('30'),
     ),
     requestsPerMinute: variable(
       'TALLYFY_REQUESTS_PER_MINUTE',
       integer(1, 10_000),
       'an integer from 1 to 10000',
-      'Client-side request budget per org (Tallyfy documents 100/min/org and 600/min/user)',
+      "Requests per minute per org from one container: a token bucket shared by all of the org's calls (a tenth as a burst, never more than this in any minute); Tallyfy documents 100 per minute per org",
       defaultsTo('100'),
     ),
   },

@@ -11,7 +11,23 @@ export type EnvRecord = Readonly<Record<string, string | undefined>>;
 export type Fallback =
   | { readonly kind: 'default'; readonly text: string }
   | { readonly kind: 'optional' }
-  | { readonly kind: 'required' };
+  | { readonly kind: 'required' }
+  | DerivedFallback;
+
+/**
+ * A default computed from the variables read before it in the same section (the token URL from
+ * the API base URL); when it cannot be derived the variable is required, and the issue says so.
+ */
+export interface DerivedFallback {
+  readonly kind: 'derived';
+  /** How the default is found, for docs and help (`(derived from TALLYFY_BASE_URL: …)`). */
+  readonly text: string;
+  /**
+   * The default as text; `undefined` when the earlier values give none (the variable is then
+   * required); `null` when a value it needs failed to load (that variable's issue says why).
+   */
+  readonly derive: (earlier: Readonly<Record<string, unknown>>) => string | undefined | null;
+}
 
 export interface Variable<T = unknown, F extends Fallback = Fallback> {
   readonly name: string;
@@ -89,21 +105,37 @@ export function variable<T, F extends Fallback = { readonly kind: 'required' }>(
 
 export const optional = () => ({ kind: 'optional' }) as const;
 export const defaultsTo = (text: string) => ({ kind: 'default', text }) as const;
+export const derivedFrom = (text: string, derive: DerivedFallback['derive']): DerivedFallback => ({
+  kind: 'derived',
+  text,
+  derive,
+});
 
-/** Reads one variable; blank text counts as unset (a CDK `''` must not pass as a value). */
+/**
+ * Reads one variable; blank text counts as unset (a CDK `''` must not pass as a value).
+ * `earlier` holds the values read before it in its section (for a derived default).
+ */
 export function readVariable<T>(
   v: Variable<T, Fallback>,
   env: EnvRecord,
+  earlier: Readonly<Record<string, unknown>> = {},
 ): { ok: true; value: T | undefined } | { ok: false; issue: ConfigIssue } {
   const raw = env[v.name];
+  const fallback = v.fallback;
+  const derived =
+    fallback.kind === 'derived' && (raw === undefined || raw.trim() === '')
+      ? fallback.derive(earlier)
+      : undefined;
+  // the value it derives from failed: that variable's issue fails the load, one issue per fix
+  if (derived === null) return { ok: true, value: undefined };
   const text =
     raw === undefined || raw.trim() === ''
-      ? v.fallback.kind === 'default'
-        ? v.fallback.text
-        : undefined
+      ? fallback.kind === 'default'
+        ? fallback.text
+        : derived
       : raw.trim();
   if (text === undefined) {
-    if (v.fallback.kind === 'optional') return { ok: true, value: undefined };
+    if (fallback.kind === 'optional') return { ok: true, value: undefined };
     return { ok: false, issue: { variable: v.name, problem: 'unset', expected: v.expected } };
   }
   const parsed = v.schema.safeParse(text);

@@ -7,6 +7,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -26,6 +27,8 @@ import {
   MAX_RECEIVE_COUNT,
   MAX_RECEIVES_EXCEEDED,
 } from './contract.ts';
+import { type DeadLetterFilter, matchesDeadLetter } from './filter.ts';
+import type { ReplayPacer } from './pacing.ts';
 
 /** One letter as listed. */
 export interface DeadLetter {
@@ -60,6 +63,8 @@ export interface DeadLetter {
    * effect carries (look for it in Tallyfy before choosing `retry_action` or `mark_done`).
    */
   actionsInDoubt?: InDoubtAction[] | undefined;
+  /** The message body, when asked for with `bodies` (within its byte budget). */
+  body?: string | undefined;
 }
 
 /** An action a letter left in doubt (the worker's `actionsInDoubt` attribute). */
@@ -99,12 +104,23 @@ export interface DeadLetterOptions {
    * empty while letters exist; a wait of 1 s or more asks every server. @default 1
    */
   waitTimeSeconds?: number;
+  /** Only letters this filter means (applied after receiving: SQS cannot filter). */
+  filter?: DeadLetterFilter | undefined;
+  /**
+   * How many letters are visible ({@link countDeadLetters}): once that many are held, the
+   * remaining receives do not long-poll, so the sweep's last (empty) receive answers at once
+   * instead of after `waitTimeSeconds`. A stale count only costs that wait, or leaves letters
+   * that arrived since for the next sweep.
+   */
+  expectedVisible?: number | undefined;
 }
 
 interface Held {
   message: Message;
   letter: DeadLetter;
   envelope?: EventEnvelope;
+  /** Epoch ms until which this call holds the letter (its visibility timeout). */
+  heldUntil: number;
 }
 
 /**
@@ -116,10 +132,62 @@ interface Held {
  * const letters = await listDeadLetters({ client: sqs, deadLetterQueueUrl });
  * // [{ messageId, eventId: 'task.completed:t1:…', kind: 'worker', code: 'TALLYFY_NOT_FOUND', reason: '…' }]
  */
-export async function listDeadLetters(options: DeadLetterOptions): Promise<DeadLetter[]> {
+export async function listDeadLetters(
+  options: DeadLetterOptions & {
+    /**
+     * Keep message bodies, up to this many bytes in all (later letters come without `body`):
+     * the console shows a letter's envelope without another sweep. @default 0 (no bodies)
+     */
+    bodyBudgetBytes?: number;
+  },
+): Promise<DeadLetter[]> {
   const held = await receiveAll(options);
   await release(options, held);
-  return held.map((h) => h.letter);
+  let budget = options.bodyBudgetBytes ?? 0;
+  const letters: DeadLetter[] = [];
+  for (const { letter, message } of held) {
+    if (options.filter !== undefined && !matchesDeadLetter(letter, options.filter)) continue;
+    const body = message.Body ?? '';
+    if (budget > 0 && Buffer.byteLength(body) <= budget) {
+      budget -= Buffer.byteLength(body);
+      letters.push({ ...letter, body });
+    } else letters.push(letter);
+  }
+  return letters;
+}
+
+/**
+ * One letter with its body, by DLQ message id or event id (a sweep of the DLQ, handed back
+ * at once); `undefined` when it is not there.
+ */
+export async function getDeadLetter(
+  options: DeadLetterOptions,
+  id: string,
+): Promise<DeadLetter | undefined> {
+  const held = await receiveAll(options);
+  await release(options, held);
+  const found = held.find((h) => h.letter.messageId === id || h.letter.eventId === id);
+  return found === undefined ? undefined : { ...found.letter, body: found.message.Body ?? '' };
+}
+
+/**
+ * SQS's approximate counts: letters visible now, and letters held by someone (in flight).
+ * Eventually consistent in AWS (about a minute); exact in the local engine.
+ */
+export async function countDeadLetters(
+  options: Pick<DeadLetterOptions, 'client' | 'deadLetterQueueUrl'>,
+): Promise<{ visible: number; inFlight: number }> {
+  const out = await options.client.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: options.deadLetterQueueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
+  const attributes = out.Attributes ?? {};
+  return {
+    visible: Number(attributes.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+  };
 }
 
 /** What {@link replayDeadLetters} did. */
@@ -155,10 +223,22 @@ export type ReplayResolution = 'resend' | 'retry_action' | 'mark_done';
 export interface ReplayOptions extends DeadLetterOptions {
   /** The events queue (`EVENTS_QUEUE_URL`, stack output `EventsQueueUrl`). */
   eventsQueueUrl: string;
-  /** `'all'`, or letter ids: DLQ message ids or envelope ids (event ids). */
+  /**
+   * `'all'` (every letter the filter means), or letter ids: DLQ message ids or envelope ids
+   * (event ids), further narrowed by `filter` when both are given.
+   */
   ids: 'all' | readonly string[];
   /** @default 'resend' */
   resolution?: ReplayResolution;
+  /**
+   * Spaces the re-sends of each org (`createReplayPacer`), so a replay never sends an org's
+   * events faster than its Tallyfy budget. @default none: as fast as SQS takes them
+   */
+  pacer?: ReplayPacer;
+  /** Called after each letter with the result so far (for progress and records). */
+  onProgress?: (result: ReplayResult) => void | Promise<void>;
+  /** Epoch ms, for the hold heartbeat. @default Date.now */
+  clock?: () => number;
 }
 
 /** What replaying one letter means (see {@link ReplayResolution}). */
@@ -195,12 +275,15 @@ function planReplay(item: Held, resolution: ReplayResolution): ReplayPlan {
  * queue, and only when that send succeeded is the letter deleted. Letters not replayed are
  * handed back to the DLQ untouched.
  *
+ * With a `pacer`, each org's letters go at its pace (orgs in parallel, each org in order); the
+ * letters waiting their turn stay held, their visibility extended before it runs out, and the
+ * letters not selected are handed back at once.
+ *
  * @example
  * const result = await replayDeadLetters({ client: sqs, deadLetterQueueUrl, eventsQueueUrl, ids: ['0b7c…'] });
  * result.replayed; // [{ messageId: '0b7c…', eventId: 'task.completed:t1:…' }]
  */
 export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayResult> {
-  const { client } = options;
   const wanted = options.ids === 'all' ? undefined : new Set(options.ids);
   const held = await receiveAll(options);
   const result: ReplayResult = {
@@ -211,25 +294,66 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
     notFound: [],
   };
   const keep: Held[] = [];
+  const selected: Held[] = [];
   const matched = new Set<string>();
   for (const item of held) {
     const { letter } = item;
     const hit =
-      wanted === undefined ||
-      wanted.has(letter.messageId) ||
-      (letter.eventId !== undefined && wanted.has(letter.eventId));
+      (wanted === undefined ||
+        wanted.has(letter.messageId) ||
+        (letter.eventId !== undefined && wanted.has(letter.eventId))) &&
+      (options.filter === undefined || matchesDeadLetter(letter, options.filter));
     if (!hit) {
       keep.push(item);
       continue;
     }
     matched.add(letter.messageId);
     if (letter.eventId !== undefined) matched.add(letter.eventId);
+    selected.push(item);
+  }
+  if (wanted !== undefined) result.notFound = [...wanted].filter((id) => !matched.has(id));
+  // letters not asked for go back now, not after a long paced replay
+  await release(options, keep);
+  keep.length = 0;
+
+  const lanes = new Map<string, Held[]>();
+  for (const item of selected) {
+    const org = item.letter.orgId ?? '';
+    let lane = lanes.get(org);
+    if (lane === undefined) {
+      lane = [];
+      lanes.set(org, lane);
+    }
+    lane.push(item);
+  }
+  await Promise.all(
+    [...lanes.entries()].map(([orgId, lane]) => replayLane(options, orgId, lane, result, keep)),
+  );
+  await release(options, keep);
+  return result;
+}
+
+/** One org's letters, in order, at the pacer's pace. */
+async function replayLane(
+  options: ReplayOptions,
+  orgId: string,
+  lane: Held[],
+  result: ReplayResult,
+  keep: Held[],
+): Promise<void> {
+  const { client } = options;
+  const clock = options.clock ?? Date.now;
+  for (const [index, item] of lane.entries()) {
+    const { letter } = item;
     const plan = planReplay(item, options.resolution ?? 'resend');
     if (plan.kind === 'skip') {
       result.skipped.push({ messageId: letter.messageId, reason: plan.reason });
       keep.push(item);
+      await options.onProgress?.(result);
       continue;
     }
+    await options.pacer?.wait(orgId);
+    await extendHolds(options, lane.slice(index), clock());
     const replay = plan.envelope;
     try {
       await client.send(
@@ -245,6 +369,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
     } catch (error) {
       result.failed.push({ messageId: letter.messageId, error: describe(error) });
       keep.push(item);
+      await options.onProgress?.(result);
       continue;
     }
     // the copy is in the events queue: only now may the letter go
@@ -264,15 +389,42 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
       });
       keep.push(item);
     }
+    await options.onProgress?.(result);
   }
-  if (wanted !== undefined) result.notFound = [...wanted].filter((id) => !matched.has(id));
-  await release(options, keep);
-  return result;
+}
+
+/**
+ * Extends the hold of the letters still waiting in a lane when the next one's would end
+ * within half a visibility timeout, so a long paced replay never lets them reappear (and be
+ * taken by someone else) half-way.
+ */
+async function extendHolds(options: ReplayOptions, waiting: Held[], nowMs: number): Promise<void> {
+  const timeoutSeconds = options.visibilityTimeoutSeconds ?? 60;
+  const next = waiting[0];
+  if (next === undefined || next.heldUntil - nowMs > (timeoutSeconds * 1000) / 2) return;
+  for (let i = 0; i < waiting.length; i += 10) {
+    const chunk = waiting.slice(i, i + 10);
+    const out = await options.client.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: options.deadLetterQueueUrl,
+        Entries: chunk.map((h, index) => ({
+          Id: String(index),
+          ReceiptHandle: h.message.ReceiptHandle,
+          VisibilityTimeout: timeoutSeconds,
+        })),
+      }),
+    );
+    const failed = new Set((out.Failed ?? []).map((f) => f.Id));
+    chunk.forEach((h, index) => {
+      if (!failed.has(String(index))) h.heldUntil = nowMs + timeoutSeconds * 1000;
+    });
+  }
 }
 
 /** Receives letters until the DLQ answers empty or `max` is reached. */
-async function receiveAll(options: DeadLetterOptions): Promise<Held[]> {
+async function receiveAll(options: DeadLetterOptions & { clock?: () => number }): Promise<Held[]> {
   const max = options.max ?? 1000;
+  const visibility = options.visibilityTimeoutSeconds ?? 60;
   const held: Held[] = [];
   const seen = new Set<string>();
   while (held.length < max) {
@@ -280,17 +432,21 @@ async function receiveAll(options: DeadLetterOptions): Promise<Held[]> {
       new ReceiveMessageCommand({
         QueueUrl: options.deadLetterQueueUrl,
         MaxNumberOfMessages: Math.min(10, max - held.length),
-        VisibilityTimeout: options.visibilityTimeoutSeconds ?? 60,
-        WaitTimeSeconds: options.waitTimeSeconds ?? 1,
+        VisibilityTimeout: visibility,
+        WaitTimeSeconds:
+          held.length >= (options.expectedVisible ?? Number.POSITIVE_INFINITY)
+            ? 0
+            : (options.waitTimeSeconds ?? 1),
         MessageAttributeNames: ['All'],
         MessageSystemAttributeNames: ['All'],
       }),
     );
     const messages = (out.Messages ?? []).filter((m) => !seen.has(m.MessageId ?? ''));
     if (messages.length === 0) break;
+    const heldUntil = (options.clock ?? Date.now)() + visibility * 1000;
     for (const message of messages) {
       seen.add(message.MessageId ?? '');
-      held.push(readLetter(message));
+      held.push({ ...readLetter(message), heldUntil });
     }
   }
   return held;
@@ -317,7 +473,7 @@ async function release(options: DeadLetterOptions, held: readonly Held[]): Promi
   }
 }
 
-function readLetter(message: Message): Held {
+function readLetter(message: Message): Omit<Held, 'heldUntil'> {
   const attrs = message.MessageAttributes ?? {};
   const text = (name: string) => attrs[name]?.StringValue;
   const system = message.Attributes ?? {};

@@ -13,8 +13,10 @@ export {
   MAX_RECEIVES_EXCEEDED,
 } from './contract.ts';
 export {
+  countDeadLetters,
   type DeadLetter,
   type DeadLetterOptions,
+  getDeadLetter,
   type InDoubtAction,
   listDeadLetters,
   type ReplayOptions,
@@ -22,3 +24,20 @@ export {
   type ReplayResult,
   replayDeadLetters,
 } from './dead-letters.ts';
+export {
+  type DeadLetterFilter,
+  DeadLetterFilterSchema,
+  describeFilter,
+  describeReplayRequest,
+  FailureCodeSchema,
+  failedAtOf,
+  isEmptyFilter,
+  matchesDeadLetter,
+} from './filter.ts';
+export {
+  createReplayPacer,
+  estimateReplayMs,
+  type ReplayPacer,
+  type ReplayPacerOptions,
+} from './pacing.ts';
+export { type RecordedReplayOptions, runRecordedReplay } from './recorded-replay.ts';

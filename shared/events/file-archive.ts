@@ -35,8 +35,11 @@ export function createFileArchive(options: FileArchiveOptions): RawArchive {
     async put(key, body, meta) {
       const path = pathOf(key);
       try {
-        await writeFileAtomic(path, body);
-        await writeFileAtomic(`${path}.meta.json`, `${JSON.stringify(meta)}\n`);
+        // two independent files: written side by side, the answer waits for the slower
+        await Promise.all([
+          writeFileAtomic(path, body),
+          writeFileAtomic(`${path}.meta.json`, `${JSON.stringify(meta)}\n`),
+        ]);
       } catch (error) {
         throw new ArchiveError(`could not write ${key} under ${base}`, { cause: error });
       }

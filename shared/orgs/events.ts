@@ -8,6 +8,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { ActionStateError, EventNotFoundError, StoreError } from './errors.ts';
+import { recordArrival, recordOutcome } from './flow.ts';
 import {
   ACTION_PREFIX,
   type ActionKey,
@@ -85,7 +86,7 @@ export async function claimEvent(
     updatedAt: now,
     expiresAt: expiresAtFor(ctx, options.ttlSeconds),
   };
-  return run<'new' | 'duplicate'>(
+  const claim = await run<'new' | 'duplicate'>(
     'claimEvent',
     async () => {
       await ctx.client.send(
@@ -100,6 +101,10 @@ export async function claimEvent(
     },
     () => 'duplicate',
   );
+  // a failed count throws (StoreError): the message comes back, its claim is then a
+  // duplicate and the event is handled, uncounted (a count is never doubled)
+  if (claim === 'new') await recordArrival(ctx, dedupeKey, orgId, origin);
+  return claim;
 }
 
 /** The live dedupe record of an event (strongly consistent), or `undefined`. */
@@ -111,7 +116,10 @@ export async function getEvent(
   return getLive(ctx, 'getEvent', eventKey(dedupeKey), EventRecordSchema);
 }
 
-/** Sets the status of a claimed event; {@link EventNotFoundError} when there is no live claim. */
+/**
+ * Sets the status of a claimed event; {@link EventNotFoundError} when there is no live claim.
+ * Reaching `done` or `failed` is counted in the event flow (shared/orgs/flow.ts).
+ */
 export async function markEvent(
   ctx: RegistryContext,
   dedupeKey: string,
@@ -119,27 +127,32 @@ export async function markEvent(
 ): Promise<EventRecord> {
   parseInput(DedupeKeySchema, dedupeKey, 'dedupeKey');
   parseInput(EventStatusSchema, status, 'status');
-  const update = new UpdateBuilder().set('status', status).set('updatedAt', nowIso(ctx));
+  const now = nowIso(ctx);
+  const update = new UpdateBuilder().set('status', status).set('updatedAt', now);
   update
     .when('attribute_exists(pk)')
     .when(`${update.name('expiresAt')} >= ${update.value(nowSeconds(ctx))}`);
-  return run(
+  const { record, previous } = await run(
     'markEvent',
     async () => {
+      // the old image tells whether the status changed (only a change is counted)
       const { Attributes } = await ctx.client.send(
         new UpdateCommand({
           TableName: ctx.tableName,
           Key: eventKey(dedupeKey),
           ...update.build(),
-          ReturnValues: 'ALL_NEW',
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return parseItem(EventRecordSchema, Attributes ?? {});
+      const old = parseItem(EventRecordSchema, Attributes ?? {});
+      return { record: { ...old, status, updatedAt: now }, previous: old.status };
     },
     () => {
       throw new EventNotFoundError(dedupeKey);
     },
   );
+  await recordOutcome(ctx, record, previous);
+  return record;
 }
 
 /**

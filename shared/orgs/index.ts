@@ -23,6 +23,22 @@ export {
   DEFAULT_ACTION_LEASE_MS,
   MIN_DEDUPE_TTL_SECONDS,
 } from './events.ts';
+export {
+  describeDedupeKey,
+  type EventFlow,
+  type EventOutcome,
+  FLOW_FIGURES,
+  FLOW_RETENTION_DAYS,
+  type FlowCounts,
+  type FlowFigure,
+  type FlowHour,
+  hourOf,
+  hourStartMs,
+  type ListOutcomesInput,
+  OUTCOME_RETENTION_DAYS,
+  type OutcomesPage,
+  type ReadFlowInput,
+} from './flow.ts';
 export { orgRegistryFromConfig } from './from-config.ts';
 export { type ActionKey, actionMarker, refreshShardOf, refreshShards } from './keys.ts';
 export {
@@ -34,6 +50,16 @@ export {
 export { isOrgId, ORG_ID_MAX_LENGTH, ORG_ID_RULE, OrgIdSchema } from './org-id.ts';
 export type { ListOrgsOptions, OrgsPage } from './orgs.ts';
 export { createOrgRegistry, type OrgRegistry, type OrgRegistryOptions } from './registry.ts';
+export {
+  REPLAY_RETENTION_DAYS,
+  type ReplayCounts,
+  ReplayFilterRecordSchema,
+  type ReplayRecord,
+  ReplayRecordSchema,
+  type ReplayRecordsPage,
+  type ReplayUpdate,
+  type StartReplayInput,
+} from './replays.ts';
 export {
   type ActionRecord,
   ActionRecordSchema,
@@ -61,6 +87,7 @@ export {
   type Rule,
   type RuleInput,
   RuleSchema,
+  TokenUrlSchema,
   type Watermark,
   type WebhookAuthRecord,
 } from './schemas.ts';

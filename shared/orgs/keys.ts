@@ -24,7 +24,15 @@ const WATERMARK_PREFIX = 'WATERMARK#';
 export const EVENT_PREFIX = 'EVENT#';
 const EVENT_SK = 'EVENT';
 export const ACTION_PREFIX = 'ACTION#';
-const REFRESH_SHARD_PREFIX = 'REFRESH#';
+export const REFRESH_SHARD_PREFIX = 'REFRESH#';
+export const FLOW_PREFIX = 'FLOW#';
+export const FLOW_HOUR_PREFIX = 'HOUR#';
+export const FLOW_EPOCH_SK = 'EPOCH';
+export const OUTCOMES_PREFIX = 'OUTCOMES#';
+export const REPLAYS_PK = 'REPLAYS';
+export const REPLAY_PREFIX = 'REPLAY#';
+/** The scope of the all-orgs flow items: `*` is never part of an org id. */
+export const ALL_ORGS_SCOPE = '*';
 
 export const orgKey = (orgId: string): ItemKey => ({ pk: `${ORG_PREFIX}${orgId}`, sk: META_SK });
 
@@ -50,6 +58,37 @@ export const eventKey = (dedupeKey: string): ItemKey => ({
 export const actionKey = (key: ActionKey): ItemKey => ({
   pk: `${EVENT_PREFIX}${key.dedupeKey}`,
   sk: `${ACTION_PREFIX}${key.ruleId}#${String(key.actionIndex).padStart(4, '0')}`,
+});
+
+/** The partition of an org's (or, for {@link ALL_ORGS_SCOPE}, every org's) hourly counters. */
+export const flowPartition = (scope: string): string => `${FLOW_PREFIX}${scope}`;
+
+/** One hourly counter item; `hour` is `yyyy-mm-ddThh` (UTC), so sort keys sort by time. */
+export const flowKey = (scope: string, hour: string): ItemKey => ({
+  pk: flowPartition(scope),
+  sk: `${FLOW_HOUR_PREFIX}${hour}`,
+});
+
+/**
+ * The partition of finished-event items: one per org, and one per UTC day for all orgs (so no
+ * partition grows without bound and a day is one Query).
+ */
+export const outcomePartition = (scope: string, day?: string): string =>
+  day === undefined ? `${OUTCOMES_PREFIX}${scope}` : `${OUTCOMES_PREFIX}${scope}#${day}`;
+
+/** A finished-event item: newest first when queried backwards. */
+export const outcomeKey = (scope: string, finishedAt: string, dedupeKey: string): ItemKey => ({
+  pk:
+    scope === ALL_ORGS_SCOPE
+      ? outcomePartition(scope, finishedAt.slice(0, 10))
+      : outcomePartition(scope),
+  sk: `${finishedAt}#${dedupeKey}`,
+});
+
+/** A replay record: one partition for all (replays are rare operator actions), newest last. */
+export const replayKey = (startedAt: string, replayId: string): ItemKey => ({
+  pk: REPLAYS_PK,
+  sk: `${REPLAY_PREFIX}${startedAt}#${replayId}`,
 });
 
 /**

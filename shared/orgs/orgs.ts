@@ -110,6 +110,7 @@ export async function createOrg(ctx: RegistryContext, input: CreateOrgInput): Pr
     createdAt: now,
     updatedAt: now,
     timezone: parsed.timezone,
+    tokenUrl: parsed.tokenUrl,
     settings: parsed.settings ?? {},
   });
   await run(
@@ -261,7 +262,8 @@ export async function updateOrg(
   );
   const update = new UpdateBuilder();
   for (const [attribute, value] of Object.entries(fields)) {
-    if (value !== undefined) update.set(attribute, value);
+    if (value === null) update.remove(attribute);
+    else if (value !== undefined) update.set(attribute, value);
   }
   bumpVersion(update, nowIso(ctx));
   update.when('attribute_exists(pk)').when(`${update.name('version')} = ${update.value(expected)}`);

@@ -17,6 +17,14 @@ import {
   markEvent,
   touchEvent,
 } from './events.ts';
+import {
+  type EventFlow,
+  type ListOutcomesInput,
+  listEventOutcomes,
+  type OutcomesPage,
+  type ReadFlowInput,
+  readEventFlow,
+} from './flow.ts';
 import type { ActionKey } from './keys.ts';
 import {
   type AcquiredLease,
@@ -42,6 +50,15 @@ import {
   setStatus,
   updateOrg,
 } from './orgs.ts';
+import {
+  listReplayRecords,
+  type ReplayRecord,
+  type ReplayRecordsPage,
+  type ReplayUpdate,
+  type StartReplayInput,
+  startReplayRecord,
+  updateReplayRecord,
+} from './replays.ts';
 import { deleteRule, getRule, listRules, putRule } from './rules.ts';
 import type {
   ActionRecord,
@@ -178,6 +195,21 @@ export interface OrgRegistry {
   getAction(key: ActionKey): Promise<ActionRecord | undefined>;
   listActions(dedupeKey: string): Promise<ActionRecord[]>;
 
+  // --- event flow (counted by claimEvent / markEvent) and replay records
+  /** Hourly counters of an org or of all orgs, and the first hour ever counted. */
+  readEventFlow(input: ReadFlowInput): Promise<EventFlow>;
+  /** The latest finished events, newest first, paged; optionally of one org and one type. */
+  listEventOutcomes(input?: ListOutcomesInput): Promise<OutcomesPage>;
+  /** Records a dead-letter replay as it starts (who, how, how many). */
+  startReplay(input: StartReplayInput): Promise<ReplayRecord>;
+  /** Records a replay's progress or end. */
+  updateReplay(
+    record: Pick<ReplayRecord, 'replayId' | 'startedAt'>,
+    update: ReplayUpdate,
+  ): Promise<ReplayRecord>;
+  /** Replay records, newest first, paged. */
+  listReplays(options?: { limit?: number; cursor?: string }): Promise<ReplayRecordsPage>;
+
   // --- webhook secrets
   /** Installs `newHash`; the current hash stays valid for `graceSeconds`. */
   rotateWebhookSecret(
@@ -247,6 +279,11 @@ export function createOrgRegistry(options: OrgRegistryOptions): OrgRegistry {
     abandonAction: (key, opts) => abandonAction(ctx, key, opts),
     getAction: (key) => getAction(ctx, key),
     listActions: (dedupeKey) => listActions(ctx, dedupeKey),
+    readEventFlow: (input) => readEventFlow(ctx, input),
+    listEventOutcomes: (input) => listEventOutcomes(ctx, input),
+    startReplay: (input) => startReplayRecord(ctx, input),
+    updateReplay: (record, update) => updateReplayRecord(ctx, record, update),
+    listReplays: (opts) => listReplayRecords(ctx, opts),
     rotateWebhookSecret: (orgId, newHash, opts) => rotateWebhookSecret(ctx, orgId, newHash, opts),
     findWebhookAuth: (orgId) => findWebhookAuth(ctx, orgId),
   };

@@ -28,6 +28,23 @@ export const Sha256HexSchema = z
   .regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 hex digest')
   .transform((text) => text.toLowerCase());
 
+/**
+ * An org's own OAuth token endpoint (overrides TALLYFY_TOKEN_URL for its grants): an http(s) URL
+ * without credentials in it.
+ */
+export const TokenUrlSchema = z
+  .string()
+  .max(2048)
+  .refine((text) => {
+    if (!URL.canParse(text)) return false;
+    const url = new URL(text);
+    return (
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      url.username === '' &&
+      url.password === ''
+    );
+  }, 'an http(s) URL without credentials');
+
 /** How an org gets its tokens (ARCHITECTURE.md "Organisations"), in the order the CLI offers them. */
 export const AUTH_MODES = [
   'password',
@@ -83,6 +100,8 @@ const orgFields = {
   createdAt: IsoTimestampSchema,
   updatedAt: IsoTimestampSchema,
   timezone: z.string().min(1).max(64).optional(),
+  /** The org's own token endpoint; absent: the deployment's TALLYFY_TOKEN_URL. */
+  tokenUrl: TokenUrlSchema.optional(),
   settings: OrgSettingsSchema,
 };
 
@@ -116,6 +135,7 @@ export const CreateOrgInputSchema = z.strictObject({
   refreshDueAt: IsoTimestampSchema.optional(),
   tokenExpiresAt: IsoTimestampSchema.optional(),
   timezone: orgFields.timezone,
+  tokenUrl: orgFields.tokenUrl,
   settings: OrgSettingsSchema.optional(),
 });
 export type CreateOrgInput = z.input<typeof CreateOrgInputSchema>;
@@ -127,6 +147,8 @@ export const OrgPatchSchema = z.strictObject({
   credentialsSecretId: orgFields.credentialsSecretId.optional(),
   tokenSecretId: orgFields.tokenSecretId.optional(),
   timezone: orgFields.timezone,
+  /** The org's own token endpoint; `null` removes it (the deployment's applies again). */
+  tokenUrl: TokenUrlSchema.nullable().optional(),
   /** Replaces the whole settings map. */
   settings: OrgSettingsSchema.optional(),
 });

@@ -274,6 +274,19 @@ async function reconcileOrg(deps: ReconcileDeps, org: Org, run: RunBudget): Prom
     deps.logger.info('org skipped by the reconciler', { orgId, status: org.status });
     return { orgId, status: 'skipped', reason: `status_${org.status}`, ...empty };
   }
+  if (org.authMode === 'client_credentials') {
+    // an app token cannot list tasks or processes (user-scoped: Tallyfy answers 401)
+    deps.logger.info('org skipped by the reconciler: an app token reads no tasks or processes', {
+      orgId,
+      authMode: org.authMode,
+    });
+    return {
+      orgId,
+      status: 'skipped',
+      reason: 'auth_mode_client_credentials',
+      ...empty,
+    };
+  }
   const format = webhookDateFormatOf(org.settings);
   const streams: StreamResult[] = [];
   let api: ReconcileApi;

@@ -1,5 +1,7 @@
 import type { ReportFigures } from './aggregator.ts';
 import { type CsvCell, toCsv } from './csv.ts';
+import type { FlowBuckets } from './flow-series.ts';
+import { renderReportHtml } from './report-html.ts';
 import { formatInTimeZone } from './timezone.ts';
 import type { EventCounts, Period, ReportOrg } from './types.ts';
 
@@ -51,7 +53,44 @@ export interface ReportDocument {
   readonly totals: ReportFigures['totals'];
   /** `null` when our own event figures are not available (never reported as zeros). */
   readonly eventFigures: EventCounts | null;
+  /**
+   * Our event flow over the period in hour (periods up to 2 days) or day buckets, from the
+   * registry's hourly counters; a figure is `null` in a bucket before counting began. `null`
+   * when the counters do not reach back to the period.
+   */
+  readonly eventFlow: ReportEventFlow | null;
   readonly tables: Readonly<Record<string, readonly Record<string, CsvCell>[]>>;
+}
+
+/** {@link ReportDocument.eventFlow}. */
+export interface ReportEventFlow {
+  readonly bucket: 'hour' | 'day';
+  /** The first hour ever counted (`yyyy-mm-ddThh`, UTC). */
+  readonly epoch: string | null;
+  readonly buckets: readonly {
+    /** ISO start of the bucket. */
+    readonly start: string;
+    readonly received: number | null;
+    readonly recovered: number | null;
+    readonly processed: number | null;
+    readonly deadLettered: number | null;
+  }[];
+}
+
+/** The buckets as `report.json` keeps them. */
+export function reportEventFlow(buckets: FlowBuckets | null): ReportEventFlow | null {
+  if (buckets === null) return null;
+  return {
+    bucket: buckets.bucket,
+    epoch: buckets.epoch,
+    buckets: buckets.starts.map((start, i) => ({
+      start: new Date(start).toISOString(),
+      received: buckets.figures.received[i] ?? null,
+      recovered: buckets.figures.recovered[i] ?? null,
+      processed: buckets.figures.processed[i] ?? null,
+      deadLettered: buckets.figures.deadLettered[i] ?? null,
+    })),
+  };
 }
 
 /** The tables of a report, in file order. Column names are the JSON field names. */
@@ -128,8 +167,9 @@ export function reportTables(figures: ReportFigures, events: EventCounts | null)
 }
 
 /**
- * Every file of one org's report: a CSV per table and `report.json` holding all tables and the
- * run's metadata. Times are ISO 8601 UTC, plus the org's local time when its zone is known.
+ * Every file of one org's report: a CSV per table, `report.html` (the charts, one
+ * self-contained page) and `report.json` holding all tables and the run's metadata. Times are
+ * ISO 8601 UTC, plus the org's local time when its zone is known.
  */
 export function renderReport(input: {
   org: ReportOrg;
@@ -137,6 +177,8 @@ export function renderReport(input: {
   period: Period;
   figures: ReportFigures;
   events: EventCounts | null;
+  /** Our event flow over the period. @default null (not available) */
+  flow?: FlowBuckets | null;
   run: RunFigures;
 }): ReportFiles {
   const { org, timezone, period, figures, events, run } = input;
@@ -164,6 +206,7 @@ export function renderReport(input: {
     },
     totals: figures.totals,
     eventFigures: events,
+    eventFlow: reportEventFlow(input.flow ?? null),
     tables: Object.fromEntries(
       tables.map((t) => [
         t.name,
@@ -178,6 +221,10 @@ export function renderReport(input: {
       contentType: 'text/csv; charset=utf-8',
     });
   }
+  files.set('report.html', {
+    body: renderReportHtml(document),
+    contentType: 'text/html; charset=utf-8',
+  });
   files.set('report.json', {
     body: `${JSON.stringify(document, null, 2)}\n`,
     contentType: 'application/json',

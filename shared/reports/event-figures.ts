@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { OrgIdSchema } from '../orgs/index.ts';
+import { createOrgRegistry, FLOW_RETENTION_DAYS, hourOf, OrgIdSchema } from '../orgs/index.ts';
+import { type FlowBuckets, flowBuckets } from './flow-series.ts';
 import { DAY_MS } from './period.ts';
 import type { EventFigures, ReportLog } from './ports.ts';
 import type { EventCounts, Period } from './types.ts';
@@ -66,10 +67,12 @@ const ClaimSchema = z.object({
  */
 export function dynamoEventFigures(
   options: DynamoEventFiguresOptions,
-): EventFigures & { lastScanCost(): EventScanCost | undefined } {
+): Required<EventFigures> & { lastScanCost(): EventScanCost | undefined } {
   const { client, tableName, clock, retentionDays, log } = options;
   const reuseMs = options.reuseMs ?? 300_000;
   const scans = new Map<string, { at: number; counts: Promise<Map<string, EventCounts>> }>();
+  // the flow counters are read with the registry's own query (no scan)
+  const flowReader = createOrgRegistry({ client, tableName, clock });
   let lastCost: EventScanCost | undefined;
 
   const scan = async (period: Period): Promise<Map<string, EventCounts>> => {
@@ -138,6 +141,36 @@ export function dynamoEventFigures(
       const counts = (await entry.counts).get(orgId);
       return counts ?? { received: 0, recovered: 0, deadLettered: 0 };
     },
+    async flow(orgId, period) {
+      return eventFlowOf(flowReader, orgId, period, clock());
+    },
     lastScanCost: () => lastCost,
   };
+}
+
+/** Periods up to this long are charted per hour, longer ones per day. */
+const HOURLY_UP_TO_MS = 2 * DAY_MS;
+
+/**
+ * The org's flow over `period` from the hourly counters (one Query; never a scan): hour
+ * buckets for periods up to 2 days, day buckets beyond. `null` when the period starts before
+ * the counters' retention.
+ */
+export async function eventFlowOf(
+  registry: Pick<ReturnType<typeof createOrgRegistry>, 'readEventFlow'>,
+  orgId: string,
+  period: Period,
+  nowMs: number,
+): Promise<FlowBuckets | null> {
+  if (period.sinceMs < nowMs - FLOW_RETENTION_DAYS * DAY_MS) return null;
+  const bucket = period.untilMs - period.sinceMs <= HOURLY_UP_TO_MS ? 'hour' : 'day';
+  const size = bucket === 'hour' ? 3_600_000 : DAY_MS;
+  const fromMs = Math.floor(period.sinceMs / size) * size;
+  const count = Math.max(1, Math.ceil((period.untilMs - fromMs) / size));
+  const flow = await registry.readEventFlow({
+    orgId,
+    sinceHour: hourOf(fromMs),
+    untilHour: hourOf(period.untilMs - 1),
+  });
+  return flowBuckets(flow, { bucket, fromMs, count });
 }

@@ -4,6 +4,7 @@ import { isRateLimitDeferral, type WaitBudget } from '../tallyfy/index.ts';
 import { ReportAggregator } from './aggregator.ts';
 import { renderReport } from './document.ts';
 import { REPORTS_UNEXPECTED, ReportOrgNotFoundError, ReportSinkError } from './errors.ts';
+import type { FlowBuckets } from './flow-series.ts';
 import { datedPrefix, latestPrefix } from './keys.ts';
 import { periodKeyDay, scheduledPeriod, startOfUtcDay } from './period.ts';
 import type {
@@ -251,6 +252,7 @@ export async function reportOrg(
       }
     }
     const events = await eventCounts(deps, org.orgId, period);
+    const flow = await eventFlow(deps, org.orgId, period);
     const durationMs = deps.clock() - startedAtMs;
     const timezone =
       org.timezone !== undefined && isValidTimeZone(org.timezone) ? org.timezone : null;
@@ -260,6 +262,7 @@ export async function reportOrg(
       period,
       figures: aggregator.figures(),
       events,
+      flow,
       run: {
         generatedAtMs: startedAtMs,
         pagesFetched: cost.pages,
@@ -323,7 +326,26 @@ async function eventCounts(
   }
 }
 
-/** CSVs first, `report.json` last: its presence means the folder is complete. */
+async function eventFlow(
+  deps: ReportDeps,
+  orgId: string,
+  period: Period,
+): Promise<FlowBuckets | null> {
+  if (deps.events?.flow === undefined) return null;
+  try {
+    return await deps.events.flow(orgId, period);
+  } catch (error) {
+    // the chart then says "not available"; the rest of the report is still worth writing
+    deps.log?.error('event flow unavailable', {
+      orgId,
+      code: errorCodeOf(error, REPORTS_UNEXPECTED),
+      error,
+    });
+    return null;
+  }
+}
+
+/** CSVs and report.html first, `report.json` last: its presence means the folder is complete. */
 async function writeFiles(
   sink: ReportSink,
   prefix: string,

@@ -11,10 +11,22 @@ export {
   type ReportFigures,
   type TemplateRef,
 } from './aggregator.ts';
+export {
+  CHART_CSS,
+  type ChartSeries,
+  type ChartSpec,
+  escapeHtml,
+  niceTicks,
+  renderChart,
+  renderTimeline,
+  type TimelinePoint,
+  type TimelineSpec,
+} from './charts.ts';
 export { type CsvCell, toCsv } from './csv.ts';
 export {
   REPORT_SCHEMA_VERSION,
   type ReportDocument,
+  type ReportEventFlow,
   type ReportFiles,
   type ReportTable,
   type RunFigures,
@@ -34,7 +46,15 @@ export {
   type DynamoEventFiguresOptions,
   dynamoEventFigures,
   type EventScanCost,
+  eventFlowOf,
 } from './event-figures.ts';
+export {
+  bucketLabel,
+  FLOW_LABELS,
+  type FlowBuckets,
+  flowBuckets,
+  flowChart,
+} from './flow-series.ts';
 export {
   type OrgReportResult,
   type ReportBudget,
@@ -52,7 +72,7 @@ export {
   type ReportEventDefaults,
   ScheduledEventSchema,
 } from './input.ts';
-export { datedPrefix, latestPrefix } from './keys.ts';
+export { datedPrefix, latestPrefix, REPORTS_KEY_PREFIX } from './keys.ts';
 export { powertoolsReportMetrics, REPORT_METRICS } from './metrics.ts';
 export { DAY_MS, periodKeyDay, scheduledPeriod, startOfUtcDay, utcDay } from './period.ts';
 export type {
@@ -70,6 +90,8 @@ export type {
 } from './ports.ts';
 export { quantileOfSorted } from './quantile.ts';
 export { registryOrgLister, registryPendingReports } from './registry-orgs.ts';
+export { reportCharts, TOP_ROWS } from './report-charts.ts';
+export { renderReportCharts, renderReportHtml } from './report-html.ts';
 export { fileReportSink } from './sinks/file-sink.ts';
 export { s3ReportSink } from './sinks/s3-sink.ts';
 export {

@@ -1,9 +1,12 @@
+/** Key prefix of every report object (IAM grants are scoped to it). */
+export const REPORTS_KEY_PREFIX = 'reports/';
+
 /** Where a run's files go: `reports/<orgId>/<YYYY-MM-DD>/` (a re-run for that day overwrites). */
 export function datedPrefix(orgId: string, day: string): string {
-  return `reports/${orgId}/${day}/`;
+  return `${REPORTS_KEY_PREFIX}${orgId}/${day}/`;
 }
 
 /** The copy of the most recent report: `reports/<orgId>/latest/`. */
 export function latestPrefix(orgId: string): string {
-  return `reports/${orgId}/latest/`;
+  return `${REPORTS_KEY_PREFIX}${orgId}/latest/`;
 }

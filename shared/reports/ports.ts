@@ -1,4 +1,5 @@
 import type { WaitBudget } from '../tallyfy/index.ts';
+import type { FlowBuckets } from './flow-series.ts';
 import type { EventCounts, Period, ProcessPage, ReportOrg, TaskPage } from './types.ts';
 
 /** How a fetch may wait: a 429's full `Retry-After`, when it fits before the run's deadline. */
@@ -46,6 +47,11 @@ export interface OrgLister {
  */
 export interface EventFigures {
   counts(orgId: string, period: Period): Promise<EventCounts | null>;
+  /**
+   * The org's event flow over the period, in hour buckets (periods up to 2 days) or day
+   * buckets, for report.html's chart; `null` when the counters do not reach back that far.
+   */
+  flow?(orgId: string, period: Period): Promise<FlowBuckets | null>;
 }
 
 /** What one org's report run cost and how it ended, for metrics. */

@@ -5,7 +5,7 @@ import type { ReportOrg } from './types.ts';
 
 /**
  * {@link OrgLister} over the org registry: `activeOrgs` pages the byKind index with a status
- * filter (a Query, never a Scan: it reads every org item once, so its cost grows with the orgs
+ * filter, leaving out client-credentials orgs (their app token reads no user data) (a Query, never a Scan: it reads every org item once, so its cost grows with the orgs
  * registered); `getOrg` is one GetItem. The org's `timezone` (set with the CLI) makes the
  * report show local times beside UTC.
  *
@@ -16,7 +16,10 @@ export function registryOrgLister(registry: Pick<OrgRegistry, 'listOrgs' | 'getO
   return {
     async activeOrgs() {
       const orgs: ReportOrg[] = [];
-      for await (const org of registry.listOrgs({ status: 'active' })) orgs.push(reportOrg(org));
+      for await (const org of registry.listOrgs({ status: 'active' })) {
+        // an app (client-credentials) token reads no tasks or processes: nothing to report
+        if (org.authMode !== 'client_credentials') orgs.push(reportOrg(org));
+      }
       return orgs;
     },
     async getOrg(orgId) {

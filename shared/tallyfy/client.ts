@@ -3,6 +3,7 @@ import type * as z from 'zod';
 import { sleep as defaultSleep } from '../async.ts';
 import { Secret } from '../secret.ts';
 import {
+  ACTION_CAP_RETRY_AFTER_MS,
   type FieldErrors,
   type NetworkFailure,
   redact,
@@ -16,9 +17,11 @@ import {
   TallyfyRateLimitError,
   TallyfyRequestError,
   TallyfyResponseError,
+  TallyfyScopeError,
   TallyfyServerError,
   TallyfyValidationError,
 } from './errors.ts';
+import type { RequestPacer } from './pacing.ts';
 import { type PageOptions, paginate, type TallyfyPage } from './pagination.ts';
 import {
   type AttemptOutcome,
@@ -38,11 +41,31 @@ import { Pool } from './undici-pool.ts';
 export const DEFAULT_BASE_URL = 'https://go.tallyfy.com/api';
 
 /**
+ * What a token may call: `app` for a client-credentials token (application management only),
+ * `user` for a token that speaks for a user (password, app user token, personal access token).
+ */
+export type TokenScope = 'app' | 'user';
+
+/**
+ * Tallyfy's application-management endpoints, the only ones an app token serves
+ * (`POST /applications/{org}/users`, `…/users/{email}/token`).
+ */
+export function isAppManagementPath(path: string): boolean {
+  return path === '/applications' || path.startsWith('/applications/');
+}
+
+/**
  * How the client gets its bearer token: the auth port. The worker's token provider implements
  * `onUnauthorized` (drop its cache, re-read the token secret, ask for a refresh).
  */
 export interface TallyfyAuth {
   getToken(): Promise<Secret>;
+  /**
+   * The scope of a token this port handed out, when it knows it. A 401 on a user-scoped
+   * endpoint with an `app` token is a {@link TallyfyScopeError}, and `onUnauthorized` is not
+   * called: a refresh would mint another app token, refused the same way.
+   */
+  scopeOf?(token: Secret): TokenScope | undefined;
   /**
    * Called after a 401 with the token Tallyfy rejected. Resolve `true` when a different token
    * is now available: the client then retries the request once with a fresh `getToken()`
@@ -71,6 +94,12 @@ export interface TallyfyClientOptions {
   retry?: Partial<RetryPolicy>;
   /** Called before each retry (reporting counts retries). */
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * Gates every attempt (retries included): the org's request budget
+   * (`sharedOrgPacer(orgId, TALLYFY_REQUESTS_PER_MINUTE)`). Time spent waiting for it does not
+   * count against the call's deadline. @default none
+   */
+  pacer?: RequestPacer;
   /** Epoch ms. @default Date.now */
   clock?: () => number;
   /** In [0, 1), for jitter. @default Math.random */
@@ -152,6 +181,7 @@ export class TallyfyClient {
   readonly #bodyTimeoutMs: number;
   readonly #policy: RetryPolicy;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  readonly #pacer: RequestPacer | undefined;
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
@@ -171,6 +201,7 @@ export class TallyfyClient {
     this.#bodyTimeoutMs = positive('bodyTimeoutMs', options.bodyTimeoutMs ?? 15_000);
     this.#policy = retryPolicy(options.retry);
     this.#onRetry = options.onRetry;
+    this.#pacer = options.pacer;
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? defaultSleep;
@@ -215,7 +246,7 @@ export class TallyfyClient {
     options: RequestOptions<T> = {},
   ): Promise<TallyfyResponse<T>> {
     const startedAt = this.#clock();
-    const deadlineAt = startedAt + this.#policy.deadlineMs;
+    let deadlineAt = startedAt + this.#policy.deadlineMs;
     const fullPath = this.#basePath + path + queryString(options.query);
     // Secrets in the body (a webhook URL) are revealed on the wire only, and redacted from errors
     const bodySecrets: string[] = [];
@@ -225,6 +256,15 @@ export class TallyfyClient {
     let retries = 0;
     let refreshed = false;
     for (;;) {
+      if (this.#pacer !== undefined) {
+        // queueing behind the org's budget is not time spent on Tallyfy: the deadline moves
+        const waitedMs = await this.#pacer.acquire();
+        if (waitedMs > 0) {
+          deadlineAt += waitedMs;
+          this.stats.paced++;
+          this.stats.pacedMs += waitedMs;
+        }
+      }
       attempts++;
       this.stats.attempts++;
       const token = await this.#auth.getToken();
@@ -266,6 +306,9 @@ export class TallyfyClient {
       if (status >= 200 && status < 300) {
         return this.#success(res, method, path, options.schema, attempts);
       }
+      if (status === 401 && this.#auth.scopeOf?.(token) === 'app' && !isAppManagementPath(path)) {
+        throw await this.#scopeFailure(res, method, path, attempts, [revealed, ...bodySecrets]);
+      }
       const err = await this.#failure(res, method, path, attempts, [revealed, ...bodySecrets]);
       if (status === 401) {
         if (!refreshed && this.#auth.onUnauthorized && (await this.#auth.onUnauthorized(token))) {
@@ -283,7 +326,11 @@ export class TallyfyClient {
         }
         throw err;
       }
-      const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], this.#clock());
+      // a 429's wait is the error's: Retry-After, or the assumed wait of an hourly action cap
+      const retryAfterMs =
+        err instanceof TallyfyRateLimitError
+          ? err.retryAfterMs
+          : parseRetryAfterMs(res.headers['retry-after'], this.#clock());
       if (await this.#retry(err, { status, retryAfterMs }, ++retries, attempts, deadlineAt)) {
         continue;
       }
@@ -369,6 +416,22 @@ export class TallyfyClient {
     return { status: res.statusCode, data: result.data, requestId, attempts };
   }
 
+  async #scopeFailure(
+    res: Dispatcher.ResponseData,
+    method: string,
+    path: string,
+    attempts: number,
+    secrets: readonly string[],
+  ): Promise<TallyfyScopeError> {
+    const requestId = header(res.headers, 'x-request-id');
+    const { message } = await readErrorBody(res.body, secrets);
+    const ref = requestId === undefined ? '' : ` (request id ${requestId})`;
+    return new TallyfyScopeError(
+      `Tallyfy refused ${method} ${path} (401) to a client-credentials (app) token: the endpoint needs a user token${ref}.`,
+      { status: 401, method, path, requestId, attempts, tallyfyMessage: message },
+    );
+  }
+
   async #failure(
     res: Dispatcher.ResponseData,
     method: string,
@@ -378,7 +441,7 @@ export class TallyfyClient {
   ): Promise<TallyfyError> {
     const status = res.statusCode;
     const requestId = header(res.headers, 'x-request-id');
-    const { message, fieldErrors } = await readErrorBody(res.body, secrets);
+    const { message, fieldErrors, code } = await readErrorBody(res.body, secrets);
     const options: TallyfyErrorOptions = {
       status,
       method,
@@ -418,13 +481,18 @@ export class TallyfyClient {
       );
     }
     if (status === 429) {
-      const retryAfterMs = parseRetryAfterMs(res.headers['retry-after'], this.#clock());
+      const actionCap = code === 'RATE_LIMIT_EXCEEDED';
+      const said = parseRetryAfterMs(res.headers['retry-after'], this.#clock());
+      const retryAfterMs = said ?? (actionCap ? ACTION_CAP_RETRY_AFTER_MS : undefined);
+      const why = actionCap
+        ? ` The org reached an hourly cap on this action (RATE_LIMIT_EXCEEDED)${said === undefined ? '; Tallyfy sent no Retry-After' : ''}.`
+        : '';
       const wait =
         retryAfterMs === undefined ? '' : ` Retry after ${Math.ceil(retryAfterMs / 1000)} s.`;
       return new TallyfyRateLimitError(
-        `Tallyfy rate-limited ${at} (429) after ${attempts} attempt(s)${ref}.${wait}`,
+        `Tallyfy rate-limited ${at} (429) after ${attempts} attempt(s)${ref}.${why}${wait}`,
         retryAfterMs,
-        options,
+        { ...options, actionCap },
       );
     }
     if (status >= 500) {
@@ -496,7 +564,7 @@ const MAX_ERROR_BODY_CHARS = 16_384;
 async function readErrorBody(
   body: Dispatcher.ResponseData['body'],
   secrets: readonly string[],
-): Promise<{ message: string | undefined; fieldErrors: FieldErrors }> {
+): Promise<{ message: string | undefined; fieldErrors: FieldErrors; code?: string | undefined }> {
   let text: string;
   try {
     text = await body.text();
@@ -513,6 +581,11 @@ async function readErrorBody(
   }
   if (typeof json !== 'object' || json === null) return { message: undefined, fieldErrors: {} };
   const record = json as Record<string, unknown>;
+  // Tallyfy's own machine-readable code (`RATE_LIMIT_EXCEEDED`), kept only when it looks like one
+  const code =
+    typeof record.code === 'string' && /^[A-Z][A-Z0-9_]{0,63}$/.test(record.code)
+      ? record.code
+      : undefined;
   const raw = [record.message, record.error_description, record.error].find(
     (v): v is string => typeof v === 'string' && v.length > 0,
   );
@@ -528,6 +601,7 @@ async function readErrorBody(
   return {
     message: raw === undefined ? undefined : redact(raw.slice(0, 500), secrets),
     fieldErrors,
+    code,
   };
 }
 

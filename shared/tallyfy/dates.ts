@@ -2,9 +2,9 @@ import { TallyfyDateError } from './errors.ts';
 
 /*
  * Tallyfy's dates. Answers use ISO 8601 (`2026-11-19T10:42:13.000Z`); webhook dates follow an
- * org setting, ISO or the localized `d/m/Y h:i A T` (`21/11/2026 03:10 PM UTC`). Requests, per
- * Tallyfy's docs, take `YYYY-DD-MM HH:MM:SS` — day before month — which we doubt but follow, in
- * one formatter, so a correction is a one-line change.
+ * org setting, ISO or the localized `d/m/Y h:i A T` (`21/11/2026 03:10 PM UTC`). Requests take
+ * `YYYY-MM-DD HH:MM:SS` in UTC (ISO 8601 is accepted too), written by one formatter. Older docs
+ * said `YYYY-DD-MM` (day before month): Tallyfy confirmed that was a documentation error.
  */
 
 const ISO_PATTERN =
@@ -102,12 +102,12 @@ export function parseTallyfyDateMs(text: string): number {
 }
 
 /**
- * Formats a date for a Tallyfy request as its docs say: `YYYY-DD-MM HH:MM:SS` (UTC; day BEFORE
- * month). Suspicious, so it lives here alone: change this function if Tallyfy's API proves to
- * read `YYYY-MM-DD`.
+ * Formats a date for a Tallyfy request: `YYYY-MM-DD HH:MM:SS` in UTC, month before day (the
+ * day-before-month form of older docs was a documentation error, corrected by Tallyfy).
  *
+ * @throws TallyfyDateError when `date` is not a valid date
  * @example
- * formatRequestDate('2026-11-21T15:10:05Z'); // '2026-21-11 15:10:05'
+ * formatRequestDate('2026-11-21T15:10:05Z'); // '2026-11-21 15:10:05'
  */
 export function formatRequestDate(date: Date | number | string): string {
   const d = date instanceof Date ? date : new Date(date);
@@ -115,7 +115,7 @@ export function formatRequestDate(date: Date | number | string): string {
     throw new TallyfyDateError(`Cannot format an invalid date for Tallyfy.`);
   const p = (n: number) => String(n).padStart(2, '0');
   return (
-    `${d.getUTCFullYear()}-${p(d.getUTCDate())}-${p(d.getUTCMonth() + 1)} ` +
+    `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +
     `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`
   );
 }

@@ -15,6 +15,7 @@ export type TallyfyErrorKind = 'transient' | 'auth' | 'permanent';
 /** Every `code` of the family, the OAuth ones included (docs/errors.md says what each means). */
 export const TALLYFY_ERROR_CODES = [
   'TALLYFY_UNAUTHORIZED',
+  'TALLYFY_TOKEN_SCOPE_UNSUPPORTED',
   'TALLYFY_FORBIDDEN',
   'TALLYFY_NOT_FOUND',
   'TALLYFY_VALIDATION_FAILED',
@@ -33,6 +34,7 @@ export const TALLYFY_ERROR_CODES = [
   'TALLYFY_OAUTH_GRANT_UNSUPPORTED',
   'TALLYFY_OAUTH_SCOPE_INVALID',
   'TALLYFY_OAUTH_GRANT_REJECTED',
+  'TALLYFY_OAUTH_ENDPOINT_INVALID',
 ] as const;
 
 export type TallyfyErrorCode = (typeof TALLYFY_ERROR_CODES)[number];
@@ -123,6 +125,32 @@ export class TallyfyAuthError extends TallyfyError {
   }
 }
 
+/**
+ * What a client-credentials (app) token may call, as Tallyfy documents it: application
+ * management (`/applications/…`: provisioning app users, minting user tokens), not user data.
+ */
+export const APP_SCOPE_HINT =
+  "A client-credentials (app) token serves Tallyfy's application-management endpoints only " +
+  '(/applications/…: app users, user tokens); templates, processes, tasks and /me need a user: ' +
+  'register the org with --auth-mode app_user_token (the app mints a token for a named user) ' +
+  'or password.';
+
+/**
+ * 401 on a user-scoped endpoint with an app (client-credentials) token: the token is fine, its
+ * kind is wrong for this call. Permanent: a fresh app token is refused the same way, so it never
+ * asks for a refresh, and an event that needs it is dead-lettered at once.
+ */
+export class TallyfyScopeError extends TallyfyError {
+  override name = 'TallyfyScopeError';
+  declare readonly code: 'TALLYFY_TOKEN_SCOPE_UNSUPPORTED';
+  /** What an app token may call, and which auth mode serves this call. */
+  readonly hint = APP_SCOPE_HINT;
+
+  constructor(message: string, options: TallyfyErrorOptions = {}) {
+    super('TALLYFY_TOKEN_SCOPE_UNSUPPORTED', 'permanent', `${message} ${APP_SCOPE_HINT}`, options);
+  }
+}
+
 /** 403: the token's user may not do this (e.g. an org-admin-only call, or another org). */
 export class TallyfyForbiddenError extends TallyfyError {
   override name = 'TallyfyForbiddenError';
@@ -158,18 +186,45 @@ export class TallyfyValidationError extends TallyfyError {
   }
 }
 
-/** 429, after the client's retries: wait `retryAfterMs` (when Tallyfy said) and try again. */
+/**
+ * How long to wait after a per-org action cap (`RATE_LIMIT_EXCEEDED`) that came without a
+ * `Retry-After`: the caps are hourly (120 comments, 30 guest invites per org and hour), so a
+ * retry within seconds only earns another 429.
+ */
+export const ACTION_CAP_RETRY_AFTER_MS = 15 * 60_000;
+
+/**
+ * 429: Tallyfy refused the call unprocessed. A delay, never a permanent failure: wait
+ * `retryAfterMs` and try again. The client waits a `Retry-After` of up to its cap itself (30 s by
+ * default) and throws this when its retries are spent or Tallyfy asked for longer: then
+ * `retryAfterMs` is the full wait Tallyfy asked for (uncapped), for the caller to honour (the
+ * worker sets the message's visibility to it; the reporter and reconciler wait or stop).
+ */
 export class TallyfyRateLimitError extends TallyfyError {
   override name = 'TallyfyRateLimitError';
   declare readonly code: 'TALLYFY_RATE_LIMITED';
-  /** From `Retry-After` (uncapped), when present. */
+  /**
+   * How long Tallyfy asked to wait (its `Retry-After`, uncapped), in ms; for an action cap
+   * without `Retry-After`, {@link ACTION_CAP_RETRY_AFTER_MS}; `undefined` when Tallyfy said
+   * nothing (a per-minute limit without the header: back off as usual).
+   */
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, retryAfterMs: number | undefined, options: TallyfyErrorOptions) {
+  /**
+   * Tallyfy's body said `code: "RATE_LIMIT_EXCEEDED"`: a per-org hourly cap on an action
+   * (comments, guest invites), not the per-minute request limit.
+   */
+  readonly actionCap: boolean;
+  constructor(
+    message: string,
+    retryAfterMs: number | undefined,
+    options: TallyfyErrorOptions & { actionCap?: boolean | undefined },
+  ) {
     super('TALLYFY_RATE_LIMITED', 'transient', message, options);
     this.retryAfterMs = retryAfterMs;
+    this.actionCap = options.actionCap ?? false;
   }
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs };
+    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs, actionCap: this.actionCap };
   }
 }
 

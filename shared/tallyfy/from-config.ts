@@ -4,6 +4,7 @@
  */
 import type { TallyfyConfig } from '../config.ts';
 import type { TallyfyClientOptions } from './client.ts';
+import type { OAuthOptions } from './oauth.ts';
 
 /**
  * @example
@@ -25,4 +26,16 @@ export function tallyfyClientOptions(tallyfy: TallyfyConfig): Pick<
       retryAfterCapMs: tallyfy.retryAfterCapSeconds * 1000,
     },
   };
+}
+
+/**
+ * The token calls' settings: the client's (timeouts, retry policy, API base for `GET /me` and
+ * app user tokens) and the token endpoint, `TALLYFY_TOKEN_URL` (derived from the API base when
+ * unset).
+ *
+ * @example
+ * const oauth = tallyfyOAuth(tallyfyOAuthOptions(config.tallyfy));
+ */
+export function tallyfyOAuthOptions(tallyfy: TallyfyConfig): OAuthOptions {
+  return { ...tallyfyClientOptions(tallyfy), tokenUrl: tallyfy.tokenUrl };
 }

@@ -7,6 +7,7 @@ export {
   closeSharedDispatchers,
   createTallyfyClient,
   DEFAULT_BASE_URL,
+  isAppManagementPath,
   type Query,
   type RequestOptions,
   sharedDispatcher,
@@ -14,6 +15,7 @@ export {
   TallyfyClient,
   type TallyfyClientOptions,
   type TallyfyResponse,
+  type TokenScope,
 } from './client.ts';
 export {
   formatRequestDate,
@@ -23,6 +25,8 @@ export {
   tryParseTallyfyDateMs,
 } from './dates.ts';
 export {
+  ACTION_CAP_RETRY_AFTER_MS,
+  APP_SCOPE_HINT,
   type FieldErrors,
   type NetworkFailure,
   TALLYFY_ERROR_CODES,
@@ -37,6 +41,7 @@ export {
   TallyfyRateLimitError,
   TallyfyRequestError,
   TallyfyResponseError,
+  TallyfyScopeError,
   TallyfyServerError,
   TallyfyValidationError,
   UNAUTHORIZED_HINT,
@@ -46,6 +51,7 @@ export {
   type ClientCredentialsGrantInput,
   classifyGrantError,
   clientCredentialsGrant,
+  type GrantCallOptions,
   type GrantType,
   mintAppUserToken,
   OAuthError,
@@ -53,8 +59,11 @@ export {
   type OAuthOptions,
   type PasswordGrantInput,
   passwordGrant,
+  probeTokenEndpoint,
   type RefreshTokenGrantInput,
   refreshTokenGrant,
+  resolveTokenUrl,
+  type TokenEndpointProbe,
   type TokenSet,
   tallyfyOAuth,
   validatePersonalAccessToken,
@@ -65,6 +74,13 @@ export {
   TallyfyApi,
   type TaskFilters,
 } from './operations.ts';
+export {
+  type RequestPacer,
+  sharedOrgPacer,
+  type TokenBucket,
+  type TokenBucketOptions,
+  tokenBucket,
+} from './pacing.ts';
 export { MAX_PER_PAGE, type PageOptions, Paginated, type TallyfyPage } from './pagination.ts';
 export { type TallyfyApiPerOrgOptions, tallyfyApiPerOrg } from './per-org.ts';
 export {
@@ -111,3 +127,4 @@ export {
   userSchema,
   watcherSchema,
 } from './schemas.ts';
+export { DEFAULT_TOKEN_URL, defaultTokenUrl, KNOWN_API_HOSTS } from './token-url.ts';

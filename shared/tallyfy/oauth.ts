@@ -12,9 +12,11 @@ import {
   retryPolicy,
 } from './retry.ts';
 import { single, type TallyfyUser, userSchema } from './schemas.ts';
+import { defaultTokenUrl } from './token-url.ts';
 
 /*
- * Tallyfy's token grants (Laravel Passport): `POST {base}/oauth/token`, form-encoded, never JSON.
+ * Tallyfy's token grants (Laravel Passport): `POST <token URL>`, form-encoded, never JSON. The
+ * token URL is its own setting (token-url.ts): in production it is not on the API's host.
  * Every call here follows the API client's retry policy (retry.ts). Token requests are POSTs that
  * may rotate a refresh token, so under that policy a 5xx or a connection lost after the request
  * went out is never retried (a second refresh could spend the token the first one already
@@ -116,8 +118,17 @@ export class OAuthError extends TallyfyError {
 
 /** Options shared by the grant functions; all have defaults. */
 export interface OAuthOptions {
-  /** API base URL; the token endpoint is `${baseUrl}/oauth/token`. @default 'https://go.tallyfy.com/api' */
+  /**
+   * API base URL, for the calls that are API calls (`POST /applications/…/token`, `GET /me`).
+   * @default 'https://go.tallyfy.com/api'
+   */
   baseUrl?: string;
+  /**
+   * The OAuth token endpoint the grants are posted to (`TALLYFY_TOKEN_URL`, or an org's own).
+   * @default derived from `baseUrl` by {@link defaultTokenUrl} (`https://account.tallyfy.com/oauth/token`
+   * for Tallyfy's API hosts); required for any other API host
+   */
+  tokenUrl?: string | undefined;
   /** @default the process-wide keep-alive pool of the origin (the API client's, when the origins match) */
   dispatcher?: Dispatcher;
   /** TCP+TLS connect timeout of that shared pool (ignored with `dispatcher`). @default 5000 */
@@ -264,7 +275,7 @@ export async function mintAppUserToken(
   const answer = await send(
     'app_user_token',
     'POST',
-    path,
+    apiEndpoint(options, path),
     undefined,
     input.appToken,
     [input.appToken],
@@ -288,7 +299,15 @@ export async function validatePersonalAccessToken(
   pat: Secret,
   options: OAuthOptions = {},
 ): Promise<TallyfyUser> {
-  const answer = await send('personal_access_token', 'GET', '/me', undefined, pat, [pat], options);
+  const answer = await send(
+    'personal_access_token',
+    'GET',
+    apiEndpoint(options, '/me'),
+    undefined,
+    pat,
+    [pat],
+    options,
+  );
   const parsed = single(userSchema).safeParse(answer.body);
   if (!parsed.success) {
     throw new OAuthError(
@@ -318,14 +337,118 @@ export async function validatePersonalAccessToken(
  * const tokens = await oauth.refreshTokenGrant({ clientId, clientSecret, refreshToken });
  */
 export function tallyfyOAuth(options: OAuthOptions = {}) {
+  // an org's own token URL (its `tokenUrl`) replaces the deployment's for its grants
+  const withUrl = (call?: GrantCallOptions): OAuthOptions =>
+    call?.tokenUrl === undefined ? options : { ...options, tokenUrl: call.tokenUrl };
   return {
-    passwordGrant: (input: PasswordGrantInput) => passwordGrant(input, options),
-    refreshTokenGrant: (input: RefreshTokenGrantInput) => refreshTokenGrant(input, options),
-    clientCredentialsGrant: (input: ClientCredentialsGrantInput) =>
-      clientCredentialsGrant(input, options),
+    passwordGrant: (input: PasswordGrantInput, call?: GrantCallOptions) =>
+      passwordGrant(input, withUrl(call)),
+    refreshTokenGrant: (input: RefreshTokenGrantInput, call?: GrantCallOptions) =>
+      refreshTokenGrant(input, withUrl(call)),
+    clientCredentialsGrant: (input: ClientCredentialsGrantInput, call?: GrantCallOptions) =>
+      clientCredentialsGrant(input, withUrl(call)),
     mintAppUserToken: (input: AppUserTokenInput) => mintAppUserToken(input, options),
     validatePersonalAccessToken: (pat: Secret) => validatePersonalAccessToken(pat, options),
+    /** The token URL the grants use without an override. */
+    tokenUrl: () => resolveTokenUrl(options),
   };
+}
+
+/** Per-call options of the bound grants: an org's own token URL. */
+export interface GrantCallOptions {
+  tokenUrl?: string | undefined;
+}
+
+/**
+ * The token endpoint of `options`: `tokenUrl`, else the one that goes with `baseUrl`.
+ *
+ * @throws TypeError when neither gives one (the API base is not a Tallyfy host and no token
+ *   URL was configured): a deployment must say where its grants go
+ */
+export function resolveTokenUrl(options: Pick<OAuthOptions, 'baseUrl' | 'tokenUrl'>): string {
+  const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
+  const url = options.tokenUrl ?? defaultTokenUrl(baseUrl);
+  if (url === undefined) {
+    throw new TypeError(
+      `No token URL: ${new URL(baseUrl).origin} is not a Tallyfy API host, so the token endpoint cannot be derived from it; set tokenUrl (TALLYFY_TOKEN_URL).`,
+    );
+  }
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new TypeError(`tokenUrl must be an http(s) URL, got protocol ${parsed.protocol}`);
+  }
+  return parsed.href;
+}
+
+/** What {@link probeTokenEndpoint} found at a token URL. */
+export type TokenEndpointProbe =
+  | {
+      ok: true;
+      tokenUrl: string;
+      status: number;
+      /** OAuth's `error` of the refusal (`unsupported_grant_type`, `invalid_request`…). */
+      oauthError: string | undefined;
+    }
+  | {
+      ok: false;
+      tokenUrl: string;
+      /** `network`: no answer; `not_oauth`: an answer, but not an OAuth token endpoint's. */
+      reason: 'network' | 'not_oauth';
+      status?: number | undefined;
+      /** What went wrong, for a person (no secret: the probe sends none). */
+      detail: string;
+    };
+
+/**
+ * Checks that the token URL answers as an OAuth token endpoint, without credentials and without
+ * spending anything: it posts an empty form, which a token endpoint refuses with an OAuth error
+ * (`unsupported_grant_type` or `invalid_request`). A 404 page, an API route's 401
+ * "Unauthenticated." or a success is not a token endpoint. One attempt, no retries.
+ *
+ * @example
+ * const probe = await probeTokenEndpoint({ tokenUrl: 'https://account.tallyfy.com/oauth/token' });
+ * if (!probe.ok) console.log(probe.detail);
+ */
+export async function probeTokenEndpoint(options: OAuthOptions = {}): Promise<TokenEndpointProbe> {
+  const endpoint = tokenEndpoint(options);
+  const tokenUrl = `${endpoint.origin}${endpoint.requestPath}`;
+  try {
+    const answer = await send('client_credentials', 'POST', endpoint, '', undefined, [], {
+      ...options,
+      retry: { ...options.retry, maxRetries: 0 },
+    });
+    return {
+      ok: false,
+      tokenUrl,
+      reason: 'not_oauth',
+      status: answer.status,
+      detail: `${tokenUrl} accepted an empty token request (${answer.status}): it is not an OAuth token endpoint`,
+    };
+  } catch (error) {
+    if (!(error instanceof OAuthError)) throw error;
+    if (error.code === 'TALLYFY_NETWORK_ERROR') {
+      return { ok: false, tokenUrl, reason: 'network', detail: error.message };
+    }
+    if (error.code === 'TALLYFY_OAUTH_ENDPOINT_INVALID' || error.status === undefined) {
+      return {
+        ok: false,
+        tokenUrl,
+        reason: 'not_oauth',
+        status: error.status,
+        detail: `${tokenUrl} answered ${error.status ?? 'without a status'} without an OAuth error: it is not an OAuth token endpoint`,
+      };
+    }
+    if (error.status >= 500) {
+      return {
+        ok: false,
+        tokenUrl,
+        reason: 'network',
+        status: error.status,
+        detail: `${tokenUrl} failed with ${error.status}: try again later`,
+      };
+    }
+    return { ok: true, tokenUrl, status: error.status, oauthError: error.oauthError };
+  }
 }
 
 /**
@@ -365,7 +488,36 @@ export function classifyGrantError(error: unknown): {
   };
 }
 
-const TOKEN_PATH = '/oauth/token';
+/** Where one call goes: an origin, the request path, and the path errors name. */
+interface Endpoint {
+  origin: string;
+  /** The request path with any base path and query. */
+  requestPath: string;
+  /** The path errors and messages name (no query, no base path). */
+  path: string;
+  /** The token endpoint (grants), or an API call. */
+  kind: 'token' | 'api';
+}
+
+function tokenEndpoint(options: OAuthOptions): Endpoint {
+  const url = new URL(resolveTokenUrl(options));
+  return {
+    origin: url.origin,
+    requestPath: `${url.pathname}${url.search}`,
+    path: url.pathname,
+    kind: 'token',
+  };
+}
+
+function apiEndpoint(options: OAuthOptions, path: string): Endpoint {
+  const url = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
+  return {
+    origin: url.origin,
+    requestPath: url.pathname.replace(/\/+$/, '') + path,
+    path,
+    kind: 'api',
+  };
+}
 
 async function tokenGrant(
   grant: GrantType,
@@ -374,10 +526,11 @@ async function tokenGrant(
   options: OAuthOptions,
 ): Promise<TokenSet> {
   const clock = options.clock ?? Date.now;
+  const endpoint = tokenEndpoint(options);
   const obtainedMs = clock();
   const body = new URLSearchParams(form).toString();
-  const answer = await send(grant, 'POST', TOKEN_PATH, body, undefined, secrets, options);
-  return toTokenSet(grant, 'POST', TOKEN_PATH, answer.body, obtainedMs, answer);
+  const answer = await send(grant, 'POST', endpoint, body, undefined, secrets, options);
+  return toTokenSet(grant, 'POST', endpoint.path, answer.body, obtainedMs, answer);
 }
 
 function toTokenSet(
@@ -431,16 +584,15 @@ interface Answer {
 async function send(
   grant: GrantType,
   method: 'GET' | 'POST',
-  path: string,
+  endpoint: Endpoint,
   form: string | undefined,
   bearer: Secret | undefined,
   secrets: readonly Secret[],
   options: OAuthOptions,
 ): Promise<Answer> {
-  const url = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
-  const basePath = url.pathname.replace(/\/+$/, '');
+  const { origin, path } = endpoint;
   const dispatcher =
-    options.dispatcher ?? sharedDispatcher(url.origin, options.connectTimeoutMs ?? 5000);
+    options.dispatcher ?? sharedDispatcher(origin, options.connectTimeoutMs ?? 5000);
   const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? defaultSleep;
@@ -465,8 +617,8 @@ async function send(
     let res: Dispatcher.ResponseData;
     try {
       res = await dispatcher.request({
-        origin: url.origin,
-        path: basePath + path,
+        origin,
+        path: endpoint.requestPath,
         method,
         headers,
         body: form,
@@ -484,7 +636,7 @@ async function send(
       throw new OAuthError(
         'TALLYFY_NETWORK_ERROR',
         grant,
-        `No answer from Tallyfy for ${method} ${path} (${failure}). ${why}; check network access to ${url.origin}, the caller may try again later.`,
+        `No answer from Tallyfy for ${method} ${path} (${failure}). ${why}; check network access to ${origin}${endpoint.kind === 'token' ? " and the token URL (TALLYFY_TOKEN_URL, or the org's tokenUrl)" : ''}, the caller may try again later.`,
         {
           needsReauth: false,
           transient: true,
@@ -545,20 +697,30 @@ async function send(
         },
       );
     }
-    throw classifyFailure(grant, method, path, res.statusCode, body, requestId, attempts, hidden);
+    throw classifyFailure(
+      grant,
+      endpoint,
+      method,
+      res.statusCode,
+      body,
+      requestId,
+      attempts,
+      hidden,
+    );
   }
 }
 
 function classifyFailure(
   grant: GrantType,
+  endpoint: Endpoint,
   method: string,
-  path: string,
   status: number,
   body: unknown,
   requestId: string | undefined,
   attempts: number,
   hidden: readonly string[],
 ): OAuthError {
+  const path = endpoint.path;
   const parsed = errorBodySchema.safeParse(body);
   const fields = parsed.success ? parsed.data : {};
   const oauthError = fields.error;
@@ -611,7 +773,18 @@ function classifyFailure(
       `Tallyfy rejected ${method} ${path} with ${status}${tallyfyMessage === undefined ? '' : `: "${tallyfyMessage}"`}.`,
     );
   }
-  if (oauthError === 'invalid_client' || (status === 401 && oauthError === undefined)) {
+  if (oauthError === undefined) {
+    // Passport puts an OAuth `error` in every refusal; an answer without one (a 404 page, an API
+    // route's 401 "Unauthenticated.") comes from something that is not a token endpoint: the
+    // URL is wrong, not the credentials, so this never asks for re-authorisation
+    return new OAuthError(
+      'TALLYFY_OAUTH_ENDPOINT_INVALID',
+      grant,
+      `The token URL ${endpoint.origin}${path} answered ${status} without an OAuth error: it is not Tallyfy's token endpoint. Set TALLYFY_TOKEN_URL (or the org's tokenUrl) to the token endpoint, https://account.tallyfy.com/oauth/token for Tallyfy's production API; \`tallyfy-serverless doctor\` checks it.${ref}`,
+      { ...common, needsReauth: false, transient: false },
+    );
+  }
+  if (oauthError === 'invalid_client') {
     return reauth(
       'TALLYFY_OAUTH_CLIENT_INVALID',
       'Tallyfy rejected the OAuth client (invalid_client): check the client id (numeric) and client secret; Tallyfy Support issues and can confirm them.',

@@ -1,8 +1,12 @@
 /*
  * The retry policy of every call to Tallyfy, the API client's and the OAuth token calls' alike,
  * as Tallyfy's own CLI (tallyfy/cli pkg/tallyfy/client.go) does it: 429 always (it was refused
- * unprocessed), honouring Retry-After up to a cap; 500/502/503/504 and lost connections only for
- * idempotent methods (the CLI leaves 500 out; we repeat it for reads, see `isRetryableStatus`); a connection that was never made (refused, DNS, connect timeout) for any
+ * unprocessed), honouring Retry-After up to a cap — unlike the CLI, a longer Retry-After is not
+ * cut to the cap and retried early (each early retry earns another 429): the call fails at once
+ * with the full wait on the error (`retryAfterMs`) for the caller to honour (the worker hands the
+ * message back to the queue for that long); 500/502/503/504 and lost connections only for
+ * idempotent methods (the CLI leaves 500 out; we repeat it for reads, see `isRetryableStatus`);
+ * a connection that was never made (refused, DNS, connect timeout) for any
  * method, since nothing was sent; exponential backoff 0.5–8 s with ±20% jitter; 4 retries, all
  * within one deadline. A POST that may have reached Tallyfy is never repeated: a token grant
  * rotates the refresh token, a launch creates a process. Pure functions: time and randomness
@@ -19,7 +23,10 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Backoff is multiplied by a random factor in [1 - jitter, 1 + jitter]. @default 0.2 */
   jitter: number;
-  /** Longest wait a `Retry-After` may impose: longer asks are waited this long. @default 30000 */
+  /**
+   * Longest `Retry-After` waited in-process. A longer one is not waited at all: the call fails
+   * with the wait Tallyfy asked for on the error, for the caller to honour. @default 30000
+   */
   retryAfterCapMs: number;
   /** Budget of one call, all attempts and waits included. @default 60000 */
   deadlineMs: number;
@@ -145,10 +152,9 @@ export function retryAfter(
     return undefined;
   }
   if (retry > policy.maxRetries) return undefined;
-  const delayMs =
-    retryAfterMs === undefined
-      ? backoffDelayMs(retry, policy, random)
-      : Math.min(retryAfterMs, policy.retryAfterCapMs);
+  // a wait longer than the cap is the caller's to honour: retrying earlier only earns another 429
+  if (retryAfterMs !== undefined && retryAfterMs > policy.retryAfterCapMs) return undefined;
+  const delayMs = retryAfterMs ?? backoffDelayMs(retry, policy, random);
   // the deadline bounds the whole call: a wait that would end past it is not started
   if (question.nowMs + delayMs >= question.deadlineAt) return undefined;
   return { reason, delayMs };
@@ -190,6 +196,9 @@ export interface ClientStats {
   /** All retries. */
   retries: number;
   retriesByReason: Record<RetryReason, number>;
+  /** Attempts that waited for the org's request budget (the pacer), and for how long in all. */
+  paced: number;
+  pacedMs: number;
 }
 
 export function emptyStats(): ClientStats {
@@ -198,5 +207,7 @@ export function emptyStats(): ClientStats {
     attempts: 0,
     retries: 0,
     retriesByReason: { rate_limited: 0, server_error: 0, network_error: 0, unauthorized: 0 },
+    paced: 0,
+    pacedMs: 0,
   };
 }

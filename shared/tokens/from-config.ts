@@ -79,9 +79,9 @@ export function tokenProviderFromConfig(
     }),
     clock: parts.clock,
     ...tokenCacheOptions(config.tokens, parts.logger),
-    requestRefresh: (orgId, reason) => {
+    requestRefresh: (orgId, reason, detail) => {
       parts.metrics?.record('RefreshRequestsSent');
-      return requester(orgId, reason);
+      return requester(orgId, reason, detail);
     },
   });
 }
@@ -102,6 +102,8 @@ export function tallyfyPerOrgFromConfig(
   return tallyfyApiPerOrg({
     auth: (orgId) => tokens.forOrg(orgId),
     client: tallyfyClientOptions(config.tallyfy),
+    // one token bucket per org in this container (TALLYFY_REQUESTS_PER_MINUTE)
+    requestsPerMinute: config.tallyfy.requestsPerMinute,
   });
 }
 

@@ -9,6 +9,7 @@ import {
   type AppUserTokenInput,
   type ClientCredentialsGrantInput,
   classifyGrantError,
+  type GrantCallOptions,
   type PasswordGrantInput,
   type RefreshTokenGrantInput,
   TallyfyError,
@@ -54,6 +55,8 @@ export interface ObtainContext {
   clock: () => number;
   policy: RefreshPolicy;
   logger: GrantLogger;
+  /** The org's own token endpoint (its `tokenUrl`); absent: the deployment's. */
+  tokenUrl?: string | undefined;
 }
 
 /** The refresher's grant port: one call per refresh, per the credentials' authMode. */
@@ -63,9 +66,12 @@ export interface TokenGrants {
 
 /** The Tallyfy OAuth calls the grants use: `tallyfyOAuth(options)` from shared/tallyfy. */
 export interface TallyfyOAuthPort {
-  passwordGrant(input: PasswordGrantInput): Promise<TokenSet>;
-  refreshTokenGrant(input: RefreshTokenGrantInput): Promise<TokenSet>;
-  clientCredentialsGrant(input: ClientCredentialsGrantInput): Promise<TokenSet>;
+  passwordGrant(input: PasswordGrantInput, call?: GrantCallOptions): Promise<TokenSet>;
+  refreshTokenGrant(input: RefreshTokenGrantInput, call?: GrantCallOptions): Promise<TokenSet>;
+  clientCredentialsGrant(
+    input: ClientCredentialsGrantInput,
+    call?: GrantCallOptions,
+  ): Promise<TokenSet>;
   mintAppUserToken(input: AppUserTokenInput): Promise<TokenSet>;
   validatePersonalAccessToken(pat: Secret): Promise<unknown>;
 }
@@ -96,14 +102,19 @@ export function createTallyfyGrants(
 ): TokenGrants {
   const patLifetimeMs = (options.patLifetimeDays ?? 182) * 86_400_000;
   return {
-    async obtain(credentials, { clock, policy, logger }) {
+    async obtain(credentials, { clock, policy, logger, tokenUrl }) {
       const orgId = credentials.orgId;
+      // the org's own token endpoint, when it has one, for every grant of this refresh
+      const call: GrantCallOptions = { tokenUrl };
       switch (credentials.authMode) {
         case 'password': {
           const { clientId, clientSecret, username, password, refreshToken } = credentials;
           if (refreshToken) {
             try {
-              const set = await oauth.refreshTokenGrant({ clientId, clientSecret, refreshToken });
+              const set = await oauth.refreshTokenGrant(
+                { clientId, clientSecret, refreshToken },
+                call,
+              );
               return {
                 kind: 'refresh_token',
                 token: tokenOf(set),
@@ -123,7 +134,10 @@ export function createTallyfyGrants(
               `Org ${orgId} has neither a refresh token nor a username and password: register its credentials again.`,
             );
           }
-          const set = await oauth.passwordGrant({ clientId, clientSecret, username, password });
+          const set = await oauth.passwordGrant(
+            { clientId, clientSecret, username, password },
+            call,
+          );
           return {
             kind: 'password',
             token: tokenOf(set),
@@ -131,17 +145,17 @@ export function createTallyfyGrants(
           };
         }
         case 'client_credentials': {
-          const set = await oauth.clientCredentialsGrant({
-            clientId: credentials.clientId,
-            clientSecret: credentials.clientSecret,
-          });
+          const set = await oauth.clientCredentialsGrant(
+            { clientId: credentials.clientId, clientSecret: credentials.clientSecret },
+            call,
+          );
           return { kind: 'client_credentials', token: tokenOf(set) };
         }
         case 'app_user_token': {
-          const app = await oauth.clientCredentialsGrant({
-            clientId: credentials.appClientId,
-            clientSecret: credentials.appClientSecret,
-          });
+          const app = await oauth.clientCredentialsGrant(
+            { clientId: credentials.appClientId, clientSecret: credentials.appClientSecret },
+            call,
+          );
           const set = await oauth.mintAppUserToken({
             appToken: app.accessToken,
             orgId,

@@ -40,6 +40,7 @@ export {
   type RefreshDeps,
   type RefreshHooks,
   type RefreshLogger,
+  type RefreshOrgOptions,
   type RefreshOutcome,
   type RefreshRegistry,
   type RefreshResult,
@@ -64,6 +65,7 @@ export {
 export {
   createRefreshRequester,
   type RefreshRequest,
+  type RefreshRequestDetail,
   RefreshRequestError,
   type RefreshRequester,
   type RefreshRequesterOptions,

@@ -1,4 +1,5 @@
 import type { Secret } from '../secret.ts';
+import type { TokenScope } from '../tallyfy/index.ts';
 import { TokenStoreError, TokenUnavailableError } from './errors.ts';
 import type { OrgToken } from './schemas.ts';
 
@@ -34,7 +35,11 @@ export interface TokenProviderOptions {
    * requests by its lease; the provider also sends at most one at a time per org. When it
    * resolves after the refresh is done, the provider's re-read sees the new token at once.
    */
-  requestRefresh: (orgId: string, reason: RefreshReason) => Promise<void>;
+  requestRefresh: (
+    orgId: string,
+    reason: RefreshReason,
+    detail?: { rejectedTokenObtainedAt?: string | undefined },
+  ) => Promise<void>;
   logger?: TokenProviderLogger;
 }
 
@@ -46,6 +51,12 @@ export interface OrgAuth {
    * is now available (retry the request once), `false` when not (the 401 stands).
    */
   onUnauthorized(rejected: Secret): Promise<boolean>;
+  /**
+   * `app` when `token` is the org's client-credentials token, `user` for any other auth mode,
+   * `undefined` for a token this provider did not hand out: the client then reads a 401 on a
+   * user-scoped endpoint as a scope error, and asks for no refresh.
+   */
+  scopeOf(token: Secret): TokenScope | undefined;
 }
 
 export interface TokenProviderStats {
@@ -62,6 +73,8 @@ export interface TokenProvider {
   getToken(orgId: string): Promise<Secret>;
   forOrg(orgId: string): OrgAuth;
   onUnauthorized(orgId: string, rejected: Secret): Promise<boolean>;
+  /** The scope of a token this provider read for the org (see {@link OrgAuth.scopeOf}). */
+  scopeOf(orgId: string, token: Secret): TokenScope | undefined;
   /** Drops the cached token of one org, or of all. */
   invalidate(orgId?: string): void;
   stats(): TokenProviderStats;
@@ -103,19 +116,32 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   /** The last token Tallyfy rejected per org, while it is still the stored one. */
   const rejected = new Map<string, Secret>();
   const counters: TokenProviderStats = { reads: 0, cacheHits: 0, refreshRequests: 0 };
+  /** The last token read per org, cached or not: what a 401 is judged against. */
+  const lastRead = new Map<string, OrgToken>();
 
   const read = async (orgId: string): Promise<OrgToken | undefined> => {
     counters.reads += 1;
-    return store.readToken(orgId);
+    const token = await store.readToken(orgId);
+    if (token) lastRead.set(orgId, token);
+    return token;
+  };
+
+  const scopeOf = (orgId: string, token: Secret): TokenScope | undefined => {
+    const known = lastRead.get(orgId);
+    if (!known?.accessToken.equals(token)) return undefined;
+    return known.authMode === 'client_credentials' ? 'app' : 'user';
   };
 
   /** Sends one refresh request per org at a time; resolves to the error if it failed. */
-  const refresh = (orgId: string, reason: RefreshReason): Promise<unknown> => {
+  const refresh = (orgId: string, reason: RefreshReason, rejected?: OrgToken): Promise<unknown> => {
     const pending = refreshing.get(orgId);
     if (pending) return pending;
     counters.refreshRequests += 1;
     logger?.debug('token refresh requested', { orgId, reason });
-    const request = requestRefresh(orgId, reason)
+    // the proof that the stored token is dead: the refresher replaces it however young it is
+    const detail =
+      rejected === undefined ? undefined : { rejectedTokenObtainedAt: rejected.obtainedAt };
+    const request = requestRefresh(orgId, reason, detail)
       .then(
         () => undefined,
         (error: unknown) => {
@@ -212,8 +238,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     const reread = await load(orgId);
     if (!reread.accessToken.equals(rejectedToken)) return true;
     // Unchanged: the stored token itself is dead (revoked, or refreshed elsewhere and not yet
-    // stored). Ask the refresher, then look once more.
-    await refresh(orgId, 'unauthorized');
+    // stored). Ask the refresher, with the proof (which token was rejected), then look once more.
+    await refresh(orgId, 'unauthorized', reread);
     cache.delete(orgId);
     const after = await load(orgId);
     const changed = !after.accessToken.equals(rejectedToken);
@@ -225,9 +251,11 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   return {
     getToken,
     onUnauthorized,
+    scopeOf,
     forOrg: (orgId) => ({
       getToken: () => getToken(orgId),
       onUnauthorized: (rejectedToken) => onUnauthorized(orgId, rejectedToken),
+      scopeOf: (token) => scopeOf(orgId, token),
     }),
     invalidate(orgId) {
       if (orgId === undefined) cache.clear();

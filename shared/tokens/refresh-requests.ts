@@ -15,6 +15,13 @@ export const refreshRequestSchema = z.strictObject({
   /** Refresh even if the token is not due (a worker saw a 401). @default false */
   force: z.boolean().optional(),
   reason: z.enum(['unauthorized', 'expired', 'missing', 'manual']).optional(),
+  /**
+   * The worker's proof: Tallyfy rejected the token obtained at this time, and a re-read of the
+   * token secret returned that same token. When it is still the org's current token the
+   * refresher replaces it at once, however young; when a newer one is recorded, nothing is
+   * granted (it was replaced already). Not a secret: a timestamp.
+   */
+  rejectedTokenObtainedAt: z.iso.datetime().optional(),
 });
 export type RefreshRequest = z.infer<typeof refreshRequestSchema>;
 
@@ -28,8 +35,18 @@ export interface RefreshRequesterOptions {
   local?: ((request: RefreshRequest) => Promise<unknown>) | undefined;
 }
 
+/** What a refresh request may carry besides the org and the reason. */
+export interface RefreshRequestDetail {
+  /** `obtainedAt` of the token Tallyfy rejected (see {@link refreshRequestSchema}). */
+  rejectedTokenObtainedAt?: string | undefined;
+}
+
 /** The `requestRefresh` port of the token provider. */
-export type RefreshRequester = (orgId: string, reason: RefreshReason) => Promise<void>;
+export type RefreshRequester = (
+  orgId: string,
+  reason: RefreshReason,
+  detail?: RefreshRequestDetail,
+) => Promise<void>;
 
 /** Thrown when a refresh request could not be handed over. Names the org, never a token. */
 export class RefreshRequestError extends Error {
@@ -47,7 +64,8 @@ export class RefreshRequestError extends Error {
  * Creates the port the token provider calls after a 401 or an expired/missing token.
  * - `lambda`: `Invoke` with `InvocationType: 'Event'` (Lambda queues it and answers 202 at
  *   once: the worker does not wait for the refresh; its next lookup after the rejected-token
- *   window sees the new token). The payload is `{orgId, force: true, reason}`, nothing secret.
+ *   window sees the new token). The payload is `{orgId, force: true, reason,
+ *   rejectedTokenObtainedAt?}`, nothing secret.
  * - `local`: calls `options.local` and resolves when the refresh is done, so the provider's
  *   re-read sees the new token at once.
  *
@@ -64,8 +82,8 @@ export function createRefreshRequester(
     if (!local) {
       throw new TypeError('createRefreshRequester: REFRESH_REQUESTS=local needs options.local');
     }
-    return async (orgId, reason) => {
-      await local(refreshRequestSchema.parse({ orgId, force: true, reason }));
+    return async (orgId, reason, detail) => {
+      await local(refreshRequestSchema.parse({ orgId, force: true, reason, ...detail }));
     };
   }
   const lambda = options.lambda;
@@ -75,8 +93,8 @@ export function createRefreshRequester(
     );
   }
   const { functionName } = target;
-  return async (orgId, reason) => {
-    const request = refreshRequestSchema.parse({ orgId, force: true, reason });
+  return async (orgId, reason, detail) => {
+    const request = refreshRequestSchema.parse({ orgId, force: true, reason, ...detail });
     let status: number | undefined;
     try {
       const out = await lambda.send(

@@ -110,11 +110,25 @@ interface LeasedOrg {
   /** `obtainedAt` of the last token recorded by a successful refresh. */
   lastRefreshAt?: string | undefined;
   tokenExpiresAt?: string | undefined;
+  /** The org's own token endpoint, when it has one. */
+  tokenUrl?: string | undefined;
+}
+
+/** Options of {@link refreshOrg}. */
+export interface RefreshOrgOptions {
+  /** Refresh even if the token is not due (an on-demand request). @default false */
+  force?: boolean;
+  /**
+   * With `force`: `obtainedAt` of a token Tallyfy rejected (a worker's proof). When it is the
+   * org's current token it is replaced at once, however young; when a newer token is recorded,
+   * nothing is granted. Without it, a forced refresh waits for `minTokenAgeForForceSeconds`.
+   */
+  rejectedTokenObtainedAt?: string;
 }
 
 /**
  * Refreshes one org's token if it is due (or, with `force`, unless it was refreshed in the last
- * `minTokenAgeForForceSeconds`), under the org's lease. Failures of the refresh itself are
+ * `minTokenAgeForForceSeconds` and no proof says it is dead), under the org's lease. Failures of the refresh itself are
  * recorded on the org and returned as `failed`; it throws only for programming errors.
  *
  * @example
@@ -124,7 +138,7 @@ interface LeasedOrg {
 export async function refreshOrg(
   deps: RefreshDeps,
   orgId: string,
-  options: { force?: boolean } = {},
+  options: RefreshOrgOptions = {},
 ): Promise<RefreshResult> {
   const { registry, logger, owner } = deps;
   let lease: Awaited<ReturnType<RefreshRegistry['acquireLease']>>;
@@ -154,7 +168,7 @@ export async function refreshOrg(
     return { orgId, outcome: 'skipped', reason: org.status };
   }
   try {
-    return await refreshUnderLease(deps, org, fence, options.force === true);
+    return await refreshUnderLease(deps, org, fence, options);
   } catch (error) {
     if (error instanceof LeaseLostError) return infrastructureError(deps, orgId, error);
     const classified = (deps.classify ?? classifyRefreshError)(error);
@@ -170,8 +184,9 @@ async function refreshUnderLease(
   deps: RefreshDeps,
   org: LeasedOrg,
   fence: number,
-  force: boolean,
+  options: RefreshOrgOptions,
 ): Promise<RefreshResult> {
+  const force = options.force === true;
   const { secrets, registry, policy, logger, owner } = deps;
   const orgId = org.orgId;
   const now = deps.clock();
@@ -215,12 +230,26 @@ async function refreshUnderLease(
   }
 
   if (!orgDue) {
-    // Not due by the org item (authoritative; the index may lag): only a forced refresh of a
-    // token older than the minimum age goes on. A younger one is what the 401 was waiting for.
-    const fresh = !force || now - recordedMs < policy.minTokenAgeForForceSeconds * 1000;
+    // Not due by the org item (authoritative; the index may lag). A forced refresh with a
+    // worker's proof is decided by which token was rejected: the current one (revoked, however
+    // young) is replaced now; an older one was replaced already. Without proof, only a token
+    // older than the minimum age is refreshed: a younger one is what the 401 was waiting for.
+    const rejectedMs =
+      options.rejectedTokenObtainedAt === undefined
+        ? undefined
+        : Date.parse(options.rejectedTokenObtainedAt);
+    const fresh = !force
+      ? true
+      : rejectedMs !== undefined
+        ? rejectedMs !== recordedMs
+        : now - recordedMs < policy.minTokenAgeForForceSeconds * 1000;
     if (fresh) {
       await registry.releaseLease(orgId, { owner, fence });
-      logger.debug('token is fresh; nothing to do', { orgId, force });
+      logger.debug('token is fresh; nothing to do', {
+        orgId,
+        force,
+        proven: rejectedMs !== undefined,
+      });
       return { orgId, outcome: 'fresh', expiresAt: org.tokenExpiresAt };
     }
     // Mark the intent first: if this run dies after Tallyfy rotated the refresh token, the org
@@ -228,7 +257,12 @@ async function refreshUnderLease(
     await registry.scheduleRefresh(orgId, new Date(now).toISOString());
   }
 
-  const obtained = await deps.grants.obtain(credentials, { clock: deps.clock, policy, logger });
+  const obtained = await deps.grants.obtain(credentials, {
+    clock: deps.clock,
+    policy,
+    logger,
+    tokenUrl: org.tokenUrl,
+  });
   await deps.hooks?.afterGrant?.(orgId);
   const grantId = randomUUID();
   const grant: LastGrant = { grantId, ...obtained.token };

@@ -97,12 +97,21 @@ export async function runTokenRefresher(
   try {
     const demand = refreshRequestSchema.safeParse(event);
     if (demand.success) {
-      const { orgId, force, reason } = demand.data;
+      const { orgId, force, reason, rejectedTokenObtainedAt } = demand.data;
       const started = deps.clock();
-      const result = await refreshOrg(run, orgId, { force: force === true });
+      const result = await refreshOrg(run, orgId, {
+        force: force === true,
+        ...(rejectedTokenObtainedAt === undefined ? {} : { rejectedTokenObtainedAt }),
+      });
       record('TokenRefreshDuration', deps.clock() - started);
       countOutcomes(record, [result]);
-      logger.info('on-demand refresh done', { orgId, reason, force, outcome: result.outcome });
+      logger.info('on-demand refresh done', {
+        orgId,
+        reason,
+        force,
+        proven: rejectedTokenObtainedAt !== undefined,
+        outcome: result.outcome,
+      });
       return { kind: 'on-demand', result };
     }
     if (!scheduledSchema.safeParse(event).success) {

@@ -1,3 +1,6 @@
+/** Key prefix of every raw webhook body in the archive bucket (IAM grants are scoped to it). */
+export const ARCHIVE_KEY_PREFIX = 'webhooks/';
+
 /**
  * Where a raw webhook body is archived:
  * `webhooks/<orgId>/<YYYY>/<MM>/<DD>/<receivedAt>-<eventId>.json`, the date and `receivedAt`
@@ -18,5 +21,5 @@ export function webhookArchiveKey(input: {
   const day = `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}`;
   const basic = iso.replace(/[-:]/g, '');
   const id = input.eventId.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `webhooks/${input.orgId}/${day}/${basic}-${id}.json`;
+  return `${ARCHIVE_KEY_PREFIX}${input.orgId}/${day}/${basic}-${id}.json`;
 }

@@ -2,7 +2,7 @@
  * The webhook receiver's library: payload schemas and classification, URL-secret auth, the
  * receive use case and the archive key layout. See docs/webhooks.md.
  */
-export { webhookArchiveKey } from './archive-key.ts';
+export { ARCHIVE_KEY_PREFIX, webhookArchiveKey } from './archive-key.ts';
 export {
   cachedWebhookAuthLookup,
   hashWebhookSecret,

@@ -1,5 +1,5 @@
 /**
- * Tallyfy webhook payloads (tallyfy-api.md "Webhooks", /work/shared/fixtures): task-level
+ * Tallyfy webhook payloads (tallyfy-api.md "Webhooks"; examples in test/unit/webhooks/fixtures): task-level
  * (`this_task` …), process-level (the run: `id`, `checklist_id`, `status` …) and org-watcher
  * events (`{event, organization_id?, occurred_at?, data}`, or `event` beside the task payload's
  * fields at the top level).
@@ -52,7 +52,8 @@ export const thisTaskSchema = z.looseObject({
 
 /**
  * Task-level webhook (a step completed): `this_task`, `completer`, `form-fields`, `process`,
- * `template`, `next_task` (object, or `[]` after the last step) …
+ * `template`, `next_task` (an object; after the last step `[]`, `{}` or `null`, all accepted:
+ * it is not keyed on) …
  */
 export const taskWebhookSchema = z.looseObject({ this_task: thisTaskSchema });
 export type TaskWebhook = z.infer<typeof taskWebhookSchema>;

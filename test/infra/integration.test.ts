@@ -32,6 +32,7 @@ describe('TallyfyIntegration', () => {
       encryptionKey: Key.fromKeyArn(stack, 'Key', KEY_ARN),
       secretPrefix: 'acme/tallyfy',
       tallyfyBaseUrl: 'https://tallyfy.acme.example/api/',
+      tallyfyTokenUrl: 'https://auth.acme.example/oauth/token',
       tableName: 'acme-tallyfy-orgs',
       eventBusName: 'acme-tallyfy',
       archiveBucketName: 'acme-tallyfy-archive',
@@ -90,6 +91,7 @@ describe('TallyfyIntegration', () => {
           POWERTOOLS_SERVICE_NAME: 'token-refresher',
           LOG_LEVEL: 'DEBUG',
           TALLYFY_BASE_URL: 'https://tallyfy.acme.example/api',
+          TALLYFY_TOKEN_URL: 'https://auth.acme.example/oauth/token',
           REFRESH_MARGIN_MIN_SECONDS: '600',
           REFRESH_MARGIN_FRACTION: '0.25',
           SECRET_PREFIX: 'acme/tallyfy',
@@ -191,6 +193,14 @@ describe('TallyfyIntegration', () => {
       [
         { tallyfyBaseUrl: 'https://user:pw@go.tallyfy.com/api' },
         /tallyfyBaseUrl must be an http\(s\) URL without credentials/,
+      ],
+      [
+        { tallyfyBaseUrl: 'https://tallyfy.acme.example/api' },
+        /tallyfyTokenUrl is required: tallyfyBaseUrl \(https:\/\/tallyfy\.acme\.example\) is not one of Tallyfy's API hosts/,
+      ],
+      [
+        { tallyfyTokenUrl: 'https://user:pw@account.tallyfy.com/oauth/token' },
+        /tallyfyTokenUrl must be an http\(s\) URL without credentials/,
       ],
       [{ alarmEmail: 'not-an-address' }, /AlarmTopic: email/],
       [{ logRetention: 42 }, /logRetention must be a RetentionDays value/],

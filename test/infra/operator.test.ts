@@ -58,6 +58,11 @@ function iamActions(module: string, command: string): string[] {
   if (module === '@aws-sdk/client-lambda')
     return [name === 'Invoke' ? 'lambda:InvokeFunction' : `lambda:${name}`];
   if (module === '@aws-sdk/client-cloudformation') return [`cloudformation:${name}`];
+  if (module === '@aws-sdk/client-s3') {
+    return [name === 'ListObjectsV2' ? 's3:ListBucket' : `s3:${name}`];
+  }
+  // who runs a replay: GetCallerIdentity needs no permission
+  if (module === '@aws-sdk/client-sts' && name === 'GetCallerIdentity') return [];
   throw new Error(`no IAM mapping for ${module} ${command}`);
 }
 
@@ -148,6 +153,9 @@ describe('TallyfyIntegration.grantOperator', () => {
     expect(resourcesOf('dynamodb:Query')).toContain('/index/byKind');
     expect(resourcesOf('s3:GetObject')).toContain('/reports/*');
     expect(resourcesOf('s3:ListBucket')).toContain(id(integration.storage.reportsBucket));
+    expect(resourcesOf('s3:GetObject')).toContain('/webhooks/*');
+    expect(resourcesOf('s3:ListBucket')).toContain(id(integration.storage.archiveBucket));
+    expect(resourcesOf('sqs:GetQueueAttributes')).toContain(id(integration.events.deadLetterQueue));
     for (const fn of [integration.refresher, integration.reconciler, integration.reporter]) {
       expect(resourcesOf('lambda:InvokeFunction')).toContain(id(fn.fn.function));
     }

@@ -47,6 +47,27 @@ describe('readSettings (CDK context)', () => {
     expect(stackPropsFromSettings(settings).integration?.removalPolicy).toBe(RemovalPolicy.DESTROY);
   });
 
+  test('tallyfy:tokenUrl reaches every function; without it the API root must be a Tallyfy host', () => {
+    const settings = settingsOf({
+      'tallyfy:tallyfyBaseUrl': 'https://tallyfy.acme.example/api',
+      'tallyfy:tokenUrl': 'https://auth.acme.example/oauth/token',
+    });
+    expect(stackPropsFromSettings(settings).integration?.tallyfyTokenUrl).toBe(
+      'https://auth.acme.example/oauth/token',
+    );
+    expect(
+      stackPropsFromSettings(settingsOf(CDK_JSON_SETTINGS)).integration?.tallyfyTokenUrl,
+    ).toBeUndefined();
+    expect(() =>
+      settingsOf({ 'tallyfy:tallyfyBaseUrl': 'https://tallyfy.acme.example/api' }),
+    ).toThrow(
+      /tallyfy:tokenUrl is not set, and tallyfy:tallyfyBaseUrl \(https:\/\/tallyfy\.acme\.example\) is not one of Tallyfy's API hosts/,
+    );
+    expect(() => settingsOf({ 'tallyfy:tokenUrl': 'account.tallyfy.com/oauth/token' })).toThrow(
+      /tallyfy:tokenUrl/,
+    );
+  });
+
   test('a bad value fails naming the context key and the value', () => {
     expect(() => settingsOf({ 'tallyfy:logRetentionDays': 42 })).toThrow(
       /tallyfy:logRetentionDays is 42; expected one of 1, 3, 5/,

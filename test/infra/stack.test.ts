@@ -103,6 +103,8 @@ describe('TallyfyStack: functions', () => {
         POWERTOOLS_SERVICE_NAME: part,
         POWERTOOLS_METRICS_NAMESPACE: 'TallyfyServerless/Prod',
         TALLYFY_BASE_URL: 'https://go.tallyfy.com/api',
+        // Tallyfy's token host, not the API's: derived from the API root by default
+        TALLYFY_TOKEN_URL: 'https://account.tallyfy.com/oauth/token',
       });
     }
   });
@@ -110,7 +112,10 @@ describe('TallyfyStack: functions', () => {
   test('each part gets exactly the resources it uses, as environment variables', () => {
     const bound = (part: TallyfyPart) =>
       Object.keys(env(part))
-        .filter((name) => !/^(POWERTOOLS_|LOG_LEVEL|NODE_OPTIONS|TALLYFY_BASE_URL)/.test(name))
+        .filter(
+          (name) =>
+            !/^(POWERTOOLS_|LOG_LEVEL|NODE_OPTIONS|TALLYFY_BASE_URL|TALLYFY_TOKEN_URL)/.test(name),
+        )
         .sort();
     expect(bound('token-refresher')).toEqual([
       'ORGS_TABLE',

@@ -2,7 +2,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CLI_ERROR_CODES } from '../../bin/errors.ts';
-import { DataFileError } from '../../local/data-file.ts';
+import { DATA_FILE_ERROR_CODES } from '../../local/persistence/index.ts';
+import { LOCAL_MODE_ERROR_CODES } from '../../local/runtime/errors.ts';
 import { SANDBOX_ERROR_CODES } from '../../local/tallyfy-sandbox/index.ts';
 import {
   ActionInDoubtError,
@@ -41,7 +42,7 @@ const FAMILIES: Record<string, readonly string[]> = {
   REPORTS: [...REPORTS_ERROR_CODES, REPORTS_UNEXPECTED],
   DLQ: DLQ_ERROR_CODES,
   CLI: CLI_ERROR_CODES,
-  LOCAL: [new DataFileError('f', 'm').code],
+  LOCAL: [...DATA_FILE_ERROR_CODES, ...LOCAL_MODE_ERROR_CODES],
   SANDBOX: SANDBOX_ERROR_CODES,
 };
 

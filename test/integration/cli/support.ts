@@ -93,7 +93,7 @@ export async function startCliHarness(label: string): Promise<CliHarness> {
   const refresher = createTokenRefresherHandler({
     registry,
     secrets: store,
-    grants: createTallyfyGrants(tallyfyOAuth({ baseUrl: sandbox.url })),
+    grants: createTallyfyGrants(tallyfyOAuth({ baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl })),
     policy: DEFAULT_REFRESH_POLICY,
     clock: Date.now,
     random: Math.random,
@@ -125,6 +125,7 @@ export async function startCliHarness(label: string): Promise<CliHarness> {
       health: `${http.origin}/health`,
       invoke: `${http.origin}/_local/invoke`,
       tallyfy: sandbox.url,
+      tallyfyToken: sandbox.tokenUrl,
       sandbox: sandbox.origin,
     },
     endpoints: {

@@ -146,6 +146,7 @@ describe('the longest valid org id, end to end', () => {
         registry,
         tokenStore,
         tallyfyBaseUrl: sandbox.url,
+        tallyfyTokenUrl: sandbox.tokenUrl,
         webhookBaseUrl: `${receiver.url}/hooks`,
         clock: Date.now,
       },
@@ -161,7 +162,9 @@ describe('the longest valid org id, end to end', () => {
     const refresher = createTokenRefresherHandler({
       registry,
       secrets: tokenStore,
-      grants: createTallyfyGrants(tallyfyOAuth({ baseUrl: sandbox.url })),
+      grants: createTallyfyGrants(
+        tallyfyOAuth({ baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl }),
+      ),
       policy: DEFAULT_REFRESH_POLICY,
       clock: Date.now,
       random: Math.random,

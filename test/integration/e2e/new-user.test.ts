@@ -75,6 +75,7 @@ beforeAll(async () => {
     PORT: '0',
     DATA_DIR: dataDir,
     TALLYFY_BASE_URL: sandbox.url,
+    TALLYFY_TOKEN_URL: sandbox.tokenUrl,
     // the test drives every run itself
     REFRESH_INTERVAL_MINUTES: '60',
     RECONCILE_INTERVAL_MINUTES: '1440',

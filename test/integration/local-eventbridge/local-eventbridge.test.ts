@@ -90,3 +90,30 @@ describe('local EventBridge through @aws-sdk/client-eventbridge', () => {
     await bus.close();
   });
 });
+
+describe('local EventBridge data file', () => {
+  test('a damaged events.jsonl keeps every whole event and is kept aside', async () => {
+    const dataFile = join(dir, 'damaged-events.jsonl');
+    const first = await startLocalEventBridge({ dataFile });
+    const client = clientFor(first.endpoint);
+    const bus = createEventBridgeBus({ client, eventBusName: 'default' });
+    await bus.publish([envelope]);
+    await bus.publish([{ ...envelope, id: 'second' }]);
+    client.destroy();
+    await first.close();
+    const text = await readFile(dataFile, 'utf8');
+    // a third event cut by a crash in the middle of its line
+    await import('node:fs/promises').then((fs) =>
+      fs.appendFile(dataFile, '{"version":"0","id":"cut'),
+    );
+
+    const second = await startLocalEventBridge({ dataFile });
+    expect(second.events).toHaveLength(2);
+    expect(second.salvage).toEqual([expect.objectContaining({ file: dataFile, kept: 2, lost: 1 })]);
+    expect(await readFile(dataFile, 'utf8')).toBe(text);
+    expect(await readFile(second.salvage[0]?.keptAt ?? '', 'utf8')).toBe(
+      `${text}{"version":"0","id":"cut`,
+    );
+    await second.close();
+  });
+});

@@ -2,7 +2,9 @@
  * `startLocalMode()` in-process (as the CLI's end-to-end test uses it): the HTTP routes API
  * Gateway and Lambda Invoke stand for, over the real engines.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type LocalMode, startLocalMode } from '../../../local/runtime/index.ts';
 import { memorySink } from '../../../shared/observability/index.ts';
@@ -10,13 +12,14 @@ import { tempDataDir } from './support.ts';
 
 const DEMO_ORG = 'org5f4e3d2c1b0a';
 const logs = memorySink();
+const dataDir = tempDataDir('in-process');
 let local: LocalMode;
 
 beforeAll(async () => {
   local = await startLocalMode({
     env: { LOG_LEVEL: 'INFO' },
     port: 0,
-    dataDir: tempDataDir('in-process'),
+    dataDir,
     schedules: false,
     logSink: logs.sink,
   });
@@ -29,7 +32,7 @@ afterAll(async () => {
 /** A raw request, so tests can set `Host` and forwarding headers as a proxy would. */
 function send(
   path: string,
-  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
 ): Promise<{
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -144,6 +147,40 @@ describe('local mode in-process', () => {
     // only the route API Gateway has: other methods and paths are its 404
     expect((await send(`/hooks/${DEMO_ORG}/secret`)).status).toBe(404);
     expect((await send('/anything-else', { method: 'POST' })).status).toBe(404);
+  });
+
+  test('the receiver gets the exact bytes: UTF-8 is archived as sent, other bytes answer 400', async () => {
+    const hook = new URL(local.demo?.webhookUrl.reveal() ?? '');
+    const headers = { 'content-type': 'application/json; charset=utf-8' };
+    const archived = () =>
+      (readdirSync(join(dataDir, 'archive'), { recursive: true }) as string[]).filter(
+        (f) => f.endsWith('.json') && !f.endsWith('.meta.json'),
+      );
+    const before = archived().length;
+
+    // é as the single Latin-1 byte 0xE9: not UTF-8, and not to be turned into U+FFFD
+    const latin1 = Buffer.concat([
+      Buffer.from('{"event":"task.completed","data":{"id":"t-latin1","note":"caf'),
+      Buffer.from([0xe9]),
+      Buffer.from('"}}'),
+    ]);
+    const refused = await send(hook.pathname, { method: 'POST', headers, body: latin1 });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body)).toEqual({
+      error: { code: 'WEBHOOKS_JSON_INVALID', message: 'The body is not valid UTF-8 JSON.' },
+    });
+    expect(archived()).toHaveLength(before);
+
+    const utf8 = Buffer.from(
+      '{"event":"task.completed","data":{"id":"t-utf8","note":"café ☕ 𝄞"}}',
+      'utf8',
+    );
+    const accepted = await send(hook.pathname, { method: 'POST', headers, body: utf8 });
+    expect(accepted.status).toBe(202);
+    const id = (JSON.parse(accepted.body) as { id: string }).id.replace(/[^A-Za-z0-9._-]/g, '_');
+    const file = archived().find((f) => f.endsWith(`-${id}.json`));
+    expect(file).toBeDefined();
+    expect(readFileSync(join(dataDir, 'archive', file ?? '')).equals(utf8)).toBe(true);
   });
 
   test('a body over the Lambda payload limit is refused with 413 before any handler runs', async () => {

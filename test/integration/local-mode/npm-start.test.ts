@@ -55,9 +55,11 @@ interface SandboxDemo {
 }
 
 /** A token for the sandbox's demo admin, as any Tallyfy API user gets one. */
-async function sandboxSession(sandboxOrigin: string) {
+async function sandboxSession(sandboxOrigin: string, tokenUrl: string) {
   const demo = (await (await fetch(`${sandboxOrigin}/_sandbox/demo`)).json()) as SandboxDemo;
-  const grant = await fetch(`${sandboxOrigin}/api/oauth/token`, {
+  // the token endpoint is on an origin of its own, as in production: local.json names it
+  expect(new URL(tokenUrl).origin).not.toBe(sandboxOrigin);
+  const grant = await fetch(tokenUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
@@ -106,7 +108,7 @@ describe('npm start', () => {
     expect(completed.status).toBe(200);
 
     // the automation's effect in the sandbox: a follow-up process and a comment on the task
-    const sandbox = await sandboxSession(state.urls.sandbox ?? '');
+    const sandbox = await sandboxSession(state.urls.sandbox ?? '', state.urls.tallyfyToken ?? '');
     const followUp = await eventually(async () => {
       const runs = await sandbox.get(`/organizations/${DEMO_ORG}/runs?per_page=100`);
       return runs.data.find((r) => String(r.name).startsWith('Follow-up: '));

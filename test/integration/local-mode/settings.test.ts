@@ -6,12 +6,28 @@ import { localEnv, readEnvFile, readLocalSettings } from '../../../local/runtime
 import { ConfigError, loadConfig, SECTION_NAMES } from '../../../shared/config.ts';
 
 describe('local mode settings', () => {
-  test('PORT and DATA_DIR default to 3000 and .data', () => {
-    expect(readLocalSettings({})).toEqual({ port: 3000, dataDir: '.data' });
-    expect(readLocalSettings({ PORT: '0', DATA_DIR: '/tmp/x' })).toEqual({
+  test('PORT, DATA_DIR and SANDBOX_FRESH default to 3000, .data and false', () => {
+    expect(readLocalSettings({})).toEqual({ port: 3000, dataDir: '.data', sandboxFresh: false });
+    expect(readLocalSettings({ PORT: '0', DATA_DIR: '/tmp/x', SANDBOX_FRESH: 'true' })).toEqual({
       port: 0,
       dataDir: '/tmp/x',
+      sandboxFresh: true,
     });
+  });
+
+  test('a malformed SANDBOX_FRESH is named with what it should hold', () => {
+    expect(() => readLocalSettings({ SANDBOX_FRESH: 'yes' })).toThrow(
+      expect.objectContaining({
+        issues: [
+          {
+            variable: 'SANDBOX_FRESH',
+            problem: 'malformed',
+            expected: 'true or false',
+            received: 'yes',
+          },
+        ],
+      }),
+    );
   });
 
   test('a malformed PORT is named with what it should hold', () => {

@@ -2,11 +2,12 @@
  * What a new user sees when `npm start` cannot run: one line on stderr saying what to do, exit
  * code 1, and nothing left running.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
+import { acquireDataDirLock } from '../../../local/runtime/data-dir-lock.ts';
 import { writeLocalState } from '../../../local/runtime/state-file.ts';
 import { npmStart, tempDataDir } from './support.ts';
 
@@ -53,7 +54,9 @@ describe('npm start cannot start', () => {
   test('a second local mode on the same data directory is refused while the first runs', async () => {
     const dataDir = tempDataDir('twice');
     mkdirSync(dataDir, { recursive: true });
-    // what a running local mode leaves: this test runner's pid is certainly alive
+    // what a running local mode holds: the lock (this test runner is certainly alive) and
+    // local.json with its URL
+    const lock = await acquireDataDirLock(dataDir, { clock: Date.now });
     await writeLocalState(join(dataDir, 'local.json'), {
       version: 1,
       running: true,
@@ -89,11 +92,17 @@ describe('npm start cannot start', () => {
       },
       functions: [],
     });
-    const run = npmStart({ PORT: '0', DATA_DIR: dataDir });
-    expect(await run.exited).toBe(1);
-    expect(ourLines(run.stderr())).toEqual([
-      `npm start: Local mode is already running on ${dataDir} (pid ${process.pid}, http://127.0.0.1:3999): stop it first, or start with another DATA_DIR.`,
-    ]);
+    try {
+      const run = npmStart({ PORT: '0', DATA_DIR: dataDir });
+      expect(await run.exited).toBe(1);
+      expect(ourLines(run.stderr())).toEqual([
+        `npm start: Local mode is already running on ${dataDir} (pid ${process.pid}, http://127.0.0.1:3999): stop it first, or start with another DATA_DIR.`,
+      ]);
+      // the refused start took nothing: the lock is still ours
+      expect(JSON.parse(readFileSync(lock.file, 'utf8'))).toEqual(lock.holder);
+    } finally {
+      await lock.release();
+    }
   });
 
   test('an invalid variable is named in one line before anything starts', async () => {

@@ -23,12 +23,22 @@ export interface NpmStart {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-export function npmStart(env: Record<string, string>): NpmStart {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function npmStart(
+  env: Record<string, string>,
+  options: { throughNpm?: boolean } = {},
+): NpmStart {
+  const child = options.throughNpm
+    ? // the real thing: npm runs the script through a shell, which runs node
+      spawn('npm', ['start', '--silent'], {
+        cwd: REPO_ROOT,
+        env: childEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+        cwd: REPO_ROOT,
+        env: childEnv(env),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
   let out = '';
   let err = '';
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -50,6 +60,13 @@ export function npmStart(env: Record<string, string>): NpmStart {
       return exited;
     },
   };
+}
+
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env };
+  // a test run under npm must not make the child think npm started it
+  for (const key of Object.keys(base)) if (key.startsWith('npm_')) delete base[key];
+  return { ...base, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env };
 }
 
 /** Waits until the banner is out (local mode is ready), or fails with what the process said. */

@@ -200,7 +200,7 @@ describe('local SQS through @aws-sdk/client-sqs', () => {
   });
 
   test('queues and messages survive a restart with the same data file', async () => {
-    const dataFile = join(dir, 'sqs.json');
+    const dataFile = join(dir, 'sqs.jsonl');
     const first = await startLocalSqs({ dataFile, queues: [{ name: 'events' }] });
     const c1 = clientFor(first);
     await c1.send(

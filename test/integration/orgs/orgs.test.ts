@@ -73,6 +73,31 @@ describe('org items', () => {
     ).rejects.toBeInstanceOf(OrgNotFoundError);
   });
 
+  test("an org's own token URL is stored with it, replaced, and removed with null", async () => {
+    const created = await registry.createOrg(
+      orgInput('crudTokenUrl', { tokenUrl: 'https://account.tallyfy.com/oauth/token' }),
+    );
+    expect(created.tokenUrl).toBe('https://account.tallyfy.com/oauth/token');
+    const moved = await registry.updateOrg(
+      'crudTokenUrl',
+      { tokenUrl: 'https://go.tallyfy.com/oauth/token' },
+      { expectedVersion: created.version },
+    );
+    expect((await registry.getOrg('crudTokenUrl'))?.tokenUrl).toBe(
+      'https://go.tallyfy.com/oauth/token',
+    );
+    const cleared = await registry.updateOrg(
+      'crudTokenUrl',
+      { tokenUrl: null },
+      { expectedVersion: moved.version },
+    );
+    expect(cleared.tokenUrl).toBeUndefined();
+    expect(await registry.getOrg('crudTokenUrl')).not.toHaveProperty('tokenUrl');
+    await expect(
+      registry.createOrg(orgInput('crudBadUrl', { tokenUrl: 'https://user:pw@example.com/t' })),
+    ).rejects.toMatchObject({ code: 'ORGS_INPUT_INVALID' });
+  });
+
   test('updateOrg refuses fields that have their own method (status)', async () => {
     await registry.createOrg(orgInput('crudPatch'));
     await expect(

@@ -146,6 +146,28 @@ describe('reconciler against the sandbox, local SQS and DynamoDB Local', () => {
     await world.registry.setStatus('orgNotInTallyfy', 'disabled');
   });
 
+  test('a client-credentials org is skipped: its app token lists no tasks or processes', async () => {
+    await world.registry.createOrg({
+      orgId: 'orgAppOnly',
+      name: 'App only',
+      authMode: 'client_credentials',
+      credentialsSecretId: 'x/orgs/orgAppOnly/credentials',
+      tokenSecretId: 'x/orgs/orgAppOnly/token',
+      webhookSecretHash: 'b'.repeat(64),
+    });
+    const result = await world.reconcile({ orgId: 'orgAppOnly' });
+    expect(result.failedOrgs).toEqual([]);
+    expect(result.results).toEqual([
+      expect.objectContaining({
+        orgId: 'orgAppOnly',
+        status: 'skipped',
+        reason: 'auth_mode_client_credentials',
+        streams: [],
+      }),
+    ]);
+    await world.registry.setStatus('orgAppOnly', 'disabled');
+  });
+
   test('on-demand input is validated: unknown keys and unknown orgs are refused', async () => {
     await expect(world.reconcile({ orgid: world.orgId })).rejects.toMatchObject({
       code: 'RECONCILE_INPUT_INVALID',

@@ -116,7 +116,7 @@ export async function startWorld(prefix: string): Promise<World> {
       username: sandbox.demo.admin.email,
       password: new Secret(sandbox.demo.admin.password),
     },
-    { baseUrl: sandbox.url, clock },
+    { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl, clock },
   );
   const apiWith = (options: Partial<TallyfyClientOptions> = {}) =>
     new TallyfyApi(

@@ -23,6 +23,7 @@ const argsSchema = z.strictObject({
   secretsEndpoint: z.url(),
   prefix: z.string().min(1),
   tallyfyUrl: z.url(),
+  tokenUrl: z.url(),
   orgId: z.string().min(1),
   clockMs: z.number().int(),
   crashAt: z.enum(['afterGrant', 'afterCredentialsWrite']),
@@ -53,7 +54,9 @@ const result = await refreshOrg(
       prefix: args.prefix,
       clock,
     }),
-    grants: createTallyfyGrants(tallyfyOAuth({ baseUrl: args.tallyfyUrl, clock })),
+    grants: createTallyfyGrants(
+      tallyfyOAuth({ baseUrl: args.tallyfyUrl, tokenUrl: args.tokenUrl, clock }),
+    ),
     policy: DEFAULT_REFRESH_POLICY,
     clock,
     random: Math.random,

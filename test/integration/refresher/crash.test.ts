@@ -41,6 +41,7 @@ async function refreshAndKill(
     secretsEndpoint: env.sm.endpoint,
     prefix: env.prefix,
     tallyfyUrl: env.sandbox.url,
+    tokenUrl: env.sandbox.tokenUrl,
     orgId,
     clockMs: env.clock(),
     crashAt,

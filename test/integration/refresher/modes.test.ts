@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Secret } from '../../../shared/secret.ts';
-import { refreshDueOrgs, refreshOrg } from '../../../shared/tokens/index.ts';
+import { tallyfyOAuth } from '../../../shared/tallyfy/index.ts';
+import { createTallyfyGrants, refreshDueOrgs, refreshOrg } from '../../../shared/tokens/index.ts';
 import {
   liveRefreshToken,
   MINUTE,
@@ -329,6 +330,42 @@ describe('app_user_token', () => {
     const token = await env.store.readToken(orgId);
     expect(token?.authMode).toBe('app_user_token');
     expect(await tokenWorks(env, token?.accessToken ?? new Secret('x'))).toBe(true);
+  });
+});
+
+describe('token URL', () => {
+  test("an org's own tokenUrl takes its grants; without one a wrong deployment URL fails as a URL problem, never needs_reauth", async () => {
+    // the deployment's token URL derived as `${apiBase}/oauth/token`: an API route, no token
+    const wrong = createTallyfyGrants(
+      tallyfyOAuth({
+        baseUrl: env.sandbox.url,
+        tokenUrl: `${env.sandbox.url}/oauth/token`,
+        clock: env.clock,
+      }),
+    );
+    const own = newOrgId('own-url');
+    const plain = newOrgId('no-url');
+    await registerOrg(env, own, passwordCredentials(env, own), { tokenUrl: env.sandbox.tokenUrl });
+    await registerOrg(env, plain, passwordCredentials(env, plain));
+    const before = grants().password ?? 0;
+
+    const ok = await refreshOrg(env.deps({ grants: wrong }), own, { force: true });
+    expect(ok).toMatchObject({ outcome: 'refreshed', grant: 'password' });
+    expect(grants().password).toBe(before + 1);
+
+    for (const attempt of [1, 2]) {
+      const failed = await refreshOrg(env.deps({ grants: wrong }), plain, { force: true });
+      expect(failed).toMatchObject({
+        outcome: 'failed',
+        code: 'TALLYFY_OAUTH_ENDPOINT_INVALID',
+        needsReauth: false,
+      });
+      const org = await env.registry.getOrg(plain);
+      expect(org).toMatchObject({ status: 'active', consecutiveFailures: attempt });
+      expect(org?.lastError?.message).toContain('TALLYFY_TOKEN_URL');
+      env.clock.advance(60 * MINUTE);
+    }
+    expect(grants().password).toBe(before + 1);
   });
 });
 

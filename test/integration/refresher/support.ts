@@ -11,7 +11,7 @@ import {
 import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
 import type { SandboxOptions } from '../../../local/tallyfy-sandbox/types.ts';
 import { createLogger, type MemorySink, memorySink } from '../../../shared/observability/index.ts';
-import type { OrgRegistry } from '../../../shared/orgs/index.ts';
+import type { CreateOrgInput, OrgRegistry } from '../../../shared/orgs/index.ts';
 import { Secret } from '../../../shared/secret.ts';
 import { passwordGrant, tallyfyOAuth } from '../../../shared/tallyfy/index.ts';
 import {
@@ -57,7 +57,9 @@ export async function startRefresherEnv(
   const sandbox = await startSandbox({ clock, ...options.sandbox });
   const sink = memorySink();
   const logger = createLogger({ serviceName: 'token-refresher', level: 'DEBUG', sink: sink.sink });
-  const grants = createTallyfyGrants(tallyfyOAuth({ baseUrl: sandbox.url, clock }));
+  const grants = createTallyfyGrants(
+    tallyfyOAuth({ baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl, clock }),
+  );
   // deterministic jitter: a fixed sequence instead of Math.random
   let seed = 7;
   const random = () => {
@@ -102,6 +104,7 @@ export async function registerOrg(
   env: RefresherEnv,
   orgId: string,
   credentials: CredentialsInput,
+  org: Partial<CreateOrgInput> = {},
 ): Promise<void> {
   const ids = await env.store.createOrgSecrets(orgId, credentials);
   await env.registry.createOrg(
@@ -109,6 +112,7 @@ export async function registerOrg(
       authMode: credentials.authMode,
       credentialsSecretId: ids.credentialsSecretArn,
       tokenSecretId: ids.tokenSecretArn,
+      ...org,
     }),
   );
 }
@@ -123,7 +127,7 @@ export async function liveRefreshToken(env: RefresherEnv): Promise<Secret> {
       username: demo.admin.email,
       password: new Secret(demo.admin.password),
     },
-    { baseUrl: env.sandbox.url, clock: env.clock },
+    { baseUrl: env.sandbox.url, tokenUrl: env.sandbox.tokenUrl, clock: env.clock },
   );
   if (!set.refreshToken)
     throw new Error('the sandbox answered a password grant without a refresh token');
@@ -133,7 +137,7 @@ export async function liveRefreshToken(env: RefresherEnv): Promise<Secret> {
 /** Uses `token` once at the sandbox's token endpoint, so it is rotated away (dead) after. */
 export async function spendRefreshToken(env: RefresherEnv, token: Secret): Promise<void> {
   const { demo } = env.sandbox;
-  const res = await fetch(`${env.sandbox.url}/oauth/token`, {
+  const res = await fetch(env.sandbox.tokenUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({

@@ -49,6 +49,7 @@ beforeAll(async () => {
     REFRESH_REQUESTS: 'tallyfy-token-refresher',
     REPORTS_BUCKET: 'tallyfy-reports-test',
     TALLYFY_BASE_URL: world.sandbox.url,
+    TALLYFY_TOKEN_URL: world.sandbox.tokenUrl,
     DYNAMODB_ENDPOINT: world.dynamoEndpoint,
     SECRETS_MANAGER_ENDPOINT: world.secretsEndpoint,
     S3_ENDPOINT: s3.endpoint,
@@ -72,8 +73,12 @@ describe('reporter Lambda entry', () => {
     expect(result.orgs).toMatchObject([{ orgId: ORG, ok: true }]);
     const day = new Date(Date.parse(result.period.until) - 1).toISOString().slice(0, 10);
     const keys = [...s3.objects.keys()].sort();
-    expect(keys.filter((k) => k.includes(`/${day}/`))).toHaveLength(9);
-    expect(keys.filter((k) => k.includes('/latest/'))).toHaveLength(9);
+    // 8 CSVs, report.html and report.json
+    expect(keys.filter((k) => k.includes(`/${day}/`))).toHaveLength(10);
+    expect(keys.filter((k) => k.includes('/latest/'))).toHaveLength(10);
+    expect(
+      s3.objects.get(`tallyfy-reports-test/reports/${ORG}/${day}/report.html`)?.contentType,
+    ).toBe('text/html; charset=utf-8');
     for (const key of keys)
       expect(key).toMatch(new RegExp(`^tallyfy-reports-test/reports/${ORG}/(${day}|latest)/`));
     const json = s3.objects.get(`tallyfy-reports-test/reports/${ORG}/${day}/report.json`);

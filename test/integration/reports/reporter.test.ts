@@ -274,7 +274,7 @@ describe('reporter against the seeded sandbox', () => {
         retries: 0,
       });
       expect(report.files).toEqual(
-        [...Object.keys(COLUMNS).map((n) => `${n}.csv`), 'report.json'].sort(),
+        [...Object.keys(COLUMNS).map((n) => `${n}.csv`), 'report.html', 'report.json'].sort(),
       );
     }
     // the data set exercises every table: none of them is checked vacuously
@@ -395,5 +395,22 @@ describe('reporter against the seeded sandbox', () => {
     const metrics = emf.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(metrics.filter((m) => 'ReportsFailed' in m).map((m) => m.orgId)).toEqual([ORG_B]);
     expect(metrics.find((m) => 'ReportRetries' in m && m.orgId === ORG_A)?.ReportRetries).toBe(4);
+  });
+});
+
+describe('orgs a scheduled report covers', () => {
+  test('client-credentials orgs are left out: their app token reads no tasks or processes', async () => {
+    await world.registry.createOrg({
+      orgId: 'reportAppOnly',
+      name: 'App only',
+      authMode: 'client_credentials',
+      credentialsSecretId: `${SECRET_PREFIX}/orgs/reportAppOnly/credentials`,
+      tokenSecretId: `${SECRET_PREFIX}/orgs/reportAppOnly/token`,
+      webhookSecretHash: 'c'.repeat(64),
+    });
+    const listed = (await registryOrgLister(world.registry).activeOrgs()).map((o) => o.orgId);
+    expect(listed).toContain(ORG_A);
+    expect(listed).not.toContain('reportAppOnly');
+    await world.registry.removeOrg('reportAppOnly');
   });
 });

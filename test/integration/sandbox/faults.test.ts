@@ -27,6 +27,56 @@ describe('sandbox faults, rate limits and latency', () => {
     expect((await api(sandbox, 'GET', runs, { token })).status).toBe(200);
   });
 
+  test('a rate limit with a 90 s window answers Retry-After: 90 (beyond a client’s 30 s cap)', async () => {
+    sandbox.setRateLimit({ limit: 1, windowMs: 90_000 });
+    try {
+      expect((await api(sandbox, 'GET', runs, { token })).status).toBe(200);
+      const limited = await api(sandbox, 'GET', runs, { token });
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toBe('90');
+      clock.advance(30_000);
+      expect((await api(sandbox, 'GET', runs, { token })).headers.get('retry-after')).toBe('60');
+      clock.advance(60_000);
+      expect((await api(sandbox, 'GET', runs, { token })).status).toBe(200);
+    } finally {
+      sandbox.setRateLimit(false);
+    }
+  });
+
+  test('an hourly comment cap answers 429 RATE_LIMIT_EXCEEDED until the org’s hour is over', async () => {
+    const { orgId, tasks } = sandbox.demo;
+    const comment = `/organizations/${orgId}/tasks/${tasks.approvePo}/comment`;
+    sandbox.setActionCaps({ commentsPerHour: 2 });
+    try {
+      for (const n of [1, 2]) {
+        expect(
+          (await api(sandbox, 'POST', comment, { token, body: { content: `c${n}` } })).status,
+        ).toBe(201);
+      }
+      const capped = await api(sandbox, 'POST', comment, { token, body: { content: 'c3' } });
+      expect(capped.status).toBe(429);
+      expect(capped.body).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED' });
+      expect(capped.headers.get('retry-after')).toBe('3600');
+      // other calls are not capped, and the cap may come without Retry-After
+      expect((await api(sandbox, 'GET', runs, { token })).status).toBe(200);
+      sandbox.setActionCaps({ commentsPerHour: 2, omitRetryAfter: true });
+      const bare = await api(sandbox, 'POST', comment, { token, body: { content: 'c4' } });
+      expect(bare.status).toBe(429);
+      expect(bare.headers.get('retry-after')).toBeNull();
+      clock.advance(3_600_000);
+      // an hour on, the access token has expired too: the next tests use a fresh one
+      token = (await passwordGrant(sandbox)).access_token;
+      expect((await api(sandbox, 'POST', comment, { token, body: { content: 'c5' } })).status).toBe(
+        201,
+      );
+      expect(sandbox.store.commentsOf(tasks.approvePo).map((c) => c.content)).toEqual(
+        expect.arrayContaining(['c1', 'c2', 'c5']),
+      );
+    } finally {
+      sandbox.setActionCaps(false);
+    }
+  });
+
   test('a reset fault destroys the socket', async () => {
     const remove = sandbox.injectFault({ path: /\/runs$/, kind: 'reset' });
     await expect(api(sandbox, 'GET', runs, { token })).rejects.toThrow();
@@ -61,6 +111,7 @@ describe('sandbox faults, rate limits and latency', () => {
 
   test('the rate limit answers 429 with Retry-After once the window is spent, per org and token', async () => {
     sandbox.setRateLimit({ limit: 2, windowMs: 60_000 });
+    const limitedBefore = sandbox.stats().rateLimited;
     try {
       const ok = await api(sandbox, 'GET', runs, { token });
       expect(ok.headers.get('x-ratelimit-remaining')).toBe('1');
@@ -72,7 +123,7 @@ describe('sandbox faults, rate limits and latency', () => {
       expect((await api(sandbox, 'GET', runs, { token: other })).status).toBe(200);
       clock.advance(60_000);
       expect((await api(sandbox, 'GET', runs, { token })).status).toBe(200);
-      expect(sandbox.stats().rateLimited).toBe(1);
+      expect(sandbox.stats().rateLimited - limitedBefore).toBe(1);
     } finally {
       sandbox.setRateLimit(false);
     }

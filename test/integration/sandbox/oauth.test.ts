@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
-import { api, manualClock, passwordGrant, tokenRequest } from './support.ts';
+import { API_HEADERS, api, manualClock, passwordGrant, tokenRequest } from './support.ts';
 
 describe('sandbox token endpoint', () => {
   const clock = manualClock();
@@ -33,8 +33,36 @@ describe('sandbox token endpoint', () => {
     expect(me.body.data.id).toBe(sandbox.demo.admin.id);
   });
 
+  test('the token endpoint has an origin of its own, as in production: none under the API base', async () => {
+    expect(new URL(sandbox.tokenUrl).origin).not.toBe(new URL(sandbox.url).origin);
+    expect(sandbox.tokenUrl).toBe(`${sandbox.tokenOrigin}/oauth/token`);
+    const form = {
+      grant_type: 'password',
+      client_id: sandbox.demo.passwordClient.clientId,
+      client_secret: sandbox.demo.passwordClient.clientSecret,
+      username: sandbox.demo.admin.email,
+      password: sandbox.demo.admin.password,
+    };
+    // a client that derives the token URL from the API base reaches an API route: 401, no token
+    const derived = await fetch(`${sandbox.url}/oauth/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-tallyfy-client': 'APIClient',
+      },
+      body: new URLSearchParams(form).toString(),
+    });
+    expect(derived.status).toBe(401);
+    const answer = (await derived.json()) as Record<string, unknown>;
+    expect(answer).toEqual({ message: 'Unauthenticated.' });
+    expect(answer.access_token).toBeUndefined();
+    // and the token origin serves nothing but the token endpoint
+    const other = await fetch(`${sandbox.tokenOrigin}/api/me`, { headers: API_HEADERS });
+    expect(other.status).toBe(404);
+  });
+
   test('a JSON token request is refused with 400 invalid_request', async () => {
-    const res = await fetch(`${sandbox.url}/oauth/token`, {
+    const res = await fetch(sandbox.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
+import { formatRequestDate } from '../../../shared/tallyfy/index.ts';
 import { api, manualClock, passwordGrant } from './support.ts';
 
 describe('sandbox resources', () => {
@@ -77,6 +78,38 @@ describe('sandbox resources', () => {
       expect(t.status).not.toBe('completed');
       expect(t.deadline < nowIso).toBe(true);
     }
+  });
+
+  test('time filters read YYYY-MM-DD HH:MM:SS as UTC and refuse day before month', async () => {
+    const runs = sandbox.store.runsOf(sandbox.demo.orgId);
+    const newest = runs.map((r) => r.createdAt).sort()[runs.length - 1] as string;
+    const sent = formatRequestDate(newest);
+    const after = await api(
+      sandbox,
+      'GET',
+      `${org}/runs?created_after=${encodeURIComponent(sent)}`,
+      {
+        token,
+      },
+    );
+    expect(after.status).toBe(200);
+    // _after is inclusive and the formatter keeps whole seconds: the newest run is in
+    expect(after.body.data.map((r: { created_at: string }) => r.created_at)).toContain(newest);
+    const iso = await api(
+      sandbox,
+      'GET',
+      `${org}/runs?created_after=${encodeURIComponent(newest)}`,
+      {
+        token,
+      },
+    );
+    expect(iso.body.data.map((r: { created_at: string }) => r.created_at)).toEqual([newest]);
+    // the day-before-month form of older docs names month 22: refused like any bad date
+    const swapped = await api(sandbox, 'GET', `${org}/runs?created_after=2026-22-11%2012:00:00`, {
+      token,
+    });
+    expect(swapped.status).toBe(422);
+    expect(swapped.body.errors.created_after).toHaveLength(1);
   });
 
   test('a template answers with its steps', async () => {

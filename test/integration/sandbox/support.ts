@@ -19,7 +19,7 @@ export async function tokenRequest(
   sandbox: Sandbox,
   params: Record<string, string>,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(`${sandbox.url}/oauth/token`, {
+  const res = await fetch(sandbox.tokenUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(params).toString(),

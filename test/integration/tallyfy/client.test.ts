@@ -2,8 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
 import { Secret } from '../../../shared/secret.ts';
 import {
+  ACTION_CAP_RETRY_AFTER_MS,
   closeSharedDispatchers,
   createTallyfyClient,
+  isAppManagementPath,
+  mintAppUserToken,
   passwordGrant,
   type RetryEvent,
   staticToken,
@@ -14,6 +17,7 @@ import {
   TallyfyNetworkError,
   TallyfyNotFoundError,
   TallyfyRateLimitError,
+  TallyfyScopeError,
   TallyfyServerError,
   TallyfyValidationError,
 } from '../../../shared/tallyfy/index.ts';
@@ -49,7 +53,7 @@ describe('Tallyfy client against the sandbox', () => {
         username: sandbox.demo.admin.email,
         password: new Secret(sandbox.demo.admin.password),
       },
-      { baseUrl: sandbox.url },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
     );
     token = tokens.accessToken;
   });
@@ -202,32 +206,127 @@ describe('Tallyfy client against the sandbox', () => {
     expect(Object.keys(e422.fieldErrors).length).toBeGreaterThan(0);
   });
 
-  test('a client-credentials token on a user-scoped endpoint is a 401 auth error', async () => {
+  test('a client-credentials token on a user-scoped endpoint is a scope error when the port knows it, never a refresh', async () => {
     const { clientCredentialsGrant } = await import('../../../shared/tallyfy/index.ts');
     const app = await clientCredentialsGrant(
       {
         clientId: sandbox.demo.appClient.clientId,
         clientSecret: new Secret(sandbox.demo.appClient.clientSecret),
       },
-      { baseUrl: sandbox.url },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
     );
     const tallyfy = new TallyfyApi(
       createTallyfyClient({ auth: staticToken(app.accessToken), baseUrl: sandbox.url }),
     );
+    // a port that does not know the token's kind: an ordinary 401
     await expect(tallyfy.listRuns(orgId).all()).rejects.toBeInstanceOf(TallyfyAuthError);
+
+    // a port that knows it is an app token: a scope error, and no refresh is asked for
+    let refreshAsked = 0;
+    const known = staticToken(app.accessToken, { scope: 'app' });
+    const scoped = new TallyfyApi(
+      createTallyfyClient({
+        auth: {
+          ...known,
+          onUnauthorized: async () => {
+            refreshAsked++;
+            return true;
+          },
+        },
+        baseUrl: sandbox.url,
+      }),
+    );
+    for (const call of [() => scoped.listRuns(orgId).all(), () => scoped.me()]) {
+      const err = (await call().catch((e: unknown) => e)) as TallyfyScopeError;
+      expect(err).toBeInstanceOf(TallyfyScopeError);
+      expect(err).toMatchObject({
+        code: 'TALLYFY_TOKEN_SCOPE_UNSUPPORTED',
+        kind: 'permanent',
+        retryable: false,
+        status: 401,
+        attempts: 1,
+      });
+      expect(err.message).toContain('app_user_token');
+      expect(err.message).not.toContain(app.accessToken.reveal());
+    }
+    expect(refreshAsked).toBe(0);
+    expect(scoped.client.stats.retries).toBe(0);
+    // the endpoints an app token serves are not judged by scope: minting a user token works
+    const minted = await mintAppUserToken(
+      { appToken: app.accessToken, orgId, email: sandbox.demo.standard.email },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
+    );
+    expect(minted.tokenType).toBe('Bearer');
+    expect(isAppManagementPath(`/applications/${orgId}/users/x/token`)).toBe(true);
+    expect(isAppManagementPath(`/organizations/${orgId}/runs`)).toBe(false);
   });
 
-  test('429 with Retry-After is waited out (capped) and counted', async () => {
-    sandbox.injectFault({ path: '/me', status: 429, retryAfterSeconds: 90, times: 2 });
-    const tallyfy = api({ retry: { retryAfterCapMs: 20, deadlineMs: 60_000 } });
+  test('429 with a Retry-After within the cap is waited out and counted', async () => {
+    sandbox.injectFault({ path: '/me', status: 429, retryAfterSeconds: 2, times: 2 });
+    const tallyfy = api({ retry: { retryAfterCapMs: 30_000, deadlineMs: 60_000 } });
     await tallyfy.me();
-    expect(sleeps).toEqual([20, 20]);
+    expect(sleeps).toEqual([2000, 2000]);
     expect(tallyfy.client.stats.retriesByReason.rate_limited).toBe(2);
     sandbox.injectFault({ path: '/me', status: 429, retryAfterSeconds: 1 });
     const err = (await tallyfy.me().catch((e: unknown) => e)) as TallyfyRateLimitError;
     expect(err).toBeInstanceOf(TallyfyRateLimitError);
     expect(err.retryAfterMs).toBe(1000);
     expect(err.attempts).toBe(5);
+  });
+
+  test('a 90 s Retry-After (beyond the 30 s cap) is not retried early: the error carries the full wait', async () => {
+    // the sandbox's rate limit with a 90 s window: the second call in it gets Retry-After: 90
+    sandbox.setRateLimit({ limit: 1, windowMs: 90_000 });
+    try {
+      const tallyfy = api({ retry: { retryAfterCapMs: 30_000, deadlineMs: 60_000 } });
+      await tallyfy.me();
+      const limitedBefore = sandbox.stats().rateLimited;
+      const err = (await tallyfy.me().catch((e: unknown) => e)) as TallyfyRateLimitError;
+      expect(err).toBeInstanceOf(TallyfyRateLimitError);
+      expect(err).toMatchObject({
+        code: 'TALLYFY_RATE_LIMITED',
+        retryable: true,
+        retryAfterMs: 90_000,
+        attempts: 1,
+        actionCap: false,
+      });
+      // one 429, no early retry that would earn another one
+      expect(sandbox.stats().rateLimited - limitedBefore).toBe(1);
+      expect(sleeps).toEqual([]);
+      expect(tallyfy.client.stats.retries).toBe(0);
+    } finally {
+      sandbox.setRateLimit(false);
+    }
+  });
+
+  test("an hourly action cap (RATE_LIMIT_EXCEEDED) is a rate limit with Tallyfy's wait, or an assumed one", async () => {
+    const task = sandbox.demo.tasks.approvePo;
+    const tallyfy = api({ retry: { retryAfterCapMs: 30_000 } });
+    sandbox.setActionCaps({ commentsPerHour: 1 });
+    try {
+      await tallyfy.commentOnTask(orgId, task, 'first of the hour');
+      const err = (await tallyfy
+        .commentOnTask(orgId, task, 'over the cap')
+        .catch((e: unknown) => e)) as TallyfyRateLimitError;
+      expect(err).toBeInstanceOf(TallyfyRateLimitError);
+      expect(err).toMatchObject({ actionCap: true, retryable: true, attempts: 1 });
+      expect(err.retryAfterMs).toBeGreaterThan(30_000);
+      expect(err.retryAfterMs).toBeLessThanOrEqual(3_600_000);
+      expect(err.message).toContain('RATE_LIMIT_EXCEEDED');
+      // without Retry-After the client assumes the documented cap's wait, never a quick retry
+      sandbox.setActionCaps({ commentsPerHour: 1, omitRetryAfter: true });
+      const bare = (await tallyfy
+        .commentOnTask(orgId, task, 'still over')
+        .catch((e: unknown) => e)) as TallyfyRateLimitError;
+      expect(bare).toMatchObject({
+        actionCap: true,
+        retryAfterMs: ACTION_CAP_RETRY_AFTER_MS,
+        attempts: 1,
+      });
+      expect(sleeps).toEqual([]);
+    } finally {
+      sandbox.setActionCaps(false);
+    }
   });
 
   test.each([502, 503, 504])(
@@ -301,12 +400,12 @@ describe('Tallyfy client against the sandbox', () => {
         username: sandbox.demo.standard.email,
         password: new Secret(sandbox.demo.standard.password),
       },
-      { baseUrl: sandbox.url },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
     );
     // the refresher rotates the token elsewhere: Tallyfy revokes the access token a worker caches
     const second = await refreshTokenGrant(
       { ...client, refreshToken: first.refreshToken as Secret },
-      { baseUrl: sandbox.url },
+      { baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl },
     );
     let cached = first.accessToken;
     const rejected: Secret[] = [];

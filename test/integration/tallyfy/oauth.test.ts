@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
 import { type StartedSandbox, startSandbox } from '../../../local/tallyfy-sandbox/index.ts';
 import { loadConfig } from '../../../shared/config.ts';
 import { Secret } from '../../../shared/secret.ts';
-import { tallyfyClientOptions } from '../../../shared/tallyfy/from-config.ts';
+import { tallyfyOAuthOptions } from '../../../shared/tallyfy/from-config.ts';
 import {
   classifyGrantError,
   clientCredentialsGrant,
@@ -13,7 +13,9 @@ import {
   OAuthError,
   type OAuthOptions,
   passwordGrant,
+  probeTokenEndpoint,
   refreshTokenGrant,
+  resolveTokenUrl,
   tallyfyOAuth,
   validatePersonalAccessToken,
 } from '../../../shared/tallyfy/index.ts';
@@ -42,6 +44,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
     legacy = await startSandbox({ clock: () => NOW, refreshTokenReuse: 'invalid_request_401' });
     opts = {
       baseUrl: sandbox.url,
+      tokenUrl: sandbox.tokenUrl,
       clock: () => NOW,
       sleep: async (ms) => {
         sleeps.push(ms);
@@ -101,7 +104,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
   });
 
   test("older Passport's 401 invalid_request for a spent refresh token is TALLYFY_OAUTH_REFRESH_TOKEN_REJECTED too", async () => {
-    const o = { ...opts, baseUrl: legacy.url };
+    const o = { ...opts, baseUrl: legacy.url, tokenUrl: legacy.tokenUrl };
     const c = {
       clientId: legacy.demo.passwordClient.clientId,
       clientSecret: new Secret(legacy.demo.passwordClient.clientSecret),
@@ -265,6 +268,7 @@ describe('Tallyfy OAuth against the sandbox', () => {
         {
           ...opts,
           baseUrl: `http://127.0.0.1:${port}/api`,
+          tokenUrl: `http://127.0.0.1:${port}/oauth/token`,
           random: () => 0.5,
           retry: { maxRetries: 2 },
         },
@@ -282,27 +286,47 @@ describe('Tallyfy OAuth against the sandbox', () => {
     expect(sleeps).toEqual([500]);
   });
 
-  test('the Retry-After cap of the shared policy applies to token calls', async () => {
+  test('the Retry-After cap of the shared policy applies to token calls: a longer wait is handed back', async () => {
     sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 120, times: 1 });
+    const err = await failure(
+      passwordGrant({ ...client, ...user }, { ...opts, retry: { retryAfterCapMs: 5000 } }),
+    );
+    expect(err).toMatchObject({
+      code: 'TALLYFY_RATE_LIMITED',
+      transient: true,
+      retryAfterMs: 120_000,
+      attempts: 1,
+    });
+    expect(sleeps).toEqual([]);
+    // within the cap it is waited out
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 4, times: 1 });
     await passwordGrant({ ...client, ...user }, { ...opts, retry: { retryAfterCapMs: 5000 } });
-    expect(sleeps).toEqual([5000]);
+    expect(sleeps).toEqual([4000]);
   });
 
   test("the API client's configured settings drive the token calls too (one retry policy)", async () => {
     const config = loadConfig(['tallyfy'], {
       TALLYFY_BASE_URL: sandbox.url,
+      TALLYFY_TOKEN_URL: sandbox.tokenUrl,
       HTTP_MAX_RETRIES: '1',
       HTTP_RETRY_AFTER_CAP_SECONDS: '1',
     });
-    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 5, times: 2 });
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 1, times: 2 });
     const oauth = tallyfyOAuth({
-      ...tallyfyClientOptions(config.tallyfy),
+      ...tallyfyOAuthOptions(config.tallyfy),
       clock: opts.clock,
       sleep: opts.sleep,
     });
     const err = await failure(oauth.passwordGrant({ ...client, ...user }));
-    expect(err).toMatchObject({ code: 'TALLYFY_RATE_LIMITED', attempts: 2, retryAfterMs: 5000 });
+    // HTTP_MAX_RETRIES=1: one wait of Retry-After (within HTTP_RETRY_AFTER_CAP_SECONDS=1)
+    expect(err).toMatchObject({ code: 'TALLYFY_RATE_LIMITED', attempts: 2, retryAfterMs: 1000 });
     expect(sleeps).toEqual([1000]);
+    // a wait beyond the configured cap is not waited at all
+    sandbox.injectFault({ path: '/oauth/token', status: 429, retryAfterSeconds: 5, times: 1 });
+    sleeps.length = 0;
+    const long = await failure(oauth.passwordGrant({ ...client, ...user }));
+    expect(long).toMatchObject({ attempts: 1, retryAfterMs: 5000 });
+    expect(sleeps).toEqual([]);
   });
 
   test('a token answer missing a field is TALLYFY_RESPONSE_INVALID, and the fields are named', async () => {
@@ -315,6 +339,82 @@ describe('Tallyfy OAuth against the sandbox', () => {
     const err = await failure(passwordGrant({ ...client, ...user }, opts));
     expect(err.code).toBe('TALLYFY_RESPONSE_INVALID');
     expect(err.message).toContain('expires_in');
+  });
+
+  test('grants go to the token URL, an origin other than the API: the API base has none', async () => {
+    expect(new URL(sandbox.tokenUrl).origin).not.toBe(new URL(sandbox.url).origin);
+    await expect(passwordGrant({ ...client, ...user }, opts)).resolves.toMatchObject({
+      tokenType: 'Bearer',
+    });
+    // a token URL derived as `${apiBase}/oauth/token` reaches an API route: never a token, and
+    // never a reason to re-authorise (the credentials are fine, the URL is not)
+    const before = sandbox.stats().grants.password ?? 0;
+    const err = await failure(
+      passwordGrant({ ...client, ...user }, { ...opts, tokenUrl: `${sandbox.url}/oauth/token` }),
+    );
+    expect(err).toMatchObject({
+      code: 'TALLYFY_OAUTH_ENDPOINT_INVALID',
+      needsReauth: false,
+      transient: false,
+      status: 401,
+    });
+    expect(err.message).toContain('TALLYFY_TOKEN_URL');
+    expect(err.message).not.toContain(user.password.reveal());
+    expect(sandbox.stats().grants.password ?? 0).toBe(before);
+    expect(classifyGrantError(err)).toMatchObject({ needsReauth: false });
+  });
+
+  test('without a token URL, an API base that is not a Tallyfy host is a programming error', () => {
+    expect(() => resolveTokenUrl({ baseUrl: sandbox.url })).toThrow(/TALLYFY_TOKEN_URL/);
+    expect(resolveTokenUrl({ baseUrl: 'https://go.tallyfy.com/api' })).toBe(
+      'https://account.tallyfy.com/oauth/token',
+    );
+    expect(resolveTokenUrl({})).toBe('https://account.tallyfy.com/oauth/token');
+    expect(resolveTokenUrl({ baseUrl: 'https://api.tallyfy.com' })).toBe(
+      'https://account.tallyfy.com/oauth/token',
+    );
+    expect(resolveTokenUrl({ baseUrl: 'https://staging.go.tallyfy.com/api' })).toBe(
+      'https://staging.account.tallyfy.com/oauth/token',
+    );
+    expect(resolveTokenUrl({ baseUrl: sandbox.url, tokenUrl: sandbox.tokenUrl })).toBe(
+      sandbox.tokenUrl,
+    );
+  });
+
+  test('the token URL of one call (an org’s own) replaces the bound one', async () => {
+    const oauth = tallyfyOAuth({ ...opts, tokenUrl: `${sandbox.url}/oauth/token` });
+    expect(oauth.tokenUrl()).toBe(`${sandbox.url}/oauth/token`);
+    await expect(
+      oauth.passwordGrant({ ...client, ...user }, { tokenUrl: sandbox.tokenUrl }),
+    ).resolves.toMatchObject({ tokenType: 'Bearer' });
+  });
+
+  test('probeTokenEndpoint tells a token endpoint from an API route, a 404 and a closed port, spending nothing', async () => {
+    const grants = JSON.stringify(sandbox.stats().grants);
+    expect(await probeTokenEndpoint({ tokenUrl: sandbox.tokenUrl })).toMatchObject({
+      ok: true,
+      status: 400,
+      oauthError: 'invalid_request',
+    });
+    expect(await probeTokenEndpoint({ tokenUrl: `${sandbox.url}/oauth/token` })).toMatchObject({
+      ok: false,
+      reason: 'not_oauth',
+      status: 401,
+    });
+    expect(
+      await probeTokenEndpoint({ tokenUrl: `${sandbox.tokenOrigin}/api/oauth/token` }),
+    ).toMatchObject({ ok: false, reason: 'not_oauth', status: 404 });
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const gone = await probeTokenEndpoint({
+      tokenUrl: `http://127.0.0.1:${port}/oauth/token`,
+      sleep: opts.sleep,
+    });
+    expect(gone).toMatchObject({ ok: false, reason: 'network' });
+    expect(sleeps).toEqual([]);
+    expect(JSON.stringify(sandbox.stats().grants)).toBe(grants);
   });
 
   test('errors that are not OAuthErrors classify as transient', () => {

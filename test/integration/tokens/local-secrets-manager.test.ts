@@ -358,15 +358,50 @@ describe('local Secrets Manager persistence', () => {
     }
   });
 
-  test('a data file that is not JSON stops the start with its path and without its content', async () => {
+  test('a damaged data file is kept aside and every complete secret salvaged, no value in the report', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'lsm-'));
     const dataFile = join(dir, 'secrets.json');
     try {
-      await import('node:fs/promises').then((fs) => fs.writeFile(dataFile, 'hunter2-not-json'));
-      const error = await failure(startLocalSecretsManager({ dataFile }));
-      expect(error.message).toContain(dataFile);
-      expect(error.message).not.toContain('hunter2');
-      expect(await readFile(dataFile, 'utf8')).toBe('hunter2-not-json');
+      const first = await startLocalSecretsManager({ dataFile });
+      const firstClient = localClient(first.endpoint);
+      for (const name of ['org/a', 'org/b', 'org/c']) {
+        await firstClient.send(
+          new CreateSecretCommand({ Name: name, SecretString: `hunter2-${name}` }),
+        );
+      }
+      firstClient.destroy();
+      await first.close();
+      const text = await readFile(dataFile, 'utf8');
+      const cut = text.indexOf('hunter2-org/c');
+      await import('node:fs/promises').then((fs) => fs.writeFile(dataFile, text.slice(0, cut)));
+
+      const second = await startLocalSecretsManager({
+        dataFile,
+        clock: () => Date.parse('2026-11-22T08:15:00Z'),
+      });
+      const secondClient = localClient(second.endpoint);
+      const a = await secondClient.send(new GetSecretValueCommand({ SecretId: 'org/a' }));
+      const b = await secondClient.send(new GetSecretValueCommand({ SecretId: 'org/b' }));
+      expect([a.SecretString, b.SecretString]).toEqual(['hunter2-org/a', 'hunter2-org/b']);
+      const c = await failure(secondClient.send(new GetSecretValueCommand({ SecretId: 'org/c' })));
+      expect(c.name).toBe('ResourceNotFoundException');
+      secondClient.destroy();
+      await second.close();
+
+      const keptAt = `${dataFile}.damaged-20261122T081500Z`;
+      expect(second.salvage).toEqual([
+        {
+          file: dataFile,
+          keptAt,
+          kept: 2,
+          lost: 1,
+          reason: expect.stringMatching(/^the file ends early \(byte \d+ of \d+\)$/),
+        },
+      ]);
+      expect(JSON.stringify(second.salvage)).not.toContain('hunter2');
+      expect(await readFile(keptAt, 'utf8')).toBe(text.slice(0, cut));
+      expect((await stat(keptAt)).mode & 0o777).toBe(0o600);
+      expect((await stat(dataFile)).mode & 0o777).toBe(0o600);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

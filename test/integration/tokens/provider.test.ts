@@ -72,6 +72,25 @@ function smReads(): number {
 }
 
 describe('token provider', () => {
+  test('tells the client which tokens are app tokens, so their 401s are scope errors', async () => {
+    const app = orgIdFor('scope-app');
+    await h.store.createOrgSecrets(app, passwordCredentials(app));
+    await h.store.writeToken(
+      app,
+      { ...tokenFor(app, 'app-token', START + HOUR, START), authMode: 'client_credentials' },
+      { clientRequestToken: requestToken() },
+    );
+    const user = await orgWithToken('scope-user', 'user-token');
+    const tokens = provider(() => START, { ttlMs: 0 });
+    const appToken = await tokens.getToken(app);
+    const userToken = await tokens.getToken(user);
+    expect(tokens.forOrg(app).scopeOf(appToken)).toBe('app');
+    expect(tokens.forOrg(user).scopeOf(userToken)).toBe('user');
+    // a token this provider did not hand out for the org is not judged
+    expect(tokens.forOrg(app).scopeOf(userToken)).toBeUndefined();
+    expect(tokens.forOrg(app).scopeOf(new Secret('other'))).toBeUndefined();
+  });
+
   test('reads each org once per TTL window, however many lookups', async () => {
     const orgIds = await Promise.all(
       ['a', 'b', 'c'].map((label) => orgWithToken(`ttl-${label}`, `token-${label}`, 24 * HOUR)),

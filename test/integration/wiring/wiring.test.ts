@@ -167,6 +167,7 @@ describe('the event worker asks for a refresh as every other function does', () 
     const config = loadConfig(SECTION_NAMES, {
       ...STACK_ENV,
       TALLYFY_BASE_URL: sandbox.url,
+      TALLYFY_TOKEN_URL: sandbox.tokenUrl,
       HTTP_MAX_RETRIES: '0',
     });
     // a token secret holding a token the sandbox never issued: Tallyfy answers 401
@@ -176,13 +177,14 @@ describe('the event worker asks for a refresh as every other function does', () 
       orgId,
       token: new Secret('not-a-token-the-sandbox-issued'),
     });
+    const obtainedAt = new Date().toISOString();
     await store.writeToken(
       orgId,
       {
         accessToken: new Secret('not-a-token-the-sandbox-issued'),
         tokenType: 'Bearer',
         expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
-        obtainedAt: new Date().toISOString(),
+        obtainedAt,
         authMode: 'personal_access_token',
         orgId,
       },
@@ -208,8 +210,17 @@ describe('the event worker asks for a refresh as every other function does', () 
     const call = deps.tallyfy(orgId).me();
 
     await expect(call).rejects.toBeInstanceOf(TallyfyError);
+    // with the proof of which token was rejected (its obtainedAt, never its value)
     expect(invocations).toEqual([
-      { type: 'Event', payload: { orgId, force: true, reason: 'unauthorized' } },
+      {
+        type: 'Event',
+        payload: {
+          orgId,
+          force: true,
+          reason: 'unauthorized',
+          rejectedTokenObtainedAt: obtainedAt,
+        },
+      },
     ]);
   });
 });

@@ -59,6 +59,8 @@ export interface WorkerParts {
   tokenStore: TokenStore;
   logger: Logger;
   logLines: readonly string[];
+  /** `<orgId>:<reason>` of every refresh the worker's token provider asked for. */
+  refreshRequests: string[];
   close(): void;
 }
 
@@ -79,6 +81,7 @@ export function localParts(
     tokenStore,
     logger,
     logLines: sink.lines,
+    refreshRequests: [],
     close() {
       document.destroy();
       secretsManager.destroy();
@@ -115,7 +118,8 @@ export function localWorkerDeps(options: WorkerOptions): {
   const tokens = createTokenProvider({
     store: parts.tokenStore,
     clock: Date.now,
-    requestRefresh: async () => {
+    requestRefresh: async (orgId, reason) => {
+      parts.refreshRequests.push(`${orgId}:${reason}`);
       throw new Error('no refresher in this test');
     },
   });

@@ -6,6 +6,7 @@ import {
   matches,
   parseRuleBody,
   RuleInvalidError,
+  renderTemplate,
 } from '../../../shared/automations/index.ts';
 import { createEnvelope } from '../../../shared/events/index.ts';
 
@@ -68,6 +69,39 @@ describe('event view', () => {
     expect(p.task).toBeUndefined();
     expect(p.process?.id).toBe(launched.id);
     expect(p.template?.id).toBe(launched.checklist_id);
+  });
+});
+
+describe('next task', () => {
+  const viewWith = (nextTask: unknown) => {
+    const data = { ...fixture('task-completed-last-step.json'), next_task: nextTask };
+    return eventView(
+      createEnvelope({
+        orgId: 'o1',
+        type: 'task.completed',
+        receivedAtMs: 0,
+        origin: 'webhook',
+        data,
+      }),
+      data,
+    );
+  };
+
+  test.each([
+    ['[]', []],
+    ['{}', {}],
+    ['null', null],
+    ['absent', undefined],
+  ])('next_task %s at the end of a process is no next task', (_name, nextTask) => {
+    const view = viewWith(nextTask);
+    expect(view.nextTask).toBeUndefined();
+    expect(renderTemplate('next: {{nextTask.id?}}', view)).toBe('next: ');
+  });
+
+  test('a next_task object is the next task, for rules to act on', () => {
+    const view = taskView();
+    expect(view.nextTask?.id).toBe((fixture('task-completed.json').next_task as { id: string }).id);
+    expect(renderTemplate('{{nextTask.id}}', view)).toBe(view.nextTask?.id);
   });
 });
 

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { createLimiter } from '../../../shared/async.ts';
 import {
+  ActionFailedError,
   classifyFailure,
   HttpPostError,
   retryDelaySeconds,
@@ -13,6 +14,7 @@ import {
   TallyfyNetworkError,
   TallyfyNotFoundError,
   TallyfyRateLimitError,
+  TallyfyScopeError,
   TallyfyServerError,
 } from '../../../shared/tallyfy/index.ts';
 
@@ -57,6 +59,7 @@ describe('failure classes', () => {
       retryable: true,
       notDone: true,
       retryAfterMs: 7000,
+      rateLimited: true,
     });
     expect(classifyFailure(new TallyfyServerError('x', { ...at, status: 503 }))).toMatchObject({
       retryable: true,
@@ -88,6 +91,42 @@ describe('failure classes', () => {
       notDone: false,
     });
     expect(classifyFailure(new Error('boom'))).toMatchObject({ retryable: true, notDone: false });
+  });
+
+  test("an hourly action cap (RATE_LIMIT_EXCEEDED) is a delay with Tallyfy's wait, never permanent", () => {
+    const capped = new TallyfyRateLimitError('cap', 3_600_000, {
+      ...at,
+      status: 429,
+      actionCap: true,
+    });
+    expect(classifyFailure(capped)).toEqual({
+      code: 'TALLYFY_RATE_LIMITED',
+      retryable: true,
+      notDone: true,
+      retryAfterMs: 3_600_000,
+      rateLimited: true,
+    });
+    // wrapped by the engine, the failure keeps saying so
+    const wrapped = new ActionFailedError('r1', 0, 'TALLYFY_RATE_LIMITED', 'cap', {
+      retryable: true,
+      retryAfterMs: 3_600_000,
+      rateLimited: true,
+      cause: capped,
+    });
+    expect(classifyFailure(wrapped)).toMatchObject({
+      retryable: true,
+      rateLimited: true,
+      retryAfterMs: 3_600_000,
+    });
+    // an app token on a user endpoint is the opposite: permanent, at once
+    expect(
+      classifyFailure(new TallyfyScopeError('app token', { ...at, status: 401 })),
+    ).toMatchObject({
+      code: 'TALLYFY_TOKEN_SCOPE_UNSUPPORTED',
+      retryable: false,
+      notDone: true,
+      rateLimited: false,
+    });
   });
 });
 

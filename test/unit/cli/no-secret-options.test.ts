@@ -78,6 +78,8 @@ describe('the command tree', () => {
         'dlq list',
         'dlq replay',
         'report run',
+        'doctor',
+        'orgs set-oauth-url',
       ]),
     );
   });

@@ -127,6 +127,20 @@ describe('token state', () => {
     [{ consecutiveFailures: 1 }, 'failing'],
     [{ status: 'needs_reauth' as const }, 'needs_reauth'],
     [{ status: 'disabled' as const, tokenExpiresAt: '2026-03-01T13:00:00.000Z' }, 'disabled'],
+    [
+      {
+        tokenExpiresAt: '2026-03-01T12:10:00.000Z',
+        lease: { owner: 'r1', until: '2026-03-01T12:01:00.000Z', fence: 3 },
+      },
+      'refreshing',
+    ],
+    [
+      {
+        tokenExpiresAt: '2026-03-01T13:00:00.000Z',
+        lease: { owner: 'r1', until: '2026-03-01T11:59:00.000Z', fence: 3 },
+      },
+      'healthy',
+    ],
   ])('%j → %s', (patch, state) => {
     expect(tokenState(org(patch), now)).toBe(state);
   });

@@ -39,6 +39,7 @@ const MALFORMED: Record<string, string> = {
   S3_ENDPOINT: 'file:///tmp/s3',
   LAMBDA_ENDPOINT: 'http://user:pass@127.0.0.1:3001',
   TALLYFY_BASE_URL: 'go.tallyfy.com/api',
+  TALLYFY_TOKEN_URL: 'account.tallyfy.com/oauth/token',
   HTTP_CONNECT_TIMEOUT_MS: '5s',
   HTTP_HEADERS_TIMEOUT_MS: '99',
   HTTP_BODY_TIMEOUT_MS: '1e4',
@@ -246,11 +247,55 @@ describe('loadConfig', () => {
   });
 
   test('TALLYFY_BASE_URL accepts loopback URLs for the sandbox and drops trailing slashes', () => {
-    const config = loadConfig(['tallyfy'], { TALLYFY_BASE_URL: 'http://127.0.0.1:4010/api/' });
+    const tokenUrl = { TALLYFY_TOKEN_URL: 'http://127.0.0.1:4011/oauth/token' };
+    const config = loadConfig(['tallyfy'], {
+      TALLYFY_BASE_URL: 'http://127.0.0.1:4010/api/',
+      ...tokenUrl,
+    });
     expect(config.tallyfy.baseUrl).toBe('http://127.0.0.1:4010/api');
     expect(
-      loadConfig(['tallyfy'], { TALLYFY_BASE_URL: 'http://localhost:4010/api' }).tallyfy.baseUrl,
+      loadConfig(['tallyfy'], { TALLYFY_BASE_URL: 'http://localhost:4010/api', ...tokenUrl })
+        .tallyfy.baseUrl,
     ).toBe('http://localhost:4010/api');
+  });
+
+  test('TALLYFY_TOKEN_URL defaults to the token host of Tallyfy’s API hosts, never to the API base', () => {
+    const tokenUrl = (env: EnvRecord) => loadConfig(['tallyfy'], env).tallyfy.tokenUrl;
+    expect(tokenUrl({})).toBe('https://account.tallyfy.com/oauth/token');
+    expect(tokenUrl({ TALLYFY_BASE_URL: 'https://api.tallyfy.com' })).toBe(
+      'https://account.tallyfy.com/oauth/token',
+    );
+    expect(tokenUrl({ TALLYFY_BASE_URL: 'https://staging.go.tallyfy.com/api' })).toBe(
+      'https://staging.account.tallyfy.com/oauth/token',
+    );
+    expect(
+      tokenUrl({
+        TALLYFY_BASE_URL: 'https://go.tallyfy.com/api',
+        TALLYFY_TOKEN_URL: 'https://go.tallyfy.com/oauth/token',
+      }),
+    ).toBe('https://go.tallyfy.com/oauth/token');
+  });
+
+  test('TALLYFY_TOKEN_URL is required when TALLYFY_BASE_URL is not a Tallyfy API host', () => {
+    const error = issuesOf(() =>
+      loadConfig(['tallyfy'], { TALLYFY_BASE_URL: 'http://127.0.0.1:4010/api' }),
+    );
+    expect(error.issues).toEqual([
+      expect.objectContaining({ variable: 'TALLYFY_TOKEN_URL', problem: 'unset' }),
+    ]);
+    expect(error.message).toContain('required when TALLYFY_BASE_URL is not on go.tallyfy.com');
+    expect(
+      loadConfig(['tallyfy'], {
+        TALLYFY_BASE_URL: 'http://127.0.0.1:4010/api',
+        TALLYFY_TOKEN_URL: 'http://127.0.0.1:4011/oauth/token',
+      }).tallyfy.tokenUrl,
+    ).toBe('http://127.0.0.1:4011/oauth/token');
+    // a malformed base is one problem, not two: the token URL is not derived from it
+    expect(
+      issuesOf(() => loadConfig(['tallyfy'], { TALLYFY_BASE_URL: 'go.tallyfy.com' })).issues.map(
+        (i) => i.variable,
+      ),
+    ).toEqual(['TALLYFY_BASE_URL']);
   });
 
   test('local endpoint overrides are loaded for local mode', () => {

@@ -127,7 +127,7 @@ async function readJson(key: string): Promise<ReportDocument> {
 }
 
 describe('runReports', () => {
-  test('a scheduled run writes every table and report.json under the day and latest', async () => {
+  test('a scheduled run writes every table, report.html and report.json under the day and latest', async () => {
     const result = await runReports(deps(), { kind: 'scheduled', firedAtMs: firedAt });
     expect(result.orgs.map((o) => o.ok)).toEqual([true, true]);
     const files = (await readdir(join(root, 'reports/o1/2026-11-22'))).sort();
@@ -139,6 +139,7 @@ describe('runReports', () => {
       'overdue-by-assignee.csv',
       'overdue-by-template.csv',
       'processes-per-day.csv',
+      'report.html',
       'report.json',
       'tasks-completed-by-assignee.csv',
     ]);

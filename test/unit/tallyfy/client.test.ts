@@ -170,9 +170,9 @@ describe('TallyfyClient retries', () => {
     expect(client.stats.retriesByReason.rate_limited).toBe(2);
   });
 
-  test('a Retry-After HTTP date is honoured and a long one is capped', async () => {
+  test('a Retry-After HTTP date is honoured; one beyond the cap is handed back, not waited', async () => {
     const start = fakeTime().clock();
-    const { client, time } = await clientFor(
+    const { client, time, seen } = await clientFor(
       (_req, res, i) =>
         i === 0
           ? json(res, 429, {}, { 'retry-after': new Date(start + 5000).toUTCString() })
@@ -181,8 +181,12 @@ describe('TallyfyClient retries', () => {
             : json(res, 200, {}),
       { retry: { retryAfterCapMs: 30_000, deadlineMs: 600_000 } },
     );
-    await client.get('/me');
-    expect(time.sleeps).toEqual([5000, 30_000]);
+    const err = (await client.get('/me').catch((e: unknown) => e)) as TallyfyRateLimitError;
+    expect(time.sleeps).toEqual([5000]);
+    expect(seen).toHaveLength(2);
+    expect(err).toBeInstanceOf(TallyfyRateLimitError);
+    expect(err).toMatchObject({ retryAfterMs: 3_600_000, attempts: 2, retryable: true });
+    expect(err.message).toContain('Retry after 3600 s');
   });
 
   test('a POST is retried on 429 (refused unprocessed)', async () => {

@@ -54,12 +54,15 @@ describe('Tallyfy dates', () => {
     expect(err.message).toContain('d/m/Y h:i A T');
   });
 
-  test('formatRequestDate writes YYYY-DD-MM HH:MM:SS in UTC, as Tallyfy documents', () => {
-    expect(formatRequestDate('2026-11-21T15:10:05Z')).toBe('2026-21-11 15:10:05');
-    expect(formatRequestDate(Date.UTC(2026, 0, 2, 3, 4, 5))).toBe('2026-02-01 03:04:05');
+  test('formatRequestDate writes YYYY-MM-DD HH:MM:SS in UTC, month before day', () => {
+    expect(formatRequestDate('2026-11-21T15:10:05Z')).toBe('2026-11-21 15:10:05');
+    expect(formatRequestDate(Date.UTC(2026, 0, 2, 3, 4, 5))).toBe('2026-01-02 03:04:05');
     expect(formatRequestDate(new Date('2026-03-09T23:59:59.999+01:00'))).toBe(
-      '2026-09-03 22:59:59',
+      '2026-03-09 22:59:59',
     );
+    // what it writes, Tallyfy's parser (and ours) reads back as the same second
+    const sent = formatRequestDate('2026-02-03T04:05:06Z');
+    expect(parseTallyfyDate(sent)).toBe('2026-02-03T04:05:06.000Z');
     expect(() => formatRequestDate('nonsense')).toThrow(TallyfyDateError);
   });
 });
@@ -90,12 +93,15 @@ describe('retry policy', () => {
     const at = { nowMs: 0, deadlineAt: 60_000 };
     const ask = (method: string, outcome: AttemptOutcome, retry = 1) =>
       retryAfter({ method, outcome, retry, ...at }, DEFAULT_RETRY_POLICY, () => 0.5);
-    // 429 was refused unprocessed: retried for any method, after Retry-After (capped) or backoff
+    // 429 was refused unprocessed: retried for any method, after Retry-After or backoff
     expect(ask('POST', { status: 429, retryAfterMs: 2000 })).toEqual({
       reason: 'rate_limited',
       delayMs: 2000,
     });
-    expect(ask('POST', { status: 429, retryAfterMs: 90_000 })?.delayMs).toBe(30_000);
+    expect(ask('POST', { status: 429, retryAfterMs: 30_000 })?.delayMs).toBe(30_000);
+    // a longer Retry-After is the caller's to wait: retrying at the cap only earns another 429
+    expect(ask('POST', { status: 429, retryAfterMs: 90_000 })).toBeUndefined();
+    expect(ask('GET', { status: 503, retryAfterMs: 90_000 })).toBeUndefined();
     expect(ask('POST', { status: 429 }, 2)?.delayMs).toBe(1000);
     // a POST that may have reached Tallyfy is never repeated (a token grant rotates the token)
     expect(ask('POST', { status: 503 })).toBeUndefined();

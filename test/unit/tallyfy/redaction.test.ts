@@ -121,6 +121,7 @@ describe('no secret in any error', () => {
   test.each([400, 401, 429, 500])('every grant failure with status %i', async (status) => {
     const opts = {
       baseUrl: `${server.url}/s${status}`,
+      tokenUrl: `${server.url}/s${status}/oauth/token`,
       dispatcher: server.dispatcher,
       sleep: async () => undefined,
       retry: { maxRetries: 0 },
@@ -147,7 +148,12 @@ describe('no secret in any error', () => {
     for (const path of ['/reset', '/hang', '/notjson']) {
       const err = await passwordGrant(
         { clientId: '1', clientSecret, username: 'u', password: new Secret(PASSWORD) },
-        { baseUrl: `${server.url}${path}`, dispatcher: server.dispatcher, headersTimeoutMs: 100 },
+        {
+          baseUrl: `${server.url}${path}`,
+          tokenUrl: `${server.url}${path}/oauth/token`,
+          dispatcher: server.dispatcher,
+          headersTimeoutMs: 100,
+        },
       ).catch((e: unknown) => e);
       assertClean(err);
     }

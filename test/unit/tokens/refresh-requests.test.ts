@@ -64,6 +64,19 @@ describe('refresh requests to the Lambda refresher', () => {
       invocationType: 'Event',
       payload: { orgId: 'org5f4e3d2c1b0a', force: true, reason: 'unauthorized' },
     });
+    // a worker's proof names the rejected token by its obtainedAt, never by its value
+    await request('org5f4e3d2c1b0a', 'unauthorized', {
+      rejectedTokenObtainedAt: '2026-11-22T12:00:00.000Z',
+    });
+    expect(invocations.at(-1)?.payload).toEqual({
+      orgId: 'org5f4e3d2c1b0a',
+      force: true,
+      reason: 'unauthorized',
+      rejectedTokenObtainedAt: '2026-11-22T12:00:00.000Z',
+    });
+    await expect(
+      request('org5f4e3d2c1b0a', 'unauthorized', { rejectedTokenObtainedAt: 'yesterday' }),
+    ).rejects.toThrow();
   });
 
   test('a refused invoke fails with RefreshRequestError naming the org', async () => {

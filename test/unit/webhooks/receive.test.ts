@@ -110,6 +110,26 @@ describe('receiveWebhook accepts every Tallyfy fixture', () => {
   );
 });
 
+describe('next_task at the end of a process', () => {
+  test.each([
+    ['[]', []],
+    ['{}', {}],
+    ['null', null],
+  ])('next_task %s is accepted and keyed like the other forms', async (_name, nextTask) => {
+    const body = { ...fixture('task-completed-last-step.json'), next_task: nextTask };
+    const ctx = receiverDeps();
+    const response = await receiveWebhook(ctx.deps, request({ body: JSON.stringify(body) }));
+    expect(response.status).toBe(202);
+    const [envelope] = ctx.queue.envelopes();
+    expect(envelope).toMatchObject({
+      type: 'task.completed',
+      subject: EXPECTED['task-completed-last-step.json']?.subject,
+      time: EXPECTED['task-completed-last-step.json']?.time,
+    });
+    expect((envelope?.data as { next_task?: unknown } | undefined)?.next_task).toEqual(nextTask);
+  });
+});
+
 describe('dedupe keys', () => {
   test('a template hook and an org watcher for the same completion get the same key', async () => {
     const template = await receiveFixture('task-completed.json');

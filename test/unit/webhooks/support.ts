@@ -18,7 +18,7 @@ import {
   type WebhookAuthLookup,
 } from '../../../shared/webhooks/index.ts';
 
-/** Copies of /work/shared/fixtures (Tallyfy-shaped bodies, see its README). */
+/** Tallyfy-shaped webhook bodies (tallyfy-api.md "Webhooks"): one file per documented shape. */
 export const FIXTURES_DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
 export const FIXTURE_NAMES = readdirSync(FIXTURES_DIR)

@@ -2,7 +2,7 @@
  * Issue 12 §3, the client side as the worker sees it: Tallyfy's hourly action cap
  * (429 `code: "RATE_LIMIT_EXCEEDED"`, Retry-After up to an hour) is a delay, never a permanent
  * failure: the action is not re-run in-process (each early retry earns another 429), the message
- * comes back no sooner than Tallyfy asked, and once the cap lifts the comment is posted once.
+ * is deferred no sooner than Tallyfy asked (without using a receive), and once the cap lifts the comment is posted once.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startWorld, type World } from './support.ts';
@@ -45,16 +45,21 @@ describe('an hourly action cap', () => {
     // one refused call: neither the client nor the engine retried it early
     expect(commentCalls()).toBe(2);
     expect(sandbox.stats().rateLimited - limitedBefore).toBe(1);
-    // back in the queue no sooner than Tallyfy asked (the rest of the hour)
-    expect(world.queue.visibilityChanges).toHaveLength(1);
-    expect(world.queue.visibilityChanges[0]).toBeGreaterThan(3000);
+    // deferred no sooner than Tallyfy asked (the rest of the hour; SQS delays at most 900 s
+    // at a time), without using a receive
+    expect(world.queue.visibilityChanges).toEqual([]);
+    expect(world.queue.deferrals).toHaveLength(1);
+    const [deferral] = world.queue.deferrals;
+    expect(deferral?.delaySeconds).toBe(900);
+    expect(deferral?.deferredUntilMs).toBeGreaterThan(Date.now() + 900_000);
 
-    // the hour is over: the redelivery posts the comment, once
+    // the hour is over: the redelivery posts the comment, once (the deferred copy arrives
+    // every 900 s until Tallyfy's wait is over, without calling Tallyfy)
     sandbox.setActionCaps(false);
     await world.queue.drain(world.worker);
     expect(world.queue.deadLetters).toEqual([]);
     expect(
-      sandbox.store.commentsOf(taskId).filter((c) => c.content === 'Approved, noted.'),
+      sandbox.store.commentsOf(taskId).filter((c) => c.content.startsWith('Approved, noted.')),
     ).toHaveLength(1);
   });
 });

@@ -198,7 +198,7 @@ export const ACTION_CAP_RETRY_AFTER_MS = 15 * 60_000;
  * `retryAfterMs` and try again. The client waits a `Retry-After` of up to its cap itself (30 s by
  * default) and throws this when its retries are spent or Tallyfy asked for longer: then
  * `retryAfterMs` is the full wait Tallyfy asked for (uncapped), for the caller to honour (the
- * worker sets the message's visibility to it; the reporter and reconciler wait or stop).
+ * worker defers the message for that long, without using a receive; the reporter and reconciler wait or stop).
  */
 export class TallyfyRateLimitError extends TallyfyError {
   override name = 'TallyfyRateLimitError';

@@ -3,8 +3,8 @@
  * as Tallyfy's own CLI (tallyfy/cli pkg/tallyfy/client.go) does it: 429 always (it was refused
  * unprocessed), honouring Retry-After up to a cap — unlike the CLI, a longer Retry-After is not
  * cut to the cap and retried early (each early retry earns another 429): the call fails at once
- * with the full wait on the error (`retryAfterMs`) for the caller to honour (the worker hands the
- * message back to the queue for that long); 500/502/503/504 and lost connections only for
+ * with the full wait on the error (`retryAfterMs`) for the caller to honour (the worker defers the
+ * message for that long); 500/502/503/504 and lost connections only for
  * idempotent methods (the CLI leaves 500 out; we repeat it for reads, see `isRetryableStatus`);
  * a connection that was never made (refused, DNS, connect timeout) for any
  * method, since nothing was sent; exponential backoff 0.5–8 s with ±20% jitter; 4 retries, all

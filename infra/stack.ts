@@ -22,6 +22,9 @@ export const STACK_OUTPUTS = [
   'ReporterFunctionName',
 ] as const;
 
+/** The output naming the secrets' customer key; only with a key (the CLI reads it if present). */
+export const SECRETS_KEY_OUTPUT = 'SecretsKmsKeyArn';
+
 /** One output name of {@link STACK_OUTPUTS}. */
 export type StackOutputName = (typeof STACK_OUTPUTS)[number];
 
@@ -101,6 +104,14 @@ export class TallyfyStack extends Stack {
     };
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { value, description });
+    }
+    if (secrets.encryptionKey !== undefined) {
+      // the CLI creates org secrets with it (`orgs add --stack`)
+      new CfnOutput(this, SECRETS_KEY_OUTPUT, {
+        value: secrets.encryptionKey.keyArn,
+        description:
+          'Customer managed KMS key new org secrets are created with (SECRETS_KMS_KEY_ID)',
+      });
     }
   }
 }

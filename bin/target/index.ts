@@ -33,7 +33,13 @@ import {
   readLocalFile,
 } from './local-file.ts';
 import { bucketObjects, directoryObjects, type ObjectReader } from './objects.ts';
-import { type AwsLocation, readStackOutputs, requireOutput, STACK_OUTPUTS } from './stack.ts';
+import {
+  type AwsLocation,
+  readStackOutputs,
+  requireOutput,
+  SECRETS_KEY_OUTPUT,
+  STACK_OUTPUTS,
+} from './stack.ts';
 
 /** Functions the CLI invokes on demand. */
 export type FunctionName = 'token-refresher' | 'reporter' | 'reconciler';
@@ -426,6 +432,7 @@ async function stackTarget(
         store = createTokenStore({
           client: secrets,
           prefix: output(STACK_OUTPUTS.secretPrefix),
+          kmsKeyId: outputs[SECRETS_KEY_OUTPUT],
           clock,
         });
       }

@@ -18,6 +18,9 @@ export const STACK_OUTPUTS = Object.freeze({
   reporterFunction: 'ReporterFunctionName',
 });
 
+/** Present only when the stack has a customer key: new org secrets are created with it. */
+export const SECRETS_KEY_OUTPUT = 'SecretsKmsKeyArn';
+
 export interface AwsLocation {
   region?: string | undefined;
   profile?: string | undefined;

@@ -60,6 +60,7 @@ export function wireTokenRefresher(
     secrets: createTokenStore({
       client: clients.secretsManager,
       prefix: config.secrets.prefix,
+      kmsKeyId: config.secrets.kmsKeyId,
       clock,
     }),
     grants: createTallyfyGrants(tallyfyOAuth(tallyfyOAuthOptions(tallyfy))),

@@ -317,6 +317,10 @@ export class TallyfyFunction extends Construct implements IGrantable {
   /** Sets SECRET_PREFIX and grants read/write/create of every org secret (the refresher). */
   bindRefresherSecrets(secrets: SecretsAccess): this {
     secrets.grantRefresherSecrets(this);
+    // the secrets it creates (an org's token secret, on its first refresh) take the customer key
+    if (secrets.encryptionKey !== undefined) {
+      this.addEnvironment('SECRETS_KMS_KEY_ID', secrets.encryptionKey.keyArn);
+    }
     return this.addEnvironment('SECRET_PREFIX', secrets.prefix);
   }
 

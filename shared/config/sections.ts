@@ -169,6 +169,15 @@ export const SECTIONS = {
       `a Secrets Manager name prefix of 1-${MAX_SECRET_PREFIX_LENGTH} characters (A-Z a-z 0-9 / _ + = . @ -, no trailing /), so that every secret name under it fits Secrets Manager's 512`,
       'Prefix of the per-org secrets: <prefix>/orgs/<orgId>/{credentials,token}',
     ),
+    kmsKeyId: variable(
+      'SECRETS_KMS_KEY_ID',
+      matching(
+        /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_-]{1,250}|alias\/[A-Za-z0-9/_-]{1,250}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/,
+      ),
+      'a KMS key ARN, key id or alias (alias/…)',
+      'Customer managed KMS key new org secrets are created with (the stack sets it when it has a key); unset: the AWS managed key aws/secretsmanager',
+      optional(),
+    ),
   },
   tokens: {
     cacheTtlSeconds: variable(

@@ -75,6 +75,7 @@ export function tokenProviderFromConfig(
     store: createTokenStore({
       client: parts.secretsManager,
       prefix: config.secrets.prefix,
+      kmsKeyId: config.secrets.kmsKeyId,
       clock: parts.clock,
     }),
     clock: parts.clock,

@@ -31,6 +31,10 @@ export const AWSCURRENT = 'AWSCURRENT';
 /** Staging label Secrets Manager moves to the version that was current before the last write. */
 export const AWSPREVIOUS = 'AWSPREVIOUS';
 
+/** `KmsKeyId` of a CreateSecret, when the store has a key. */
+const keyOf = (options: TokenStoreOptions): { KmsKeyId?: string } =>
+  options.kmsKeyId === undefined ? {} : { KmsKeyId: options.kmsKeyId };
+
 /** Options of {@link createTokenStore}. */
 export interface TokenStoreOptions {
   /**
@@ -43,6 +47,11 @@ export interface TokenStoreOptions {
   prefix: string;
   /** Epoch ms, stamps `updatedAt` on credentials writes. @default Date.now */
   clock?: () => number;
+  /**
+   * KMS key new secrets are created with (`config.secrets.kmsKeyId`: the deployment's customer
+   * key). Existing secrets keep theirs. @default the AWS managed key `aws/secretsmanager`
+   */
+  kmsKeyId?: string | undefined;
 }
 
 /** Which version to read. @default the version labelled `AWSCURRENT` */
@@ -205,6 +214,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
               ClientRequestToken: clientRequestToken,
               Description: describe(kind, orgId),
               Tags: tags(kind, orgId),
+              ...keyOf(options),
             }),
           );
           return;
@@ -255,6 +265,7 @@ export function createTokenStore(options: TokenStoreOptions): TokenStore {
               ...(value === undefined ? {} : { SecretString: value }),
               Description: describe(kind, orgId),
               Tags: tags(kind, orgId),
+              ...keyOf(options),
             }),
           );
           return out.ARN ?? name;

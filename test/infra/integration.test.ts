@@ -338,6 +338,24 @@ describe('TallyfyIntegration', () => {
     });
   });
 
+  test('with a customer key, the secrets the refresher and the CLI create are encrypted with it', () => {
+    const template = Template.fromStack(
+      new TallyfyStack(newApp(), 'KeyedSecrets', { env: TEST_ENV, encryptionKeyArn: KEY_ARN }),
+    );
+    const keyOf = Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => [
+      fn.Properties.Environment.Variables.POWERTOOLS_SERVICE_NAME,
+      fn.Properties.Environment.Variables.SECRETS_KMS_KEY_ID,
+    ]);
+    // only the refresher creates secrets at run time (an org's token secret on its first write)
+    expect(keyOf.filter(([, key]) => key !== undefined)).toEqual([['token-refresher', KEY_ARN]]);
+    // the CLI (`orgs add --stack`) reads the key from the stack's outputs
+    template.hasOutput('SecretsKmsKeyArn', { Value: KEY_ARN });
+    expect(
+      Template.fromStack(new TallyfyStack(newApp(), 'Unkeyed', { env: TEST_ENV })).toJSON().Outputs
+        .SecretsKmsKeyArn,
+    ).toBeUndefined();
+  });
+
   test('with a customer key, each function may use it only through the services it calls (kms:ViaService)', () => {
     const stack = new TallyfyStack(newApp(), 'Keyed', {
       env: TEST_ENV,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Secret } from '../../../shared/secret.ts';
 import {
   AWSPREVIOUS,
+  createTokenStore,
   type OrgCredentials,
   SecretMalformedError,
   TokenStoreError,
@@ -84,6 +85,35 @@ describe('token store against the local Secrets Manager', () => {
     expect(read.refreshToken?.reveal()).toBe('refresh-token-value-1');
     expect(read.updatedAt).toBe(new Date(now).toISOString());
     expect(await h.store.readToken(orgId)).toBeUndefined();
+  });
+
+  test("with the deployment's customer key, every secret the store creates is encrypted with it; without one, with the AWS managed key", async () => {
+    const key = 'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+    const keyed = createTokenStore({ client: h.client, prefix: PREFIX, kmsKeyId: key });
+    const kmsKeyOf = (name: string) =>
+      h.client.send(new DescribeSecretCommand({ SecretId: name })).then((out) => out.KmsKeyId);
+
+    const orgId = orgIdFor('kms-created');
+    const ids = await keyed.createOrgSecrets(orgId, passwordCredentials(orgId));
+    expect(await kmsKeyOf(ids.credentialsSecretName)).toBe(key);
+    expect(await kmsKeyOf(ids.tokenSecretName)).toBe(key);
+
+    // the refresher's first write for an org without a token secret creates it: with the key too
+    const late = orgIdFor('kms-late-token');
+    await h.client.send(
+      new CreateSecretCommand({
+        Name: `${PREFIX}/orgs/${late}/credentials`,
+        SecretString: '{}',
+      }),
+    );
+    await keyed.writeToken(late, tokenFor(late, 'access-token-kms', now + 3_600_000), {
+      clientRequestToken: requestToken(),
+    });
+    expect(await kmsKeyOf(`${PREFIX}/orgs/${late}/token`)).toBe(key);
+
+    const plain = orgIdFor('kms-none');
+    const plainIds = await h.store.createOrgSecrets(plain, passwordCredentials(plain));
+    expect(await kmsKeyOf(plainIds.credentialsSecretName)).toBeUndefined();
   });
 
   test('createOrgSecrets run twice with the same credentials succeeds and keeps one version', async () => {

@@ -50,6 +50,7 @@ const MALFORMED: Record<string, string> = {
   ORG_CACHE_TTL_SECONDS: '3601',
   REFRESH_SHARD_COUNT: '0',
   SECRET_PREFIX: 'tallyfy-serverless/prod/',
+  SECRETS_KMS_KEY_ID: 'arn:aws:kms:eu-west-1:123:key/short-account',
   TOKEN_CACHE_TTL_SECONDS: '600',
   TOKEN_EXPIRY_SKEW_SECONDS: 'sixty',
   REFRESH_MARGIN_MIN_SECONDS: '15m',
@@ -191,6 +192,26 @@ describe('loadConfig', () => {
       ['EVENTS_QUEUE_URL', 'malformed'],
     ]);
     expect(error.message).toMatch(/^Invalid configuration \(4 problems\):/);
+  });
+
+  test('SECRETS_KMS_KEY_ID takes a key ARN, an alias ARN, a key id or an alias; unset means the AWS managed key', () => {
+    const keyOf = (value?: string) =>
+      loadConfig(['secrets'], {
+        SECRET_PREFIX: 'p',
+        ...(value === undefined ? {} : { SECRETS_KMS_KEY_ID: value }),
+      }).secrets.kmsKeyId;
+    for (const value of [
+      'arn:aws:kms:eu-west-1:123456789012:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+      'arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/tallyfy',
+      '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0',
+      'alias/tallyfy-secrets',
+    ]) {
+      expect(keyOf(value)).toBe(value);
+    }
+    expect(keyOf()).toBeUndefined();
+    for (const value of ['tallyfy', 'arn:aws:s3:::bucket', 'alias/has space']) {
+      expect(() => keyOf(value), value).toThrow(/SECRETS_KMS_KEY_ID/);
+    }
   });
 
   test('SECRET_PREFIX is refused when the longest org id or signing key name would not fit a secret name', () => {

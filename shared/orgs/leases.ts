@@ -15,6 +15,7 @@ import {
   type Org,
   type OrgStatus,
   StoredOrgSchema,
+  storedOrgObject,
 } from './schemas.ts';
 import {
   nowIso,
@@ -272,13 +273,11 @@ export async function recordRefreshFailure(
   });
 }
 
-const DueOrgSchema = StoredOrgSchema.pick({
-  orgId: true,
-  authMode: true,
-  tokenExpiresAt: true,
-}).extend({
-  refreshDueAt: IsoTimestampSchema,
-});
+const DueOrgSchema = z.lazy(() =>
+  storedOrgObject()
+    .pick({ orgId: true, authMode: true, tokenExpiresAt: true })
+    .extend({ refreshDueAt: IsoTimestampSchema }),
+);
 
 /** What {@link queryDue} found. */
 export interface DueOrgs {

@@ -14,10 +14,11 @@ import {
 
 const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'CRITICAL', 'SILENT'] as const;
 
-const logLevel = z
-  .string()
-  .transform((text) => text.toUpperCase())
-  .pipe(z.enum(LOG_LEVELS));
+const logLevel = () =>
+  z
+    .string()
+    .transform((text) => text.toUpperCase())
+    .pipe(z.enum(LOG_LEVELS));
 
 const endpoint = (name: string, service: string) =>
   variable(
@@ -29,26 +30,31 @@ const endpoint = (name: string, service: string) =>
   );
 
 /** A Lambda function name, a (qualified) function ARN, or `local` for the in-process refresher. */
-const refreshRequests = z.union([
-  z.literal('local').transform(() => ({ kind: 'local' as const })),
-  z
-    .string()
-    .regex(
-      /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/,
-    )
-    .transform((functionName) => ({ kind: 'lambda' as const, functionName })),
-]);
+const refreshRequests = () =>
+  z.union([
+    z.literal('local').transform(() => ({ kind: 'local' as const })),
+    z
+      .string()
+      .regex(
+        /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]{1,128})?$/,
+      )
+      .transform((functionName) => ({ kind: 'lambda' as const, functionName })),
+  ]);
 
 /**
  * Every variable, grouped into the sections that functions ask for. Section `log` and `aws` are
  * loaded always; each Lambda names the others it needs, so a worker never fails for lack of a
  * reports bucket. The keys here are the property names of the loaded config.
+ *
+ * A section's variables (and their zod schemas) are built the first time the section is read
+ * from {@link SECTIONS}: a function builds only the sections it loads, not all of them at every
+ * cold start.
  */
-export const SECTIONS = {
-  log: {
+const SECTION_BUILDERS = {
+  log: () => ({
     logLevel: variable(
       'LOG_LEVEL',
-      logLevel,
+      logLevel(),
       `one of ${LOG_LEVELS.join(', ')} (any case)`,
       'Lowest level written to the log',
       defaultsTo('INFO'),
@@ -60,8 +66,8 @@ export const SECTIONS = {
       'CloudWatch namespace of every metric; the stack sets one per deployment so two never mix',
       defaultsTo('TallyfyServerless'),
     ),
-  },
-  aws: {
+  }),
+  aws: () => ({
     region: variable(
       'AWS_REGION',
       matching(/^[a-z]{2}(-[a-z]+)+-\d+$/),
@@ -75,8 +81,8 @@ export const SECTIONS = {
     eventBridgeEndpoint: endpoint('EVENTBRIDGE_ENDPOINT', 'EventBridge'),
     s3Endpoint: endpoint('S3_ENDPOINT', 'S3'),
     lambdaEndpoint: endpoint('LAMBDA_ENDPOINT', 'Lambda'),
-  },
-  tallyfy: {
+  }),
+  tallyfy: () => ({
     baseUrl: variable(
       'TALLYFY_BASE_URL',
       httpUrl().transform((url) => url.replace(/\/+$/, '')),
@@ -137,8 +143,8 @@ export const SECTIONS = {
       "Requests per minute per org from one container: a token bucket shared by all of the org's calls (a tenth as a burst, never more than this in any minute); Tallyfy documents 100 per minute per org",
       defaultsTo('100'),
     ),
-  },
-  orgs: {
+  }),
+  orgs: () => ({
     tableName: variable(
       'ORGS_TABLE',
       matching(/^[A-Za-z0-9_.-]{3,255}$/),
@@ -159,8 +165,8 @@ export const SECTIONS = {
       'Partitions of the byRefreshDue index (REFRESH#0..N-1); changing it needs a re-shard',
       defaultsTo('4'),
     ),
-  },
-  secrets: {
+  }),
+  secrets: () => ({
     prefix: variable(
       'SECRET_PREFIX',
       matching(new RegExp(`^[A-Za-z0-9/_+=.@-]{1,${MAX_SECRET_PREFIX_LENGTH}}$`)).refine(
@@ -178,8 +184,8 @@ export const SECTIONS = {
       'Customer managed KMS key new org secrets are created with (the stack sets it when it has a key); unset: the AWS managed key aws/secretsmanager',
       optional(),
     ),
-  },
-  tokens: {
+  }),
+  tokens: () => ({
     cacheTtlSeconds: variable(
       'TOKEN_CACHE_TTL_SECONDS',
       integer(0, 300),
@@ -194,8 +200,8 @@ export const SECTIONS = {
       'A cached token is dropped this long before its expiresAt',
       defaultsTo('60'),
     ),
-  },
-  refresher: {
+  }),
+  refresher: () => ({
     marginMinSeconds: variable(
       'REFRESH_MARGIN_MIN_SECONDS',
       integer(60, 86_400),
@@ -252,24 +258,24 @@ export const SECTIONS = {
       'How long a refresher owns an org; longer than one refresh, at most a Lambda timeout',
       defaultsTo('60'),
     ),
-  },
-  refreshRequests: {
+  }),
+  refreshRequests: () => ({
     target: variable(
       'REFRESH_REQUESTS',
-      refreshRequests,
+      refreshRequests(),
       '"local" or the token refresher Lambda function name or ARN',
       'Where a worker sends an on-demand refresh request (async Lambda invoke, or in-process)',
     ),
-  },
-  queue: {
+  }),
+  queue: () => ({
     eventsQueueUrl: variable(
       'EVENTS_QUEUE_URL',
       httpUrl(),
       'an SQS queue URL (http(s))',
       'SQS queue the receiver and reconciler enqueue events to',
     ),
-  },
-  bus: {
+  }),
+  bus: () => ({
     eventBusName: variable(
       'EVENT_BUS_NAME',
       matching(
@@ -278,16 +284,16 @@ export const SECTIONS = {
       'an EventBridge bus name or ARN',
       'EventBridge bus normalized events are published to',
     ),
-  },
-  archive: {
+  }),
+  archive: () => ({
     bucket: variable(
       'ARCHIVE_BUCKET',
       matching(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/),
       'an S3 bucket name (3-63 of a-z 0-9 . -)',
       'S3 bucket for the raw webhook archive',
     ),
-  },
-  webhook: {
+  }),
+  webhook: () => ({
     maxBodyBytes: variable(
       'WEBHOOK_MAX_BODY_BYTES',
       integer(1024, 6_291_456),
@@ -295,8 +301,8 @@ export const SECTIONS = {
       'Largest webhook body accepted; larger gets 413',
       defaultsTo('262144'),
     ),
-  },
-  dedupe: {
+  }),
+  dedupe: () => ({
     ttlDays: variable(
       'DEDUPE_TTL_DAYS',
       integer(7, 365),
@@ -304,8 +310,8 @@ export const SECTIONS = {
       'How long a seen event id is remembered (DynamoDB TTL)',
       defaultsTo('7'),
     ),
-  },
-  worker: {
+  }),
+  worker: () => ({
     deadLetterQueueUrl: variable(
       'EVENTS_DLQ_URL',
       httpUrl(),
@@ -347,8 +353,8 @@ export const SECTIONS = {
       'How long an action attempt is presumed alive before a redelivery treats it as in doubt',
       defaultsTo('120'),
     ),
-  },
-  reconciler: {
+  }),
+  reconciler: () => ({
     overlapMinutes: variable(
       'RECONCILER_OVERLAP_MINUTES',
       integer(0, 1440),
@@ -370,8 +376,8 @@ export const SECTIONS = {
       'How long a queued event may have no processed or dead-lettered outcome before the reconciler enqueues it again (EventsRescued)',
       defaultsTo('60'),
     ),
-  },
-  reports: {
+  }),
+  reports: () => ({
     bucket: variable(
       'REPORTS_BUCKET',
       matching(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/),
@@ -399,8 +405,8 @@ export const SECTIONS = {
       'Orgs reported at once in a scheduled run (each streams its own pages)',
       defaultsTo('4'),
     ),
-  },
-  schedules: {
+  }),
+  schedules: () => ({
     refreshIntervalMinutes: variable(
       'REFRESH_INTERVAL_MINUTES',
       integer(1, 60),
@@ -422,5 +428,26 @@ export const SECTIONS = {
       'Hour (UTC) of the daily report run',
       defaultsTo('6'),
     ),
-  },
-} as const;
+  }),
+};
+
+type SectionBuilders = typeof SECTION_BUILDERS;
+
+/** Every section's variables, by section name (`SECTIONS.tallyfy.baseUrl`). */
+export type Sections = { readonly [S in keyof SectionBuilders]: ReturnType<SectionBuilders[S]> };
+
+/** Each section, built once, when first read (in documentation order, like SECTION_BUILDERS). */
+export const SECTIONS: Sections = (() => {
+  const sections = {} as Sections;
+  for (const name of Object.keys(SECTION_BUILDERS) as (keyof SectionBuilders)[]) {
+    let built: object | undefined;
+    Object.defineProperty(sections, name, {
+      enumerable: true,
+      get: () => {
+        built ??= Object.freeze(SECTION_BUILDERS[name]());
+        return built;
+      },
+    });
+  }
+  return Object.freeze(sections);
+})();

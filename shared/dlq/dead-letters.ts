@@ -75,16 +75,18 @@ export interface InDoubtAction {
   marker: string;
 }
 
-const inDoubtActionsSchema = z
-  .array(
-    z.object({
-      ruleId: z.string().min(1),
-      actionIndex: z.number().int().min(0),
-      type: z.string(),
-      marker: z.string(),
-    }),
-  )
-  .min(1);
+const inDoubtActionsSchema = z.lazy(() =>
+  z
+    .array(
+      z.object({
+        ruleId: z.string().min(1),
+        actionIndex: z.number().int().min(0),
+        type: z.string(),
+        marker: z.string(),
+      }),
+    )
+    .min(1),
+);
 
 /** Options shared by listing and replay. */
 export interface DeadLetterOptions {

@@ -8,35 +8,37 @@ import * as z from 'zod';
 import { EVENT_TYPES } from '../events/index.ts';
 import type { DeadLetter } from './dead-letters.ts';
 
-const isoInstant = z.iso
-  .datetime({ offset: true })
-  .transform((text) => new Date(text).toISOString());
+const isoInstant = z.lazy(() =>
+  z.iso.datetime({ offset: true }).transform((text) => new Date(text).toISOString()),
+);
 
 /** A failure code as the worker writes it (`ACTION_NOT_FOUND`, `MAX_RECEIVES_EXCEEDED`…). */
-export const FailureCodeSchema = z
-  .string()
-  .regex(/^[A-Z0-9_]{1,64}$/, 'a failure code of A-Z 0-9 _ (as `dlq list` shows it)');
+export const FailureCodeSchema = z.lazy(() =>
+  z.string().regex(/^[A-Z0-9_]{1,64}$/, 'a failure code of A-Z 0-9 _ (as `dlq list` shows it)'),
+);
 
 /**
  * A dead-letter filter; every field is optional and they combine with AND. The time range is
  * half-open `[since, until)` on when the letter failed (`failedAt`, else when it was sent to
  * the DLQ).
  */
-export const DeadLetterFilterSchema = z
-  .strictObject({
-    orgId: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]{1,128}$/, 'an org id of A-Z a-z 0-9 _ -')
-      .optional(),
-    type: z.enum(EVENT_TYPES).optional(),
-    code: FailureCodeSchema.optional(),
-    since: isoInstant.optional(),
-    until: isoInstant.optional(),
-  })
-  .refine((f) => f.since === undefined || f.until === undefined || f.since < f.until, {
-    message: 'since must be before until',
-    path: ['until'],
-  });
+export const DeadLetterFilterSchema = z.lazy(() =>
+  z
+    .strictObject({
+      orgId: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,128}$/, 'an org id of A-Z a-z 0-9 _ -')
+        .optional(),
+      type: z.enum(EVENT_TYPES).optional(),
+      code: FailureCodeSchema.optional(),
+      since: isoInstant.optional(),
+      until: isoInstant.optional(),
+    })
+    .refine((f) => f.since === undefined || f.until === undefined || f.since < f.until, {
+      message: 'since must be before until',
+      path: ['until'],
+    }),
+);
 export type DeadLetterFilter = z.output<typeof DeadLetterFilterSchema>;
 
 /** When a letter failed, for the time range: the worker's `failedAt`, else its DLQ send time. */

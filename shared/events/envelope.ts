@@ -30,21 +30,23 @@ export function isEventType(value: string): value is EventType {
   return (EVENT_TYPES as readonly string[]).includes(value);
 }
 
-const isoUtc = z.iso.datetime({ offset: false, precision: 3 });
+const isoUtc = z.lazy(() => z.iso.datetime({ offset: false, precision: 3 }));
 
 /** The operator's decision on the actions of an event left in doubt (an envelope's `resolution`). */
-export const resolutionSchema = z.strictObject({
-  as: z.enum(['retry', 'done']),
-  actions: z
-    .array(
-      z.strictObject({
-        ruleId: z.string().min(1).max(200),
-        actionIndex: z.number().int().min(0).max(9999),
-      }),
-    )
-    .min(1)
-    .max(100),
-});
+export const resolutionSchema = z.lazy(() =>
+  z.strictObject({
+    as: z.enum(['retry', 'done']),
+    actions: z
+      .array(
+        z.strictObject({
+          ruleId: z.string().min(1).max(200),
+          actionIndex: z.number().int().min(0).max(9999),
+        }),
+      )
+      .min(1)
+      .max(100),
+  }),
+);
 export type Resolution = z.infer<typeof resolutionSchema>;
 
 /**
@@ -55,40 +57,42 @@ export type Resolution = z.infer<typeof resolutionSchema>;
  * Exactly one of `data` (the Tallyfy payload) and `dataref` (archive key of the raw body, for
  * payloads too large for one SQS message: the CloudEvents "claim check" extension) is present.
  */
-export const eventEnvelopeSchema = z
-  .object({
-    specversion: z.literal('1.0'),
-    /** The dedupe key ({@link dedupeKeyFor} / {@link bodyDedupeKey}). */
-    id: z.string().min(1).max(512),
-    /** `tallyfy/<orgId>`. */
-    source: z.string().regex(/^tallyfy\/.+$/),
-    type: eventTypeSchema,
-    /** Task id for `task.*`, process (run) id for `process.*`; absent for most `unknown`. */
-    subject: z.string().min(1).optional(),
-    /** When the event happened (completion or launch time), else when it was received. */
-    time: isoUtc,
-    receivedAt: isoUtc,
-    orgId: OrgIdSchema,
-    /** Which part produced the envelope. */
-    origin: EventOriginSchema,
-    data: z.unknown().optional(),
-    dataref: z.string().min(1).optional(),
-    /**
-     * Replays only (`dlq replay --in-doubt retry|done`): the operator's decision on actions a
-     * dead letter left in doubt. `done` records them done without sending anything; `retry`
-     * sends them unless a look finds their earlier effect. Read only when `origin` is `replay`;
-     * never published to the bus.
-     */
-    resolution: resolutionSchema.optional(),
-  })
-  .refine((e) => e.source === `tallyfy/${e.orgId}`, {
-    message: 'source must be tallyfy/<orgId>',
-    path: ['source'],
-  })
-  .refine((e) => (e.data === undefined) !== (e.dataref === undefined), {
-    message: 'exactly one of data and dataref must be present',
-    path: ['data'],
-  });
+export const eventEnvelopeSchema = z.lazy(() =>
+  z
+    .object({
+      specversion: z.literal('1.0'),
+      /** The dedupe key ({@link dedupeKeyFor} / {@link bodyDedupeKey}). */
+      id: z.string().min(1).max(512),
+      /** `tallyfy/<orgId>`. */
+      source: z.string().regex(/^tallyfy\/.+$/),
+      type: eventTypeSchema,
+      /** Task id for `task.*`, process (run) id for `process.*`; absent for most `unknown`. */
+      subject: z.string().min(1).optional(),
+      /** When the event happened (completion or launch time), else when it was received. */
+      time: isoUtc,
+      receivedAt: isoUtc,
+      orgId: OrgIdSchema,
+      /** Which part produced the envelope. */
+      origin: EventOriginSchema,
+      data: z.unknown().optional(),
+      dataref: z.string().min(1).optional(),
+      /**
+       * Replays only (`dlq replay --in-doubt retry|done`): the operator's decision on actions a
+       * dead letter left in doubt. `done` records them done without sending anything; `retry`
+       * sends them unless a look finds their earlier effect. Read only when `origin` is `replay`;
+       * never published to the bus.
+       */
+      resolution: resolutionSchema.optional(),
+    })
+    .refine((e) => e.source === `tallyfy/${e.orgId}`, {
+      message: 'source must be tallyfy/<orgId>',
+      path: ['source'],
+    })
+    .refine((e) => (e.data === undefined) !== (e.dataref === undefined), {
+      message: 'exactly one of data and dataref must be present',
+      path: ['data'],
+    }),
+);
 
 export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;
 

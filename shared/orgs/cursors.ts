@@ -17,8 +17,10 @@ import {
   UpdateBuilder,
 } from './store.ts';
 
-const PartSchema = z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a part name of a-z 0-9 -');
-const CursorSchema = z.looseObject({ value: OrgIdSchema, updatedAt: z.string() });
+const PartSchema = z.lazy(() =>
+  z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'a part name of a-z 0-9 -'),
+);
+const CursorSchema = z.lazy(() => z.looseObject({ value: OrgIdSchema, updatedAt: z.string() }));
 
 /** The key of a part's run cursor. */
 export const runCursorKey = (part: string): ItemKey => ({
@@ -56,10 +58,12 @@ export async function setRunCursor(
   );
 }
 
-const StateSchema = z.looseObject({
-  value: z.record(z.string(), z.unknown()),
-  updatedAt: z.string(),
-});
+const StateSchema = z.lazy(() =>
+  z.looseObject({
+    value: z.record(z.string(), z.unknown()),
+    updatedAt: z.string(),
+  }),
+);
 
 /** The key of a part's state for one org (`ORG#<orgId>` / `STATE#<part>`). */
 export const orgStateKey = (orgId: string, part: string): ItemKey => ({

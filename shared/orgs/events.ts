@@ -47,16 +47,20 @@ export const MIN_DEDUPE_TTL_SECONDS = 7 * 86_400;
 /** How long an action attempt is presumed alive before another may take over. */
 export const DEFAULT_ACTION_LEASE_MS = 5 * 60_000;
 
-const TtlSchema = z
-  .number()
-  .int()
-  .min(MIN_DEDUPE_TTL_SECONDS)
-  .max(366 * 86_400);
-const ActionKeySchema = z.object({
-  dedupeKey: DedupeKeySchema,
-  ruleId: RuleIdSchema,
-  actionIndex: z.number().int().min(0).max(9999),
-});
+const TtlSchema = z.lazy(() =>
+  z
+    .number()
+    .int()
+    .min(MIN_DEDUPE_TTL_SECONDS)
+    .max(366 * 86_400),
+);
+const ActionKeySchema = z.lazy(() =>
+  z.object({
+    dedupeKey: DedupeKeySchema,
+    ruleId: RuleIdSchema,
+    actionIndex: z.number().int().min(0).max(9999),
+  }),
+);
 
 const nowSeconds = (ctx: RegistryContext): number => Math.floor(ctx.clock() / 1000);
 const expiresAtFor = (ctx: RegistryContext, ttlSeconds: number | undefined): number =>

@@ -92,10 +92,10 @@ export interface EventOutcome {
 }
 
 const HOUR_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}$/;
-const HourSchema = z.string().regex(HOUR_TEXT, 'an hour as yyyy-mm-ddThh (UTC)');
-const EventTypeTextSchema = z
-  .string()
-  .regex(/^[a-z]+(\.[a-z_]+)?$/, 'an event type such as task.completed');
+const HourSchema = z.lazy(() => z.string().regex(HOUR_TEXT, 'an hour as yyyy-mm-ddThh (UTC)'));
+const EventTypeTextSchema = z.lazy(() =>
+  z.string().regex(/^[a-z]+(\.[a-z_]+)?$/, 'an event type such as task.completed'),
+);
 
 /** `yyyy-mm-ddThh` of an instant (UTC). */
 export const hourOf = (ms: number): string => new Date(ms).toISOString().slice(0, 13);
@@ -241,14 +241,16 @@ export async function recordOutcome(
   await Promise.all([counted, logged]);
 }
 
-const ReadFlowSchema = z.strictObject({
-  /** One org, or every org when absent. */
-  orgId: OrgIdSchema.optional(),
-  /** First hour, inclusive. */
-  sinceHour: HourSchema,
-  /** Last hour, inclusive. */
-  untilHour: HourSchema,
-});
+const ReadFlowSchema = z.lazy(() =>
+  z.strictObject({
+    /** One org, or every org when absent. */
+    orgId: OrgIdSchema.optional(),
+    /** First hour, inclusive. */
+    sinceHour: HourSchema,
+    /** Last hour, inclusive. */
+    untilHour: HourSchema,
+  }),
+);
 export type ReadFlowInput = z.input<typeof ReadFlowSchema>;
 
 const zeros = (): FlowCounts => ({ received: 0, recovered: 0, processed: 0, deadLettered: 0 });
@@ -312,14 +314,16 @@ function toFlowHour(item: Record<string, unknown>): FlowHour {
   return { hour, ...totals, byType };
 }
 
-const ListOutcomesSchema = z.strictObject({
-  orgId: OrgIdSchema.optional(),
-  type: EventTypeTextSchema.optional(),
-  /** Rows wanted. @default 50 */
-  limit: z.number().int().min(1).max(200).optional(),
-  /** From a previous page. */
-  cursor: z.string().min(1).max(2048).optional(),
-});
+const ListOutcomesSchema = z.lazy(() =>
+  z.strictObject({
+    orgId: OrgIdSchema.optional(),
+    type: EventTypeTextSchema.optional(),
+    /** Rows wanted. @default 50 */
+    limit: z.number().int().min(1).max(200).optional(),
+    /** From a previous page. */
+    cursor: z.string().min(1).max(2048).optional(),
+  }),
+);
 export type ListOutcomesInput = z.input<typeof ListOutcomesSchema>;
 
 /** A page of outcomes, newest first. */
@@ -331,16 +335,18 @@ export interface OutcomesPage {
   itemsRead: number;
 }
 
-const OutcomeItemSchema = z.object({
-  dedupeKey: z.string(),
-  orgId: z.string(),
-  type: z.string(),
-  subject: z.string().nullable().optional(),
-  origin: z.enum(['webhook', 'reconciler', 'replay']),
-  status: z.enum(['done', 'failed']),
-  firstSeenAt: IsoTimestampSchema,
-  finishedAt: IsoTimestampSchema,
-});
+const OutcomeItemSchema = z.lazy(() =>
+  z.object({
+    dedupeKey: z.string(),
+    orgId: z.string(),
+    type: z.string(),
+    subject: z.string().nullable().optional(),
+    origin: z.enum(['webhook', 'reconciler', 'replay']),
+    status: z.enum(['done', 'failed']),
+    firstSeenAt: IsoTimestampSchema,
+    finishedAt: IsoTimestampSchema,
+  }),
+);
 
 /** Reads at most this many items for one page, so a rare type cannot make a page read everything. */
 const MAX_ITEMS_PER_PAGE = 2_000;

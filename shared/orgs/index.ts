@@ -1,6 +1,8 @@
 /**
  * The org registry (ARCHITECTURE.md "Organisations"): the orgs table definition, the registry
- * over it, its schemas and errors. See docs/data-model.md.
+ * over it, its schemas and errors. See docs/data-model.md. Its schemas are `z.lazy` where they
+ * hold more than a check or two: built on their first parse, so a function's cold start builds
+ * none of those it never parses.
  */
 export { createOrgsDynamoClients, type OrgsClientOptions } from './client.ts';
 export {

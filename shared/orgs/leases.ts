@@ -15,6 +15,7 @@ import {
   type Org,
   type OrgStatus,
   StoredOrgSchema,
+  storedOrgObject,
 } from './schemas.ts';
 import {
   nowIso,
@@ -42,14 +43,16 @@ export interface LeaseClaim {
   owner?: string | undefined;
 }
 
-const LeaseRequestSchema = z.object({
-  owner: z.string().min(1).max(256),
-  durationMs: z
-    .number()
-    .int()
-    .min(1000)
-    .max(15 * 60_000),
-});
+const LeaseRequestSchema = z.lazy(() =>
+  z.object({
+    owner: z.string().min(1).max(256),
+    durationMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(15 * 60_000),
+  }),
+);
 
 /**
  * Takes the org's lease when it is free or expired, bumping the fence, in one conditional
@@ -187,13 +190,15 @@ function scheduleFor(
   }
 }
 
-const RefreshSuccessSchema = z.object({
-  fence: z.number().int().nonnegative(),
-  owner: z.string().min(1).optional(),
-  tokenExpiresAt: IsoTimestampSchema,
-  refreshDueAt: IsoTimestampSchema,
-  obtainedAt: IsoTimestampSchema,
-});
+const RefreshSuccessSchema = z.lazy(() =>
+  z.object({
+    fence: z.number().int().nonnegative(),
+    owner: z.string().min(1).optional(),
+    tokenExpiresAt: IsoTimestampSchema,
+    refreshDueAt: IsoTimestampSchema,
+    obtainedAt: IsoTimestampSchema,
+  }),
+);
 
 /**
  * Records a good token under the lease and releases the lease, in one write: expiry, next due
@@ -228,13 +233,15 @@ export async function recordRefreshSuccess(
 /** `lastError.code` of a failure recorded with a code that is not one (a caller's bug). */
 export const ERROR_CODE_INVALID = 'ORGS_ERROR_CODE_INVALID';
 
-const RefreshFailureSchema = z.object({
-  fence: z.number().int().nonnegative(),
-  owner: z.string().min(1).optional(),
-  error: z.object({ code: z.string(), message: z.string() }),
-  needsReauth: z.boolean(),
-  retryAt: IsoTimestampSchema,
-});
+const RefreshFailureSchema = z.lazy(() =>
+  z.object({
+    fence: z.number().int().nonnegative(),
+    owner: z.string().min(1).optional(),
+    error: z.object({ code: z.string(), message: z.string() }),
+    needsReauth: z.boolean(),
+    retryAt: IsoTimestampSchema,
+  }),
+);
 
 /**
  * Records a failed refresh under the lease and releases the lease, in one write: `lastError`
@@ -272,13 +279,11 @@ export async function recordRefreshFailure(
   });
 }
 
-const DueOrgSchema = StoredOrgSchema.pick({
-  orgId: true,
-  authMode: true,
-  tokenExpiresAt: true,
-}).extend({
-  refreshDueAt: IsoTimestampSchema,
-});
+const DueOrgSchema = z.lazy(() =>
+  storedOrgObject()
+    .pick({ orgId: true, authMode: true, tokenExpiresAt: true })
+    .extend({ refreshDueAt: IsoTimestampSchema }),
+);
 
 /** What {@link queryDue} found. */
 export interface DueOrgs {

@@ -30,6 +30,7 @@ import {
   OrgStatusSchema,
   Sha256HexSchema,
   StoredOrgSchema,
+  storedOrgObject,
   type WebhookAuthRecord,
 } from './schemas.ts';
 import {
@@ -427,6 +428,16 @@ export async function rotateWebhookSecret(
   });
 }
 
+/** The projection `findWebhookAuth` reads (on the receiver's path for every webhook). */
+const WebhookAuthItemSchema = z.lazy(() =>
+  storedOrgObject().pick({
+    status: true,
+    webhookSecretHash: true,
+    previousWebhookSecretHash: true,
+    previousWebhookSecretValidUntil: true,
+  }),
+);
+
 /**
  * What the webhook receiver needs, in one eventually consistent GetItem of four attributes:
  * the status and the hashes valid now (current, plus previous inside its grace window).
@@ -453,15 +464,11 @@ export async function findWebhookAuth(
     ),
   );
   if (Item === undefined) return undefined;
-  const item = parseItem(
-    StoredOrgSchema.pick({
-      status: true,
-      webhookSecretHash: true,
-      previousWebhookSecretHash: true,
-      previousWebhookSecretValidUntil: true,
-    }),
-    { pk: orgKey(orgId).pk, sk: orgKey(orgId).sk, ...Item },
-  );
+  const item = parseItem(WebhookAuthItemSchema, {
+    pk: orgKey(orgId).pk,
+    sk: orgKey(orgId).sk,
+    ...Item,
+  });
   const hashes = [item.webhookSecretHash];
   const until = Date.parse(item.previousWebhookSecretValidUntil ?? '');
   if (item.previousWebhookSecretHash !== undefined && until > ctx.clock()) {

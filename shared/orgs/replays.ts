@@ -24,58 +24,69 @@ import {
 export const REPLAY_RETENTION_DAYS = 400;
 
 /** The filter a replay was asked with, as recorded (ids are counted, not listed). */
-export const ReplayFilterRecordSchema = z.strictObject({
-  orgId: OrgIdSchema.optional(),
-  type: z.string().max(64).optional(),
-  code: z.string().max(64).optional(),
-  since: IsoTimestampSchema.optional(),
-  until: IsoTimestampSchema.optional(),
-  /** How many letter ids were named (`dlq replay <id…>`, the console's "replay one"). */
-  ids: z.number().int().nonnegative().optional(),
-});
+export const ReplayFilterRecordSchema = z.lazy(() =>
+  z.strictObject({
+    orgId: OrgIdSchema.optional(),
+    type: z.string().max(64).optional(),
+    code: z.string().max(64).optional(),
+    since: IsoTimestampSchema.optional(),
+    until: IsoTimestampSchema.optional(),
+    /** How many letter ids were named (`dlq replay <id…>`, the console's "replay one"). */
+    ids: z.number().int().nonnegative().optional(),
+  }),
+);
 
-const CountsSchema = z.object({
-  replayed: z.number().int().nonnegative(),
-  notDeleted: z.number().int().nonnegative(),
-  failed: z.number().int().nonnegative(),
-  skipped: z.number().int().nonnegative(),
-  notFound: z.number().int().nonnegative(),
-});
+// Replays are rare operator actions: their schemas are built on first use (`z.lazy` and these
+// builders), not at every function's cold start.
+const countsObject = () =>
+  z.object({
+    replayed: z.number().int().nonnegative(),
+    notDeleted: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    skipped: z.number().int().nonnegative(),
+    notFound: z.number().int().nonnegative(),
+  });
 
-export const ReplayRecordSchema = z.object({
-  replayId: z.string().uuid(),
-  /** Who asked: an AWS principal ARN, or `<user>@<host>` in local mode. */
-  by: z.string().min(1).max(512),
-  /** Where it was asked: `console` or `cli`. */
-  via: z.enum(['console', 'cli']),
-  filter: ReplayFilterRecordSchema,
-  /** Letters that matched when the replay was confirmed (the count the operator saw). */
-  requested: z.number().int().nonnegative(),
-  /** Replays per minute per org the replay was paced at. */
-  ratePerMinute: z.number().int().positive(),
-  /**
-   * What the operator decided for `ACTION_IN_DOUBT` letters (`retry_action`: send unless a look
-   * finds the effect; `mark_done`: recorded done, nothing sent). Absent: a plain re-send.
-   */
-  resolution: z.enum(['resend', 'retry_action', 'mark_done']).optional(),
-  status: z.enum(['running', 'finished', 'failed']),
-  startedAt: IsoTimestampSchema,
-  updatedAt: IsoTimestampSchema,
-  finishedAt: IsoTimestampSchema.optional(),
-  /** Why a replay stopped early (a sanitized sentence). */
-  error: z.string().max(1000).optional(),
-  ...CountsSchema.shape,
-});
+const replayRecordObject = () =>
+  z.object({
+    replayId: z.string().uuid(),
+    /** Who asked: an AWS principal ARN, or `<user>@<host>` in local mode. */
+    by: z.string().min(1).max(512),
+    /** Where it was asked: `console` or `cli`. */
+    via: z.enum(['console', 'cli']),
+    filter: ReplayFilterRecordSchema,
+    /** Letters that matched when the replay was confirmed (the count the operator saw). */
+    requested: z.number().int().nonnegative(),
+    /** Replays per minute per org the replay was paced at. */
+    ratePerMinute: z.number().int().positive(),
+    /**
+     * What the operator decided for `ACTION_IN_DOUBT` letters (`retry_action`: send unless a look
+     * finds the effect; `mark_done`: recorded done, nothing sent). Absent: a plain re-send.
+     */
+    resolution: z.enum(['resend', 'retry_action', 'mark_done']).optional(),
+    status: z.enum(['running', 'finished', 'failed']),
+    startedAt: IsoTimestampSchema,
+    updatedAt: IsoTimestampSchema,
+    finishedAt: IsoTimestampSchema.optional(),
+    /** Why a replay stopped early (a sanitized sentence). */
+    error: z.string().max(1000).optional(),
+    ...countsObject().shape,
+  });
+
+export const ReplayRecordSchema = z.lazy(replayRecordObject);
 export type ReplayRecord = z.infer<typeof ReplayRecordSchema>;
-export type ReplayCounts = z.infer<typeof CountsSchema>;
+export type ReplayCounts = z.infer<ReturnType<typeof countsObject>>;
 
-export const StartReplayInputSchema = z.strictObject({
-  by: ReplayRecordSchema.shape.by,
-  via: ReplayRecordSchema.shape.via,
-  filter: ReplayFilterRecordSchema,
-  requested: ReplayRecordSchema.shape.requested,
-  ratePerMinute: ReplayRecordSchema.shape.ratePerMinute,
-  resolution: ReplayRecordSchema.shape.resolution,
+export const StartReplayInputSchema = z.lazy(() => {
+  const { shape } = replayRecordObject();
+  return z.strictObject({
+    by: shape.by,
+    via: shape.via,
+    filter: ReplayFilterRecordSchema,
+    requested: shape.requested,
+    ratePerMinute: shape.ratePerMinute,
+    resolution: shape.resolution,
+  });
 });
 export type StartReplayInput = z.input<typeof StartReplayInputSchema>;
 
@@ -114,9 +125,9 @@ export async function startReplayRecord(
   return record;
 }
 
-const UpdateReplaySchema = CountsSchema.partial().extend({
-  status: ReplayRecordSchema.shape.status.optional(),
-  error: ReplayRecordSchema.shape.error,
+const UpdateReplaySchema = z.lazy(() => {
+  const { shape } = replayRecordObject();
+  return countsObject().partial().extend({ status: shape.status.optional(), error: shape.error });
 });
 export type ReplayUpdate = z.input<typeof UpdateReplaySchema>;
 

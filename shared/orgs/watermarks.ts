@@ -6,7 +6,7 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { StoreError, WatermarkConflictError } from './errors.ts';
 import { watermarkKey } from './keys.ts';
 import { OrgIdSchema } from './org-id.ts';
-import { StreamSchema, type Watermark, WatermarkSchema } from './schemas.ts';
+import { StreamSchema, type Watermark, WatermarkSchema, WatermarkValueSchema } from './schemas.ts';
 import {
   nowIso,
   parseInput,
@@ -43,8 +43,6 @@ export interface AdvanceResult {
   watermark: Watermark;
 }
 
-const ValueSchema = WatermarkSchema.shape.value;
-
 /**
  * Moves the watermark forward to `value`, never backwards (conditional write). With `expected`
  * (`null` = "not set yet") the write also requires the stored value to be exactly that, for a
@@ -60,8 +58,12 @@ export async function advanceWatermark(
 ): Promise<AdvanceResult> {
   parseInput(OrgIdSchema, orgId, 'orgId');
   parseInput(StreamSchema, stream, 'stream');
-  parseInput(ValueSchema, value, 'watermark value');
-  const expected = parseInput(ValueSchema.nullable().optional(), options.expected, 'expected');
+  parseInput(WatermarkValueSchema, value, 'watermark value');
+  const expected = parseInput(
+    WatermarkValueSchema.nullable().optional(),
+    options.expected,
+    'expected',
+  );
   const update = new UpdateBuilder()
     .set('orgId', orgId)
     .set('stream', stream)

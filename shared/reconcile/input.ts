@@ -7,15 +7,19 @@ export interface ReconcileRequest {
   orgId?: string | undefined;
 }
 
-const onDemandSchema = z.strictObject({
-  orgId: OrgIdSchema,
-});
+const onDemandSchema = z.lazy(() =>
+  z.strictObject({
+    orgId: OrgIdSchema,
+  }),
+);
 
 /** An EventBridge rule's scheduled event (or a Scheduler payload shaped like one). */
-const scheduledSchema = z.looseObject({
-  source: z.enum(['aws.events', 'aws.scheduler']),
-  'detail-type': z.literal('Scheduled Event'),
-});
+const scheduledSchema = z.lazy(() =>
+  z.looseObject({
+    source: z.enum(['aws.events', 'aws.scheduler']),
+    'detail-type': z.literal('Scheduled Event'),
+  }),
+);
 
 /**
  * Parses the invocation event: an EventBridge scheduled event, `{}` / `null` (a bare scheduled

@@ -36,13 +36,15 @@ export interface EventScanCost {
 }
 
 /** The claim fields the counts use; other attributes are not projected. */
-const ClaimSchema = z.object({
-  orgId: OrgIdSchema,
-  origin: z.string(),
-  status: z.string(),
-  firstSeenAt: z.string(),
-  updatedAt: z.string(),
-});
+const ClaimSchema = z.lazy(() =>
+  z.object({
+    orgId: OrgIdSchema,
+    origin: z.string(),
+    status: z.string(),
+    firstSeenAt: z.string(),
+    updatedAt: z.string(),
+  }),
+);
 
 /**
  * {@link EventFigures} from our own records: the worker's event claims (`EVENT#<key>` /

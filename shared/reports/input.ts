@@ -8,32 +8,40 @@ import { DAY_MS, scheduledPeriod } from './period.ts';
 export const MAX_PERIOD_DAYS = 366;
 
 /** An EventBridge scheduled event (rule or Scheduler with the default payload shape). */
-export const ScheduledEventSchema = z.looseObject({
-  source: z.literal('aws.events'),
-  'detail-type': z.literal('Scheduled Event'),
-  time: z.iso.datetime({ offset: true }),
-});
+export const ScheduledEventSchema = z.lazy(() =>
+  z.looseObject({
+    source: z.literal('aws.events'),
+    'detail-type': z.literal('Scheduled Event'),
+    time: z.iso.datetime({ offset: true }),
+  }),
+);
 
 /** `YYYY-MM-DD` (midnight UTC) or an ISO 8601 date-time with `Z` or an offset. */
-const Instant = z
-  .union([z.iso.date(), z.iso.datetime({ offset: true })])
-  .transform((text) => Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text));
+const Instant = z.lazy(() =>
+  z
+    .union([z.iso.date(), z.iso.datetime({ offset: true })])
+    .transform((text) => Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text)),
+);
 
 /** An on-demand run for one org and a custom period [since, until); both ends optional. */
-export const OnDemandRequestSchema = z.strictObject({
-  orgId: OrgIdSchema,
-  since: Instant.optional(),
-  until: Instant.optional(),
-});
+export const OnDemandRequestSchema = z.lazy(() =>
+  z.strictObject({
+    orgId: OrgIdSchema,
+    since: Instant.optional(),
+    until: Instant.optional(),
+  }),
+);
 
 /** The period once defaults are filled in: ends after it starts, at most MAX_PERIOD_DAYS. */
-const PeriodSchema = z
-  .object({ since: z.number(), until: z.number() })
-  .refine((r) => r.until > r.since, { message: 'until must be after since', path: ['until'] })
-  .refine((r) => r.until - r.since <= MAX_PERIOD_DAYS * DAY_MS, {
-    message: `the period may cover at most ${MAX_PERIOD_DAYS} days`,
-    path: ['until'],
-  });
+const PeriodSchema = z.lazy(() =>
+  z
+    .object({ since: z.number(), until: z.number() })
+    .refine((r) => r.until > r.since, { message: 'until must be after since', path: ['until'] })
+    .refine((r) => r.until - r.since <= MAX_PERIOD_DAYS * DAY_MS, {
+      message: `the period may cover at most ${MAX_PERIOD_DAYS} days`,
+      path: ['until'],
+    }),
+);
 
 export type OnDemandRequest = z.input<typeof OnDemandRequestSchema>;
 

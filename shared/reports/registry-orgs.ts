@@ -37,17 +37,19 @@ function reportOrg(org: Org): ReportOrg {
 /** The reporter's part name for its per-org state in the registry. */
 const REPORTER_STATE = 'reporter';
 
-const PendingStateSchema = z.looseObject({
-  pending: z
-    .array(
-      z.object({
-        sinceMs: z.number().int(),
-        untilMs: z.number().int(),
-        resumeAfterMs: z.number().int(),
-      }),
-    )
-    .default([]),
-});
+const PendingStateSchema = z.lazy(() =>
+  z.looseObject({
+    pending: z
+      .array(
+        z.object({
+          sinceMs: z.number().int(),
+          untilMs: z.number().int(),
+          resumeAfterMs: z.number().int(),
+        }),
+      )
+      .default([]),
+  }),
+);
 
 /**
  * {@link PendingReports} over the org registry: the org's `STATE#reporter` item (one GetItem

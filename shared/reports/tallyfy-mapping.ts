@@ -7,34 +7,38 @@ import type { ReportProcess, ReportTask } from './types.ts';
  */
 export type TallyfyDateParser = (text: string) => number;
 
-const id = z.union([z.string().min(1), z.number().int()]).transform(String);
+const id = z.lazy(() => z.union([z.string().min(1), z.number().int()]).transform(String));
 const optionalText = z.string().nullish();
 
 /** The fields of a Tallyfy run (`GET …/runs`) the report relies on; other fields are dropped (less garbage per page). */
-export const TallyfyRunSchema = z.object({
-  id,
-  checklist_id: id.nullish(),
-  checklist_title: optionalText,
-  status: z.string(),
-  created_at: z.string().min(1),
-  started_at: optionalText,
-  completed_at: optionalText,
-});
+export const TallyfyRunSchema = z.lazy(() =>
+  z.object({
+    id,
+    checklist_id: id.nullish(),
+    checklist_title: optionalText,
+    status: z.string(),
+    created_at: z.string().min(1),
+    started_at: optionalText,
+    completed_at: optionalText,
+  }),
+);
 
 /** The fields of a Tallyfy task (`GET …/tasks`) the report relies on; other fields are dropped (less garbage per page). */
-export const TallyfyTaskSchema = z.object({
-  id,
-  run_id: id.nullish(),
-  status: z.string(),
-  deadline: optionalText,
-  completed_at: optionalText,
-  // Tallyfy lists owners as ids in some answers and as user objects in others (webhooks)
-  owners: z
-    .looseObject({
-      users: z.array(z.union([id, z.looseObject({ id }).transform((u) => u.id)])).nullish(),
-    })
-    .nullish(),
-});
+export const TallyfyTaskSchema = z.lazy(() =>
+  z.object({
+    id,
+    run_id: id.nullish(),
+    status: z.string(),
+    deadline: optionalText,
+    completed_at: optionalText,
+    // Tallyfy lists owners as ids in some answers and as user objects in others (webhooks)
+    owners: z
+      .looseObject({
+        users: z.array(z.union([id, z.looseObject({ id }).transform((u) => u.id)])).nullish(),
+      })
+      .nullish(),
+  }),
+);
 
 export type TallyfyRun = z.output<typeof TallyfyRunSchema>;
 export type TallyfyTask = z.output<typeof TallyfyTaskSchema>;

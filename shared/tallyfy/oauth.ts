@@ -175,23 +175,30 @@ export interface AppUserTokenInput {
   email: string;
 }
 
-const expiresIn = z
-  .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
-  .pipe(z.number().int().positive());
+// built on first use (z.lazy): most functions that bundle this module never ask for a grant
+const expiresIn = z.lazy(() =>
+  z
+    .union([z.number(), z.string().regex(/^\d+$/).transform(Number)])
+    .pipe(z.number().int().positive()),
+);
 
-const tokenResponseSchema = z.looseObject({
-  token_type: z.string().regex(/^bearer$/i, 'token_type must be Bearer'),
-  expires_in: expiresIn,
-  access_token: z.string().min(1),
-  refresh_token: z.string().min(1).optional(),
-});
+const tokenResponseSchema = z.lazy(() =>
+  z.looseObject({
+    token_type: z.string().regex(/^bearer$/i, 'token_type must be Bearer'),
+    expires_in: expiresIn,
+    access_token: z.string().min(1),
+    refresh_token: z.string().min(1).optional(),
+  }),
+);
 
-const errorBodySchema = z.looseObject({
-  error: z.string().optional(),
-  error_description: z.string().optional(),
-  message: z.string().optional(),
-  hint: z.string().optional(),
-});
+const errorBodySchema = z.lazy(() =>
+  z.looseObject({
+    error: z.string().optional(),
+    error_description: z.string().optional(),
+    message: z.string().optional(),
+    hint: z.string().optional(),
+  }),
+);
 
 /**
  * Password grant: user credentials → access and refresh token.

@@ -30,18 +30,25 @@ export interface TallyfyPage<T> {
   requestId: string | undefined;
 }
 
-const paginationSchema = z.looseObject({
-  total: z.number().int().nonnegative().optional(),
-  count: z.number().int().nonnegative().optional(),
-  per_page: z.union([z.number(), z.string()]).optional(),
-  current_page: z.number().int().positive(),
-  total_pages: z.number().int().nonnegative().optional(),
-  // Laravel serialises an empty links object as `[]`
-  links: z.union([z.looseObject({ next: z.string().nullish() }), z.array(z.unknown())]).optional(),
-});
+// built on first use (z.lazy), not at every cold start of the functions that bundle the client
+const paginationSchema = z.lazy(() =>
+  z.looseObject({
+    total: z.number().int().nonnegative().optional(),
+    count: z.number().int().nonnegative().optional(),
+    per_page: z.union([z.number(), z.string()]).optional(),
+    current_page: z.number().int().positive(),
+    total_pages: z.number().int().nonnegative().optional(),
+    // Laravel serialises an empty links object as `[]`
+    links: z
+      .union([z.looseObject({ next: z.string().nullish() }), z.array(z.unknown())])
+      .optional(),
+  }),
+);
 
-const metaSchema = z.looseObject({ pagination: paginationSchema.optional() }).optional();
-const untypedEnvelope = z.looseObject({ data: z.array(z.unknown()), meta: metaSchema });
+const metaSchema = z.lazy(() => z.looseObject({ pagination: paginationSchema.optional() }));
+const untypedEnvelope = z.lazy(() =>
+  z.looseObject({ data: z.array(z.unknown()), meta: metaSchema.optional() }),
+);
 const envelopes = new WeakMap<z.ZodType, z.ZodType>();
 
 /** The list envelope for an item schema, built once per item schema (zod compiles on first use). */
@@ -49,7 +56,7 @@ function envelopeSchema(item: z.ZodType | undefined): z.ZodType {
   if (item === undefined) return untypedEnvelope;
   let schema = envelopes.get(item);
   if (schema === undefined) {
-    schema = z.looseObject({ data: z.array(item), meta: metaSchema });
+    schema = z.looseObject({ data: z.array(item), meta: metaSchema.optional() });
     envelopes.set(item, schema);
   }
   return schema;

@@ -10,19 +10,21 @@ import type { TokensErrorCode } from './errors.ts';
 import type { RefreshReason } from './provider.ts';
 
 /** The on-demand event the token refresher accepts (and workers send). */
-export const refreshRequestSchema = z.strictObject({
-  orgId: OrgIdSchema,
-  /** Refresh even if the token is not due (a worker saw a 401). @default false */
-  force: z.boolean().optional(),
-  reason: z.enum(['unauthorized', 'expired', 'missing', 'manual']).optional(),
-  /**
-   * The worker's proof: Tallyfy rejected the token obtained at this time, and a re-read of the
-   * token secret returned that same token. When it is still the org's current token the
-   * refresher replaces it at once, however young; when a newer one is recorded, nothing is
-   * granted (it was replaced already). Not a secret: a timestamp.
-   */
-  rejectedTokenObtainedAt: z.iso.datetime().optional(),
-});
+export const refreshRequestSchema = z.lazy(() =>
+  z.strictObject({
+    orgId: OrgIdSchema,
+    /** Refresh even if the token is not due (a worker saw a 401). @default false */
+    force: z.boolean().optional(),
+    reason: z.enum(['unauthorized', 'expired', 'missing', 'manual']).optional(),
+    /**
+     * The worker's proof: Tallyfy rejected the token obtained at this time, and a re-read of the
+     * token secret returned that same token. When it is still the org's current token the
+     * refresher replaces it at once, however young; when a newer one is recorded, nothing is
+     * granted (it was replaced already). Not a secret: a timestamp.
+     */
+    rejectedTokenObtainedAt: z.iso.datetime().optional(),
+  }),
+);
 export type RefreshRequest = z.infer<typeof refreshRequestSchema>;
 
 /** `config.refreshRequests.target`. */

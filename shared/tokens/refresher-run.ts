@@ -48,11 +48,13 @@ export interface RefresherInvocation {
 }
 
 /** A scheduled event: EventBridge rule or Scheduler (`aws.events`/`aws.scheduler`), or `{}`. */
-const scheduledSchema = z.union([
-  z.looseObject({ source: z.enum(['aws.events', 'aws.scheduler']) }),
-  z.looseObject({ 'detail-type': z.literal('Scheduled Event') }),
-  z.strictObject({}),
-]);
+const scheduledSchema = z.lazy(() =>
+  z.union([
+    z.looseObject({ source: z.enum(['aws.events', 'aws.scheduler']) }),
+    z.looseObject({ 'detail-type': z.literal('Scheduled Event') }),
+    z.strictObject({}),
+  ]),
+);
 
 export type TokenRefresherResult =
   | {

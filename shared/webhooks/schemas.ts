@@ -14,71 +14,83 @@ import { type EventType, isEventType } from '../events/index.ts';
 import { parseWebhookDate } from './dates.ts';
 
 /** A Tallyfy id (task, run, template): printable ASCII, no spaces, at most 128 characters. */
-export const tallyfyIdSchema = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces');
+export const tallyfyIdSchema = z.lazy(() =>
+  z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces'),
+);
 
 /**
  * A webhook date (ISO or `d/m/Y h:i A T`) → ISO UTC. `null`, absent and `""` (PHP's empty
  * value) mean "no date" (`undefined`); any other text that is not a date is an issue.
  */
-export const webhookDateSchema = z
-  .union([z.string(), z.null()])
-  .optional()
-  .transform((value, ctx): string | undefined => {
-    if (value === undefined || value === null || value.trim() === '') return undefined;
-    const iso = parseWebhookDate(value);
-    if (iso === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'is not an ISO 8601 or "d/m/Y h:i A T" date with a known zone',
-      });
-      return z.NEVER;
-    }
-    return iso;
-  });
+export const webhookDateSchema = z.lazy(() =>
+  z
+    .union([z.string(), z.null()])
+    .optional()
+    .transform((value, ctx): string | undefined => {
+      if (value === undefined || value === null || value.trim() === '') return undefined;
+      const iso = parseWebhookDate(value);
+      if (iso === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'is not an ISO 8601 or "d/m/Y h:i A T" date with a known zone',
+        });
+        return z.NEVER;
+      }
+      return iso;
+    }),
+);
 
-const statusSchema = z
-  .union([z.string(), z.null()])
-  .optional()
-  .transform((value) => value ?? undefined);
+const statusSchema = z.lazy(() =>
+  z
+    .union([z.string(), z.null()])
+    .optional()
+    .transform((value) => value ?? undefined),
+);
 
 /** `this_task` of a task-level webhook; only the keyed fields are checked. */
-export const thisTaskSchema = z.looseObject({
-  id: tallyfyIdSchema,
-  status: statusSchema,
-  completed_at: webhookDateSchema,
-});
+export const thisTaskSchema = z.lazy(() =>
+  z.looseObject({
+    id: tallyfyIdSchema,
+    status: statusSchema,
+    completed_at: webhookDateSchema,
+  }),
+);
 
 /**
  * Task-level webhook (a step completed): `this_task`, `completer`, `form-fields`, `process`,
  * `template`, `next_task` (an object; after the last step `[]`, `{}` or `null`, all accepted:
  * it is not keyed on) …
  */
-export const taskWebhookSchema = z.looseObject({ this_task: thisTaskSchema });
+export const taskWebhookSchema = z.lazy(() => z.looseObject({ this_task: thisTaskSchema }));
 export type TaskWebhook = z.infer<typeof taskWebhookSchema>;
 
 /**
  * Process-level webhook (launch / completion): the run itself with `process-tasks`,
  * `ko-form-fields`, `guest-links`, `launcher` …
  */
-export const processWebhookSchema = z.looseObject({
-  id: tallyfyIdSchema,
-  checklist_id: tallyfyIdSchema,
-  status: statusSchema,
-  created_at: webhookDateSchema,
-  started_at: webhookDateSchema,
-  completed_at: webhookDateSchema,
-});
+export const processWebhookSchema = z.lazy(() =>
+  z.looseObject({
+    id: tallyfyIdSchema,
+    checklist_id: tallyfyIdSchema,
+    status: statusSchema,
+    created_at: webhookDateSchema,
+    started_at: webhookDateSchema,
+    completed_at: webhookDateSchema,
+  }),
+);
 export type ProcessWebhook = z.infer<typeof processWebhookSchema>;
 
 /** Org-watcher event: `event` (`task.completed` …), optional org id and time, and `data`. */
-export const watcherWebhookSchema = z.looseObject({
-  event: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be a dotted event name'),
-  organization_id: z.union([z.string(), z.null()]).optional(),
-  occurred_at: webhookDateSchema,
-  data: z.unknown().optional(),
-});
+export const watcherWebhookSchema = z.lazy(() =>
+  z.looseObject({
+    event: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be a dotted event name'),
+    organization_id: z.union([z.string(), z.null()]).optional(),
+    occurred_at: webhookDateSchema,
+    data: z.unknown().optional(),
+  }),
+);
 export type WatcherWebhook = z.infer<typeof watcherWebhookSchema>;
 
 /** Which documented shape a payload has. */

@@ -137,6 +137,17 @@ describe('raw archives', () => {
         ArchiveError,
       );
       await expect(archive.get('/etc/passwd')).rejects.toThrow(ArchiveError);
+
+      // puts made together, then a directory removed behind the archive's back: made again
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          archive.put(`webhooks/o/many-${i}.json`, Buffer.from(`{"i":${i}}`), meta),
+        ),
+      );
+      expect(await readFile(join(dir, 'webhooks/o/many-19.json'), 'utf8')).toBe('{"i":19}');
+      await rm(join(dir, 'webhooks/o'), { recursive: true });
+      await archive.put('webhooks/o/3.json', Buffer.from('{"b":2}'), meta);
+      expect(await readFile(join(dir, 'webhooks/o/3.json'), 'utf8')).toBe('{"b":2}');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -15,8 +15,8 @@ export interface FileArchiveOptions {
  * {@link RawArchive} on the local disk (local mode): `<baseDir>/<key>` holds the body and
  * `<baseDir>/<key>.meta.json` the {@link ArchiveMeta}. Writes go to a temporary file, flushed
  * and renamed into place, so a crash never leaves half a body; a put resolves once the
- * directory entries are flushed too (puts waiting together share that flush). A key that would leave `baseDir`
- * (`../`, absolute) is refused.
+ * directory entries are flushed too (puts waiting together share that flush). A key that
+ * would leave `baseDir` (`../`, absolute) is refused.
  *
  * @example
  * const archive = createFileArchive({ baseDir: '.data/archive' });

@@ -9,6 +9,9 @@
  * accepted/s and p50/p99 of the burst, and how many of the sandbox's own deliveries failed (a
  * failed delivery is a webhook Tallyfy would never send again). Isolated: its own process, its
  * own DynamoDB Local. See docs/benchmarks.md.
+ *
+ * `BENCH_LOCAL_MODE_SKIP_DRAIN=1` stops after the burst (minutes sooner, for iterating): the
+ * dropped-deliveries figure needs the drain, so that run reports only the first two.
  */
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,7 +41,12 @@ export async function run(): Promise<BenchResult[]> {
   let local: LocalMode | undefined;
   try {
     local = await startLocalMode({
-      env: { LOG_LEVEL: 'ERROR' },
+      env: {
+        LOG_LEVEL: 'ERROR',
+        // the per-org pacing is Tallyfy's budget (100 calls a minute), not local mode's: at it
+        // the worker's 4,400 calls of the drain would take 45 minutes against the sandbox
+        TALLYFY_REQUESTS_PER_MINUTE: '10000',
+      },
       port: 0,
       dataDir: join(root, 'data'),
       schedules: false,
@@ -81,6 +89,26 @@ export async function run(): Promise<BenchResult[]> {
       fn: (i) => post(WARMUP + i),
     });
     await pool.close();
+    const p = (ms: number) => Math.round(ms * 10) / 10;
+    const burstResults: BenchResult[] = [
+      {
+        name: 'local mode: 2,000 webhooks at 50 concurrent',
+        value: Math.round(burst.opsPerSecond * 10) / 10,
+        unit: 'accepted/s',
+        target: 300,
+        targetOf: 'value',
+        note: `p50 ${p(burst.latencyMs.p50)} ms, p90 ${p(burst.latencyMs.p90)} ms, p99 ${p(burst.latencyMs.p99)} ms, max ${p(burst.latencyMs.max)} ms; every answer 202; worker, sandbox and engines in the same process, as npm start runs them`,
+      },
+      {
+        name: 'local mode: p99 latency of 2,000 webhooks at 50 concurrent',
+        value: p(burst.latencyMs.p99),
+        unit: 'ms',
+        target: 250,
+        better: 'lower',
+        targetOf: 'value',
+      },
+    ];
+    if (process.env.BENCH_LOCAL_MODE_SKIP_DRAIN === '1') return burstResults;
 
     // the worker's launches make the sandbox deliver process.launched: wait for every one
     const drainStartedAt = Date.now();
@@ -104,24 +132,8 @@ export async function run(): Promise<BenchResult[]> {
     const launches = stats.requests['POST /organizations/:org/runs'] ?? 0;
     const drainSeconds = Math.round((Date.now() - drainStartedAt) / 100) / 10;
 
-    const p = (ms: number) => Math.round(ms * 10) / 10;
     return [
-      {
-        name: 'local mode: 2,000 webhooks at 50 concurrent',
-        value: Math.round(burst.opsPerSecond * 10) / 10,
-        unit: 'accepted/s',
-        target: 300,
-        targetOf: 'value',
-        note: `p50 ${p(burst.latencyMs.p50)} ms, p90 ${p(burst.latencyMs.p90)} ms, p99 ${p(burst.latencyMs.p99)} ms, max ${p(burst.latencyMs.max)} ms; every answer 202; worker, sandbox and engines in the same process, as npm start runs them`,
-      },
-      {
-        name: 'local mode: p99 latency of 2,000 webhooks at 50 concurrent',
-        value: p(burst.latencyMs.p99),
-        unit: 'ms',
-        target: 250,
-        better: 'lower',
-        targetOf: 'value',
-      },
+      ...burstResults,
       {
         name: 'local mode: sandbox webhooks dropped',
         value: stats.webhooksFailed,

@@ -1,7 +1,7 @@
 /**
  * Waiting and bounded concurrency, defined once: the default of every injectable `sleep`, the
- * limiter the worker keys per org, and the bounded map the refresher, reconciler and reporter
- * run their orgs through.
+ * limiter the worker keys per org, the bounded map the refresher, reconciler and reporter
+ * run their orgs through, and the group commit the receiver's sends and markers go through.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -76,6 +76,72 @@ export async function mapBounded<T, R>(
   };
   await Promise.all(Array.from({ length: limit }, lane));
   return results;
+}
+
+/** Options of {@link createGroupCommit}. */
+export interface GroupCommitOptions<T> {
+  /** Most items one commit takes (e.g. 10 for SendMessageBatch, 25 for BatchWriteItem). */
+  maxItems: number;
+  /**
+   * Commits in flight at once. Items that arrive while every one is busy wait, and go together
+   * in the next commit to start. @default 1
+   */
+  maxInFlight?: number;
+  /**
+   * Stores the items, in the order given. Resolves with the failures by item index (an index
+   * not in the map was stored), or `undefined` when every item was stored; a rejection fails
+   * every item of the commit with that error.
+   */
+  commit(items: readonly T[]): Promise<ReadonlyMap<number, unknown> | undefined>;
+}
+
+/** Submits one item; resolves once a commit stored it, rejects with its failure. */
+export type GroupCommit<T> = (item: T) => Promise<void>;
+
+/**
+ * Group commit: what arrives while commits are in flight waits and goes in one commit, so a
+ * burst costs a commit per group instead of one per item, and no item waits for more than
+ * the commits ahead of it. An item that finds a free slot goes at once, alone: with one caller
+ * at a time (a Lambda container handles one request at a time) it is a plain call.
+ *
+ * @example
+ * const send = createGroupCommit<Message>({ maxItems: 10, maxInFlight: 2,
+ *   commit: (messages) => sendAll(messages) });
+ * await send(message); // stored
+ */
+export function createGroupCommit<T>(options: GroupCommitOptions<T>): GroupCommit<T> {
+  const { maxItems, commit } = options;
+  const maxInFlight = options.maxInFlight ?? 1;
+  checkLimit('createGroupCommit maxItems', maxItems);
+  checkLimit('createGroupCommit maxInFlight', maxInFlight);
+  const waiting: Array<{ item: T; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let inFlight = 0;
+
+  const run = async (group: typeof waiting) => {
+    try {
+      const failures = await commit(group.map((entry) => entry.item));
+      for (const [index, entry] of group.entries()) {
+        if (failures?.has(index)) entry.reject(failures.get(index));
+        else entry.resolve();
+      }
+    } catch (error) {
+      for (const entry of group) entry.reject(error);
+    } finally {
+      inFlight -= 1;
+      pump();
+    }
+  };
+  const pump = () => {
+    while (inFlight < maxInFlight && waiting.length > 0) {
+      inFlight += 1;
+      void run(waiting.splice(0, maxItems));
+    }
+  };
+  return (item) =>
+    new Promise<void>((resolve, reject) => {
+      waiting.push({ item, resolve, reject });
+      pump();
+    });
 }
 
 function checkLimit(caller: string, limit: number): void {

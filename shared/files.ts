@@ -11,6 +11,16 @@ export interface WriteFileAtomicOptions {
   mode?: number;
   /** Mode of directories created on the way. @default 0o777 less the umask */
   dirMode?: number;
+  /**
+   * Makes sure the file's directory exists (a writer that knows its directories skips the
+   * `mkdir`). @default `mkdir -p` with `dirMode`
+   */
+  ensureDirectory?: ((directory: string) => Promise<void>) | undefined;
+  /**
+   * Flushes the directory once the file is renamed into it; must resolve only after a flush
+   * that began after the rename (a group commit of flushes fits). @default {@link syncDirectory}
+   */
+  syncDirectory?: ((directory: string) => Promise<void>) | undefined;
 }
 
 /** Modes for files that may hold secret values (local engine state): owner only. */
@@ -32,10 +42,15 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
-  await mkdir(dirname(path), {
-    recursive: true,
-    ...(options.dirMode === undefined ? {} : { mode: options.dirMode }),
-  });
+  const directory = dirname(path);
+  if (options.ensureDirectory === undefined) {
+    await mkdir(directory, {
+      recursive: true,
+      ...(options.dirMode === undefined ? {} : { mode: options.dirMode }),
+    });
+  } else {
+    await options.ensureDirectory(directory);
+  }
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     const handle = await open(temporary, 'w', options.mode ?? 0o666);
@@ -51,7 +66,7 @@ export async function writeFileAtomic(
     throw error;
   }
   // the rename itself survives a power loss only once the directory entry is on disk
-  await syncDirectory(dirname(path));
+  await (options.syncDirectory ?? syncDirectory)(directory);
 }
 
 /**

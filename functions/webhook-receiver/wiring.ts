@@ -40,6 +40,14 @@ export interface WebhookReceiverLocalParts {
   /** @default the S3 archive in ARCHIVE_BUCKET */
   archive?: RawArchive | undefined;
   telemetry?: TelemetryOutput | undefined;
+  /**
+   * Group commit of the sends and of the seen markers: local mode handles many requests at
+   * once in one process, and those waiting together share one SendMessageBatch and one
+   * BatchWriteItem (each request still answered only once its own message and marker are
+   * stored). A Lambda container handles one request at a time: there nothing would group.
+   * @default undefined (a SendMessage and a marker PutItem per request)
+   */
+  groupCommit?: { sendsInFlight: number; markerWritesInFlight: number } | undefined;
 }
 
 /**
@@ -63,11 +71,18 @@ export function wireWebhookReceiver(
     auth: cachedWebhookAuthLookup(registry, { ttlMs: config.orgs.cacheTtlSeconds * 1000, clock }),
     // the seen marker tells the reconciler this event arrived (written only after SQS stored it)
     queue: markSeenAfterSend(
-      createSqsEventQueue({ client: clients.sqs, queueUrl: config.queue.eventsQueueUrl }),
+      createSqsEventQueue({
+        client: clients.sqs,
+        queueUrl: config.queue.eventsQueueUrl,
+        groupCommit: local.groupCommit && { maxInFlight: local.groupCommit.sendsInFlight },
+      }),
       seenEventsFromConfig(config, clients.dynamo, clock),
       {
         onMarkError: (error, eventIds) =>
           logger.error('seen marker not written', { error, eventIds }),
+        groupCommit: local.groupCommit && {
+          maxInFlight: local.groupCommit.markerWritesInFlight,
+        },
       },
     ),
     archive:

@@ -3,8 +3,10 @@
  * rewritten now and then from the live state (compaction). A crash can only cut the line being
  * written; reading keeps every line that still parses and reports the rest.
  */
-import { type FileHandle, open, readFile, stat, truncate } from 'node:fs/promises';
-import { PRIVATE_FILE_MODES, writeFileAtomic } from '../../shared/files.ts';
+import { randomBytes } from 'node:crypto';
+import { type FileHandle, open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { PRIVATE_FILE_MODES, syncDirectory, writeFileAtomic } from '../../shared/files.ts';
 import { DataFileError } from './errors.ts';
 import { keepAside } from './keep-aside.ts';
 import type { SalvageReport } from './salvage.ts';
@@ -209,6 +211,7 @@ export async function openJournal<R>(
   let running: Promise<void> | undefined;
   let compactRequested = false;
   const compactWaiters: Array<{ resolve: () => void; reject: (error: unknown) => void }> = [];
+  let compaction: Compaction | undefined;
 
   const io = (what: string, error: unknown) =>
     new DataFileError(
@@ -225,28 +228,30 @@ export async function openJournal<R>(
     stats.bytes = (await handle.stat()).size;
   };
 
+  const snapshotText = () =>
+    journalText(
+      spec,
+      [...options.snapshot()].map((record) => JSON.stringify(record)),
+    );
+
+  /** The rewrite at open: nothing appends yet. */
   const rewrite = async () => {
-    const lines = [...options.snapshot()].map((record) => JSON.stringify(record));
-    const text = journalText(spec, lines);
     await handle?.close();
     handle = undefined;
-    await writeFileAtomic(spec.file, text, PRIVATE_FILE_MODES);
+    await writeFileAtomic(spec.file, snapshotText(), PRIVATE_FILE_MODES);
     await reopen();
     compactedBytes = stats.bytes;
     stats.compactions += 1;
   };
 
   const write = async (batch: Waiting[]) => {
-    const buffer = Buffer.from(batch.map((w) => w.data).join(''), 'utf8');
+    const data = batch.map((w) => w.data).join('');
+    const buffer = Buffer.from(data, 'utf8');
     const file = handle;
     if (file === undefined) throw io('append', new Error('the journal is not open'));
     const goodLength = stats.bytes;
     try {
-      let offset = 0;
-      while (offset < buffer.length) {
-        const { bytesWritten } = await file.write(buffer, offset, buffer.length - offset);
-        offset += bytesWritten;
-      }
+      await writeAll(file, buffer);
       if (sync) await file.datasync();
     } catch (error) {
       // a partial line would glue onto the next record: cut the file back to its last good end
@@ -265,10 +270,107 @@ export async function openJournal<R>(
     }
     stats.bytes += buffer.length;
     stats.commits += 1;
+    // written after the snapshot: the new file gets it too
+    compaction?.tail.push(data);
   };
 
+  /**
+   * Compaction, part one (appends go on meanwhile): the live state is serialized now and
+   * written to a temporary file beside the journal; appends made from now on are remembered.
+   */
+  const startCompaction = () => {
+    compactRequested = false;
+    let text: string;
+    try {
+      text = snapshotText();
+    } catch (error) {
+      compactedBytes = stats.bytes;
+      options.onCompactionError?.(error);
+      for (const w of compactWaiters.splice(0)) w.reject(error);
+      return;
+    }
+    const started: Compaction = {
+      temporary: `${spec.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+      tail: [],
+      waiters: compactWaiters.splice(0),
+      file: undefined,
+      error: undefined,
+      written: false,
+      settled: Promise.resolve(),
+    };
+    compaction = started;
+    started.settled = (async () => {
+      try {
+        started.file = await open(started.temporary, 'w', PRIVATE_FILE_MODES.mode);
+        await writeAll(started.file, Buffer.from(text, 'utf8'));
+        await started.file.sync();
+      } catch (error) {
+        started.error = error;
+      }
+      started.written = true;
+      kick();
+    })();
+  };
+
+  /**
+   * Compaction, part two (between two appends): the appends made since the snapshot go after
+   * it in the new file, which then takes the journal's place. Until the rename the journal is
+   * untouched, so a crash at any point keeps every acknowledged record.
+   */
+  const finishCompaction = async (done: Compaction) => {
+    compaction = undefined;
+    const failed = async (error: unknown) => {
+      // the failure reported is the compaction's; a close that fails too adds nothing to it
+      await done.file?.close().catch(() => undefined);
+      await rm(done.temporary, { force: true });
+      // push the next attempt out, so a failing compaction is not retried on every append
+      compactedBytes = stats.bytes;
+      options.onCompactionError?.(error);
+      for (const w of done.waiters) w.reject(error);
+    };
+    if (done.error !== undefined || broken) return failed(done.error ?? broken);
+    const file = done.file as FileHandle;
+    try {
+      if (done.tail.length > 0) {
+        await writeAll(file, Buffer.from(done.tail.join(''), 'utf8'));
+        await file.sync();
+      }
+      await file.close();
+      await rename(done.temporary, spec.file);
+    } catch (error) {
+      return failed(error);
+    }
+    // the new file is the journal now: append to it
+    try {
+      await handle?.close();
+      handle = undefined;
+      await syncDirectory(dirname(spec.file));
+      await reopen();
+    } catch (error) {
+      if (handle === undefined) {
+        try {
+          await reopen();
+        } catch (reopenError) {
+          broken = io('reopen after a compaction', reopenError);
+        }
+      }
+      compactedBytes = stats.bytes;
+      options.onCompactionError?.(error);
+      for (const w of done.waiters) w.reject(error);
+      return;
+    }
+    compactedBytes = stats.bytes;
+    stats.compactions += 1;
+    for (const w of done.waiters) w.resolve();
+  };
+
+  const more = () =>
+    queue.length > 0 ||
+    compaction?.written === true ||
+    (compactRequested && compaction === undefined);
+
   const drain = async () => {
-    while (queue.length > 0 || compactRequested) {
+    while (more()) {
       const batch = queue.splice(0);
       if (batch.length > 0) {
         try {
@@ -282,25 +384,14 @@ export async function openJournal<R>(
           for (const waiting of batch) waiting.reject(error);
         }
       }
+      if (compaction?.written) await finishCompaction(compaction);
       const due = stats.bytes > minBytes && stats.bytes > ratio * compactedBytes;
-      if ((due || compactRequested) && !broken) {
-        const waiters = compactWaiters.splice(0);
-        compactRequested = false;
-        try {
-          await rewrite();
-          for (const w of waiters) w.resolve();
-        } catch (error) {
-          if (handle === undefined) {
-            try {
-              await reopen();
-            } catch (reopenError) {
-              broken = io('reopen after a failed compaction', reopenError);
-            }
-          }
-          // push the next attempt out, so a failing compaction is not retried on every append
-          compactedBytes = stats.bytes;
-          options.onCompactionError?.(error);
-          for (const w of waiters) w.reject(error);
+      if ((due || compactRequested) && compaction === undefined) {
+        if (broken) {
+          for (const w of compactWaiters.splice(0)) w.reject(broken);
+          compactRequested = false;
+        } else {
+          startCompaction();
         }
       }
     }
@@ -309,7 +400,7 @@ export async function openJournal<R>(
   const kick = () => {
     running ??= drain().finally(() => {
       running = undefined;
-      if (queue.length > 0 || compactRequested) kick();
+      if (more()) kick();
     });
   };
 
@@ -350,11 +441,39 @@ export async function openJournal<R>(
     stats: () => ({ ...stats }),
     async close() {
       closed = true;
-      while (running) await running;
+      // the appends in flight, and a compaction under way (it ends with the drain it kicks)
+      while (running !== undefined || compaction !== undefined) {
+        await (running ?? compaction?.settled);
+      }
       await handle?.close();
       handle = undefined;
     },
   };
+}
+
+/** A compaction under way (see `startCompaction` and `finishCompaction` in {@link openJournal}). */
+interface Compaction {
+  /** The new file, beside the journal until it takes its place. */
+  temporary: string;
+  file: FileHandle | undefined;
+  /** What was appended since the snapshot, in order: it goes after the snapshot. */
+  tail: string[];
+  /** `compact()` calls this compaction answers. */
+  waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
+  /** The snapshot is on disk (or failed: `error`); the next drain finishes the compaction. */
+  written: boolean;
+  error: unknown;
+  /** Resolves once the snapshot is on disk or failed (the next drain is kicked then). */
+  settled: Promise<void>;
+}
+
+/** Writes all of `buffer` at the file's position (a write may take less than asked). */
+async function writeAll(file: FileHandle, buffer: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    const { bytesWritten } = await file.write(buffer, offset, buffer.length - offset);
+    offset += bytesWritten;
+  }
 }
 
 function journalText<R>(spec: JournalSpec<R>, lines: readonly string[]): string {

@@ -81,6 +81,15 @@ export interface LocalFunctions {
   deps: LocalDependencies;
 }
 
+/**
+ * The receiver's group commit here (one process takes many webhooks at once): one
+ * SendMessage(Batch) call and one seen-marker write in flight; the requests that arrive
+ * meanwhile share the next call (10 messages, 25 markers at most). One of each makes the
+ * largest groups, and the cheapest per webhook: a marker write of 25 costs DynamoDB Local
+ * about a third of 25 PutItems' CPU (docs/local.md, "Bursts").
+ */
+const RECEIVER_GROUP_COMMIT = { sendsInFlight: 1, markerWritesInFlight: 1 } as const;
+
 /** Builds every function of the stack through its wiring. */
 export function buildFunctions(ctx: FunctionContext): LocalFunctions {
   const { config, clients, telemetry } = ctx;
@@ -92,7 +101,11 @@ export function buildFunctions(ctx: FunctionContext): LocalFunctions {
   const refreshInProcess = (request: RefreshRequest) => refresher(request);
 
   const deps: LocalDependencies = {
-    [SERVICE_NAMES.receiver]: wireWebhookReceiver(config, clients, { archive, telemetry }),
+    [SERVICE_NAMES.receiver]: wireWebhookReceiver(config, clients, {
+      archive,
+      telemetry,
+      groupCommit: RECEIVER_GROUP_COMMIT,
+    }),
     [SERVICE_NAMES.worker]: wireEventWorker(config, clients, {
       archive,
       refreshInProcess,

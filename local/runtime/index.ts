@@ -47,6 +47,7 @@ import { stopOrphanedDynamoDbLocal } from './orphans.ts';
 import { type Schedules, scheduledEvent, stackSchedules, startSchedules } from './schedules.ts';
 import { localEnv, readLocalSettings } from './settings.ts';
 import { type LocalState, readPreviousRun, writeLocalState } from './state-file.ts';
+import { webhooksFirst } from './webhooks-first.ts';
 
 export type { SalvageReport } from '../persistence/index.ts';
 export type { LocalDemo } from './demo.ts';
@@ -673,6 +674,7 @@ function startWorkerPoller(
   webhooksInFlight: () => number,
 ): () => Promise<void> {
   const sourceLogger = plan.logger.createChild({ persistentKeys: { part: 'sqs-event-source' } });
+  const yieldToWebhooks = webhooksFirst({ webhooksInFlight });
   const eventSource = startSqsEventSource({
     client: clients.sqs,
     queueUrl: engines.eventsQueueUrl,
@@ -680,34 +682,17 @@ function startWorkerPoller(
     batchSize: 10,
     waitTimeSeconds: 1,
     awsRegion: plan.region,
-    // while DynamoDB Local restarts, events wait in the queue instead of failing there
+    // while DynamoDB Local restarts, events wait in the queue instead of failing there; and
+    // while webhooks are coming in, they wait for them (webhooks-first.ts)
     whenReady: async () => {
       await engines.dynamodb.whenUp();
-      await webhooksFirst(webhooksInFlight);
+      await yieldToWebhooks();
     },
     onError: (error, context) =>
       sourceLogger.error('event source failure', { stage: context.stage, error }),
   });
   cleanups.add(() => eventSource.stop());
   return () => eventSource.drain();
-}
-
-/** Webhooks in flight from which the receiver counts as busy. */
-const BUSY_WEBHOOKS = 4;
-/** The longest the worker waits for a busy receiver before taking its next batch anyway. */
-const MAX_YIELD_MS = 1_000;
-
-/**
- * Webhooks first: while the receiver is busy, the worker waits (up to a second per batch)
- * before its next batch. A webhook not yet answered can be lost (Tallyfy sends it once, with
- * a 5 s timeout); an event in the queue waits safely. In AWS the two scale apart; here they
- * share one process and one DynamoDB Local, whose writes the worker's would otherwise take.
- */
-async function webhooksFirst(webhooksInFlight: () => number): Promise<void> {
-  const deadline = Date.now() + MAX_YIELD_MS;
-  while (webhooksInFlight() >= BUSY_WEBHOOKS && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** The stack's EventBridge rules as timers (unless turned off, as tests do). */

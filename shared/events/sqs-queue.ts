@@ -4,6 +4,7 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { createGroupCommit } from '../async.ts';
 import { type EventEnvelope, serializeEnvelope } from './envelope.ts';
 import { MessageTooLargeError, QueueSendError } from './errors.ts';
 import type { EventQueue } from './ports.ts';
@@ -29,6 +30,14 @@ export interface SqsEventQueueOptions {
    * @default SQS_MAX_MESSAGE_BYTES (256 KiB)
    */
   maxMessageBytes?: number;
+  /**
+   * Group commit of {@link EventQueue.send}: sends that wait while `maxInFlight` calls are in
+   * flight go together as one SendMessageBatch; a send that finds a free slot goes at once as a
+   * SendMessage (so one request at a time, as in a Lambda container, is a SendMessage each).
+   * Each send still resolves only once SQS stored its message, and fails alone.
+   * @default undefined (every send is its own SendMessage)
+   */
+  groupCommit?: { maxInFlight: number } | undefined;
 }
 
 /** The message attributes of an envelope: `orgId` and `type`, for filtering and triage. */
@@ -54,6 +63,14 @@ export function envelopeMessageBytes(envelope: EventEnvelope, body?: string): nu
   return bytes;
 }
 
+/** An envelope ready to send: its body, size and attributes. */
+interface PreparedMessage {
+  envelope: EventEnvelope;
+  body: string;
+  bytes: number;
+  attributes: Record<string, MessageAttributeValue>;
+}
+
 /**
  * {@link EventQueue} over SQS: body = envelope JSON, attributes `orgId` and `type`.
  *
@@ -66,76 +83,123 @@ export function createSqsEventQueue(options: SqsEventQueueOptions): EventQueue {
   const { client, queueUrl } = options;
   const limit = options.maxMessageBytes ?? SQS_MAX_MESSAGE_BYTES;
 
-  const prepare = (envelope: EventEnvelope) => {
+  const prepare = (envelope: EventEnvelope): PreparedMessage => {
     const body = serializeEnvelope(envelope);
     const bytes = envelopeMessageBytes(envelope, body);
     if (bytes > limit) throw new MessageTooLargeError('the SQS message', envelope.id, bytes, limit);
-    return { body, bytes, attributes: envelopeMessageAttributes(envelope) };
+    return { envelope, body, bytes, attributes: envelopeMessageAttributes(envelope) };
   };
+
+  const sendOne = async (message: PreparedMessage): Promise<void> => {
+    try {
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: message.body,
+          MessageAttributes: message.attributes,
+        }),
+      );
+    } catch (error) {
+      throw new QueueSendError(
+        `SQS did not store event ${message.envelope.id}`,
+        [message.envelope.id],
+        { cause: error },
+      );
+    }
+  };
+
+  /**
+   * Sends `messages` in SendMessageBatch calls (a batch is limited both in entries and in total
+   * size, the same byte limit); the cause of each message not stored, by index.
+   */
+  const sendMany = async (messages: readonly PreparedMessage[]): Promise<Map<number, unknown>> => {
+    const failures = new Map<number, unknown>();
+    const chunks: number[][] = [];
+    let current: number[] = [];
+    let currentBytes = 0;
+    for (const [index, message] of messages.entries()) {
+      if (
+        current.length === SQS_BATCH_MAX_ENTRIES ||
+        (current.length > 0 && currentBytes + message.bytes > limit)
+      ) {
+        chunks.push(current);
+        current = [];
+        currentBytes = 0;
+      }
+      current.push(index);
+      currentBytes += message.bytes;
+    }
+    if (current.length > 0) chunks.push(current);
+
+    for (const chunk of chunks) {
+      try {
+        const result = await client.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((index, i) => {
+              const message = messages[index] as PreparedMessage;
+              return {
+                Id: String(i),
+                MessageBody: message.body,
+                MessageAttributes: message.attributes,
+              };
+            }),
+          }),
+        );
+        for (const failed of result.Failed ?? []) {
+          const cause = `${failed.Code ?? 'unknown'}: ${failed.Message ?? ''}`;
+          const index = chunk[Number(failed.Id)];
+          // an entry id we did not send: which message failed is unknown, so none counts as stored
+          if (index === undefined) for (const i of chunk) failures.set(i, cause);
+          else failures.set(index, cause);
+        }
+      } catch (error) {
+        for (const index of chunk) failures.set(index, error);
+      }
+    }
+    return failures;
+  };
+
+  // sends waiting together share one SendMessageBatch; a lone send stays a SendMessage
+  const groupSend =
+    options.groupCommit === undefined
+      ? undefined
+      : createGroupCommit<PreparedMessage>({
+          maxItems: SQS_BATCH_MAX_ENTRIES,
+          maxInFlight: options.groupCommit.maxInFlight,
+          async commit(messages) {
+            if (messages.length === 1) {
+              await sendOne(messages[0] as PreparedMessage);
+              return undefined;
+            }
+            const failures = await sendMany(messages);
+            return new Map(
+              [...failures].map(([index, cause]) => {
+                const id = messages[index]?.envelope.id ?? `entry ${index}`;
+                return [
+                  index,
+                  new QueueSendError(`SQS did not store event ${id}`, [id], { cause }),
+                ];
+              }),
+            );
+          },
+        });
 
   return {
     async send(envelope) {
       const message = prepare(envelope);
-      try {
-        await client.send(
-          new SendMessageCommand({
-            QueueUrl: queueUrl,
-            MessageBody: message.body,
-            MessageAttributes: message.attributes,
-          }),
-        );
-      } catch (error) {
-        throw new QueueSendError(`SQS did not store event ${envelope.id}`, [envelope.id], {
-          cause: error,
-        });
-      }
+      if (groupSend === undefined) await sendOne(message);
+      else await groupSend(message);
     },
 
     async sendBatch(envelopes) {
-      const prepared = envelopes.map((envelope) => ({ envelope, ...prepare(envelope) }));
-      // a batch is limited both in entries and in total size (the same byte limit)
-      const chunks: (typeof prepared)[] = [];
-      let current: typeof prepared = [];
-      let currentBytes = 0;
-      for (const item of prepared) {
-        if (
-          current.length === SQS_BATCH_MAX_ENTRIES ||
-          (current.length > 0 && currentBytes + item.bytes > limit)
-        ) {
-          chunks.push(current);
-          current = [];
-          currentBytes = 0;
-        }
-        current.push(item);
-        currentBytes += item.bytes;
-      }
-      if (current.length > 0) chunks.push(current);
-
-      const failedIds: string[] = [];
-      const causes: unknown[] = [];
-      for (const chunk of chunks) {
-        try {
-          const result = await client.send(
-            new SendMessageBatchCommand({
-              QueueUrl: queueUrl,
-              Entries: chunk.map((item, i) => ({
-                Id: String(i),
-                MessageBody: item.body,
-                MessageAttributes: item.attributes,
-              })),
-            }),
-          );
-          for (const failed of result.Failed ?? []) {
-            const item = chunk[Number(failed.Id)];
-            failedIds.push(item?.envelope.id ?? `entry ${failed.Id}`);
-            causes.push(`${failed.Code ?? 'unknown'}: ${failed.Message ?? ''}`);
-          }
-        } catch (error) {
-          failedIds.push(...chunk.map((item) => item.envelope.id));
-          causes.push(error);
-        }
-      }
-      if (failedIds.length > 0) {
+      const prepared = envelopes.map(prepare);
+      const failures = await sendMany(prepared);
+      if (failures.size > 0) {
+        const failedIds = [...failures.keys()].map(
+          (index) => prepared[index]?.envelope.id ?? `entry ${index}`,
+        );
+        const causes = [...failures.values()];
         throw new QueueSendError(
           `SQS did not store ${failedIds.length} of ${envelopes.length} events`,
           failedIds,

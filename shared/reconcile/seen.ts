@@ -15,6 +15,7 @@ import {
   type DynamoDBDocumentClient,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { createGroupCommit } from '../async.ts';
 import type { EventEnvelope, EventQueue } from '../events/index.ts';
 import { QueueSendError } from '../events/index.ts';
 import type { EventOrigin } from '../orgs/index.ts';
@@ -219,6 +220,14 @@ export interface MarkSeenAfterSendOptions {
    * dedupe drops it) and count it as recovered. Log it.
    */
   onMarkError?: (error: unknown, eventIds: readonly string[]) => void;
+  /**
+   * Group commit of the markers of {@link EventQueue.send}: markers that wait while
+   * `maxInFlight` writes are in flight go together in one BatchWriteItem (up to 25); a marker
+   * that finds a free slot is written at once as a PutItem (so one request at a time, as in a
+   * Lambda container, is a PutItem each). Each send still resolves only after its marker's
+   * write ended. @default undefined (one write per send)
+   */
+  groupCommit?: { maxInFlight: number } | undefined;
 }
 
 /**
@@ -237,12 +246,15 @@ export function markSeenAfterSend(
   seen: Pick<SeenEvents, 'markSeen'>,
   options: MarkSeenAfterSendOptions = {},
 ): EventQueue & { sendBatch(envelopes: readonly EventEnvelope[]): Promise<void> } {
+  const markOf = (e: EventEnvelope): SeenMark => ({
+    dedupeKey: e.id,
+    orgId: e.orgId,
+    origin: e.origin,
+  });
   const mark = async (envelopes: readonly EventEnvelope[]) => {
     if (envelopes.length === 0) return;
     try {
-      await seen.markSeen(
-        envelopes.map((e) => ({ dedupeKey: e.id, orgId: e.orgId, origin: e.origin })),
-      );
+      await seen.markSeen(envelopes.map(markOf));
     } catch (error) {
       options.onMarkError?.(
         error,
@@ -250,10 +262,30 @@ export function markSeenAfterSend(
       );
     }
   };
+  // markers of sends waiting together share one write
+  const markGroup =
+    options.groupCommit === undefined
+      ? undefined
+      : createGroupCommit<SeenMark>({
+          maxItems: BATCH_WRITE_MAX,
+          maxInFlight: options.groupCommit.maxInFlight,
+          async commit(marks) {
+            await seen.markSeen(marks);
+            return undefined;
+          },
+        });
+  const markOne = async (envelope: EventEnvelope) => {
+    if (markGroup === undefined) return mark([envelope]);
+    try {
+      await markGroup(markOf(envelope));
+    } catch (error) {
+      options.onMarkError?.(error, [envelope.id]);
+    }
+  };
   return {
     async send(envelope) {
       await queue.send(envelope);
-      await mark([envelope]);
+      await markOne(envelope);
     },
     async sendBatch(envelopes) {
       if (queue.sendBatch === undefined) {

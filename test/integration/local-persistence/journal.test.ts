@@ -146,4 +146,33 @@ describe('journal', () => {
     const replayed = new Map((await loadJournal(items)).records.map((r) => [r.id, r]));
     expect([...replayed.values()]).toEqual([...live.values()]);
   });
+
+  test('appends go on while a compaction writes the new file, and each one is in it', async () => {
+    const items = await spec();
+    const live = new Map<string, Item>();
+    const journal = await openJournal(items, { snapshot: () => live.values() });
+    // a large live state, so the new file takes a while to write and flush
+    const padded = (i: number) => ({ id: `big${i}`, n: i, pad: 'x'.repeat(1_000) });
+    for (let i = 0; i < 4_000; i++) live.set(`big${i}`, padded(i) as Item);
+    const order: string[] = [];
+    const compacted = journal.compact().then(() => order.push('compaction'));
+    const appended = Array.from({ length: 20 }, async (_, i) => {
+      const record = { id: `k${i % 4}`, n: i };
+      live.set(record.id, record);
+      await journal.append([record]);
+      order.push(`append ${i}`);
+    });
+    await Promise.all([compacted, ...appended]);
+    // the appends did not wait for the compaction
+    expect(order[0]).toMatch(/^append/);
+    expect(journal.stats().compactions).toBe(1);
+    await journal.append([{ id: 'after', n: 1 }]);
+    live.set('after', { id: 'after', n: 1 });
+    await journal.close();
+
+    const replayed = new Map((await loadJournal(items)).records.map((r) => [r.id, r]));
+    expect(replayed.size).toBe(live.size);
+    for (const [id, item] of live) expect(replayed.get(id)?.n).toBe(item.n);
+    expect(readdirSync(join(items.file, '..')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
 });

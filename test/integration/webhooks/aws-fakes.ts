@@ -13,6 +13,8 @@ export interface FakeAws {
   sqsMessages: { body: string; attributes: Record<string, string> }[];
   /** S3 objects by `bucket/key`. */
   s3Objects: Map<string, { body: Buffer; headers: IncomingMessage['headers'] }>;
+  /** SQS operations called, in order (`SendMessage`, `SendMessageBatch`). */
+  sqsCalls: string[];
   /** Answer the next N SQS calls with a 500. */
   failSqs(times: number): void;
   /** Ids (`Id` of the batch entry) the next SendMessageBatch reports as failed. */
@@ -24,6 +26,7 @@ const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 export async function startFakeAws(): Promise<FakeAws> {
   const sqsMessages: FakeAws['sqsMessages'] = [];
+  const sqsCalls: string[] = [];
   const s3Objects: FakeAws['s3Objects'] = new Map();
   let sqsFailures = 0;
   let failingEntries = new Set<string>();
@@ -34,6 +37,7 @@ export async function startFakeAws(): Promise<FakeAws> {
     const body = Buffer.concat(chunks);
     const target = req.headers['x-amz-target'];
     if (typeof target === 'string' && target.startsWith('AmazonSQS.')) {
+      sqsCalls.push(target.slice('AmazonSQS.'.length));
       res.setHeader('content-type', 'application/x-amz-json-1.0');
       if (sqsFailures > 0) {
         sqsFailures--;
@@ -111,6 +115,7 @@ export async function startFakeAws(): Promise<FakeAws> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     sqsMessages,
+    sqsCalls,
     s3Objects,
     failSqs: (times) => {
       sqsFailures = times;

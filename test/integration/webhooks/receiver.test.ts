@@ -103,6 +103,71 @@ describe('SQS event queue (real SDK client, SQS JSON protocol on loopback)', () 
   });
 });
 
+describe('SQS event queue with group commit', () => {
+  test('a lone send is a SendMessage; sends made together share SendMessageBatch calls', async () => {
+    const queue = createSqsEventQueue({
+      client: sqs,
+      queueUrl: QUEUE_URL,
+      groupCommit: { maxInFlight: 1 },
+    });
+    const calls = aws.sqsCalls.length;
+    const messages = aws.sqsMessages.length;
+    await queue.send(envelope('t-lone'));
+    expect(aws.sqsCalls.slice(calls)).toEqual(['SendMessage']);
+
+    const envelopes = Array.from({ length: 12 }, (_, i) => envelope(`t-group-${i}`));
+    await Promise.all(envelopes.map((e) => queue.send(e)));
+    // the first goes at once; the 11 that waited behind it go as 10 + 1
+    expect(aws.sqsCalls.slice(calls + 1)).toEqual([
+      'SendMessage',
+      'SendMessageBatch',
+      'SendMessage',
+    ]);
+    const bodies = aws.sqsMessages.slice(messages + 1).map((m) => parseEnvelope(m.body).id);
+    expect(bodies).toEqual(envelopes.map((e) => e.id));
+  });
+
+  test('an entry SQS refuses fails its own send only, with QueueSendError', async () => {
+    const queue = createSqsEventQueue({
+      client: sqs,
+      queueUrl: QUEUE_URL,
+      groupCommit: { maxInFlight: 1 },
+    });
+    const envelopes = Array.from({ length: 4 }, (_, i) => envelope(`t-refused-${i}`));
+    // entry "1" of the batch is the third send (the first went alone)
+    aws.failBatchEntries(['1']);
+    const outcomes = await Promise.all(
+      envelopes.map((e) =>
+        queue.send(e).then(
+          () => 'stored',
+          (error: unknown) => error,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'stored')).toHaveLength(3);
+    const [refused] = outcomes.filter((o) => o !== 'stored');
+    expect(refused).toBeInstanceOf(QueueSendError);
+    expect((refused as QueueSendError).failedIds).toEqual([envelopes[2]?.id]);
+  });
+
+  test('an envelope over the limit is refused alone, before any call', async () => {
+    const queue = createSqsEventQueue({
+      client: sqs,
+      queueUrl: QUEUE_URL,
+      maxMessageBytes: 1024,
+      groupCommit: { maxInFlight: 1 },
+    });
+    const calls = aws.sqsCalls.length;
+    const [small, big] = await Promise.allSettled([
+      queue.send(envelope('t-small')),
+      queue.send(envelope('t-too-big', { pad: 'x'.repeat(2_000) })),
+    ]);
+    expect(small.status).toBe('fulfilled');
+    expect(big.status === 'rejected' && big.reason).toBeInstanceOf(MessageTooLargeError);
+    expect(aws.sqsCalls.slice(calls)).toEqual(['SendMessage']);
+  });
+});
+
 describe('raw archives', () => {
   test('S3: stores the bytes with JSON content type and metadata, reads them back', async () => {
     const archive = createS3Archive({ client: s3, bucket: BUCKET });
@@ -137,6 +202,17 @@ describe('raw archives', () => {
         ArchiveError,
       );
       await expect(archive.get('/etc/passwd')).rejects.toThrow(ArchiveError);
+
+      // puts made together, then a directory removed behind the archive's back: made again
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          archive.put(`webhooks/o/many-${i}.json`, Buffer.from(`{"i":${i}}`), meta),
+        ),
+      );
+      expect(await readFile(join(dir, 'webhooks/o/many-19.json'), 'utf8')).toBe('{"i":19}');
+      await rm(join(dir, 'webhooks/o'), { recursive: true });
+      await archive.put('webhooks/o/3.json', Buffer.from('{"b":2}'), meta);
+      expect(await readFile(join(dir, 'webhooks/o/3.json'), 'utf8')).toBe('{"b":2}');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -13,6 +13,21 @@ const NAV: readonly [Section, string][] = [
   ['activity', 'Activity'],
 ];
 
+/**
+ * A page answer framed for this console: its links' base and its target's label come from
+ * `ctx`, the rest from `frame`.
+ */
+export function consolePage(
+  ctx: { base: string; target: { label: string } },
+  frame: Omit<PageFrame, 'base' | 'targetLabel'>,
+  body: Html,
+): { kind: 'page'; body: Html } {
+  return {
+    kind: 'page',
+    body: page({ base: ctx.base, targetLabel: ctx.target.label, ...frame }, body),
+  };
+}
+
 export interface PageFrame {
   /** `/console/<token>`: every link starts here. */
   base: string;

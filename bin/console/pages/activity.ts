@@ -8,7 +8,7 @@ import {
   queryRecord,
 } from '../context.ts';
 import { html, query } from '../html.ts';
-import { page } from '../layout.ts';
+import { consolePage } from '../layout.ts';
 import { replayTable } from './dead-letters.ts';
 import { shortTime, stateBadge } from './parts.ts';
 
@@ -38,11 +38,5 @@ ${
 <h2>Replays</h2>
 ${replayTable(ctx, replays.replays)}
 ${replays.cursor === undefined ? '' : html`<nav class="pager"><a href="${`${ctx.base}/activity${query({ cursor: replays.cursor })}`}" rel="next">older →</a></nav>`}`;
-  return {
-    kind: 'page',
-    body: page(
-      { base: ctx.base, targetLabel: ctx.target.label, section: 'activity', title: 'Activity' },
-      body,
-    ),
-  };
+  return consolePage(ctx, { section: 'activity', title: 'Activity' }, body);
 }

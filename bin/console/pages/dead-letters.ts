@@ -27,7 +27,7 @@ import {
   queryRecord,
 } from '../context.ts';
 import { type Html, html, query } from '../html.ts';
-import { page } from '../layout.ts';
+import { consolePage } from '../layout.ts';
 import type { ReplayJob } from '../replay-jobs.ts';
 import { csrfField, pager, shortTime, stateBadge } from './parts.ts';
 
@@ -146,19 +146,15 @@ ${pager(pageNo, pages, matching.length, (p) => link({ page: p }))}
 ${replayTable(ctx, replays.replays)}
 <p><a href="${ctx.base}/activity">all replays and actions →</a></p>
 `;
-  return {
-    kind: 'page',
-    body: page(
-      {
-        base: ctx.base,
-        targetLabel: ctx.target.label,
-        section: 'dead-letters',
-        title: 'Dead letters',
-        notice: ctx.notices.take(input.notice ?? null),
-      },
-      body,
-    ),
-  };
+  return consolePage(
+    ctx,
+    {
+      section: 'dead-letters',
+      title: 'Dead letters',
+      notice: ctx.notices.take(input.notice ?? null),
+    },
+    body,
+  );
 }
 
 /** The replay records as a table (this page and Activity). */
@@ -225,18 +221,14 @@ ${
 <h2>Envelope</h2>
 <pre data-envelope>${envelope}</pre>
 `;
-  return {
-    kind: 'page',
-    body: page(
-      {
-        base: ctx.base,
-        targetLabel: ctx.target.label,
-        section: 'dead-letters',
-        title: 'Dead letter',
-      },
-      body,
-    ),
-  };
+  return consolePage(
+    ctx,
+    {
+      section: 'dead-letters',
+      title: 'Dead letter',
+    },
+    body,
+  );
 }
 
 /** What a replay request means: the letters it selects now, from the snapshot. */
@@ -283,18 +275,14 @@ ${inDoubtChoice(letters)}<button type="submit" class="danger" data-action="confi
 <a class="button secondary" href="${`${ctx.base}/dead-letters${query(params)}`}">Cancel</a>
 </form>
 </section>`;
-  return {
-    kind: 'page',
-    body: page(
-      {
-        base: ctx.base,
-        targetLabel: ctx.target.label,
-        section: 'dead-letters',
-        title: 'Replay dead letters',
-      },
-      body,
-    ),
-  };
+  return consolePage(
+    ctx,
+    {
+      section: 'dead-letters',
+      title: 'Replay dead letters',
+    },
+    body,
+  );
 }
 
 /**
@@ -400,17 +388,13 @@ ${record.error === undefined ? '' : html`<dt>Error</dt><dd>${record.error}</dd>`
 ${problems.length === 0 ? '' : html`<ul>${problems}</ul>`}
 </section>
 <p><a href="${ctx.base}/dead-letters">← dead letters</a> · <a href="${ctx.base}/events">event flow →</a></p>`;
-  return {
-    kind: 'page',
-    body: page(
-      {
-        base: ctx.base,
-        targetLabel: ctx.target.label,
-        section: 'dead-letters',
-        title: running ? 'Replay running' : 'Replay',
-        refreshSeconds: running ? 2 : undefined,
-      },
-      body,
-    ),
-  };
+  return consolePage(
+    ctx,
+    {
+      section: 'dead-letters',
+      title: running ? 'Replay running' : 'Replay',
+      refreshSeconds: running ? 2 : undefined,
+    },
+    body,
+  );
 }

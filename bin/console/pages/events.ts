@@ -21,7 +21,7 @@ import {
   queryRecord,
 } from '../context.ts';
 import { type Html, html, query, trusted } from '../html.ts';
-import { page } from '../layout.ts';
+import { consolePage } from '../layout.ts';
 import { shortTime, stateBadge } from './parts.ts';
 
 const HOUR_MS = 3_600_000;
@@ -128,13 +128,7 @@ ${outcomes.outcomes.map((outcome, index) => eventRow(ctx, outcome, actions[index
 ${outcomes.outcomes.length === 0 ? html`<p class="muted">No finished events${input.org === undefined && input.type === undefined ? '' : ' match'} in the last 14 days.</p>` : ''}
 ${outcomes.cursor === undefined ? '' : html`<nav class="pager"><a href="${filterLink({ cursor: outcomes.cursor })}" rel="next">older →</a></nav>`}
 `;
-  return {
-    kind: 'page',
-    body: page(
-      { base: ctx.base, targetLabel: ctx.target.label, section: 'events', title: 'Event flow' },
-      body,
-    ),
-  };
+  return consolePage(ctx, { section: 'events', title: 'Event flow' }, body);
 }
 
 function eventRow(

@@ -18,8 +18,8 @@ import {
 } from '../context.ts';
 import { errorHint } from '../hints.ts';
 import { html, query, trusted } from '../html.ts';
-import { page } from '../layout.ts';
-import { csrfField, pager, stateBadge } from './parts.ts';
+import { consolePage } from '../layout.ts';
+import { csrfField, pager, recordedRedirect, stateBadge } from './parts.ts';
 
 export const PAGE_SIZE = 50;
 
@@ -158,19 +158,15 @@ ${slice.map(({ org, state }) => {
 ${shown.length === 0 ? html`<p class="muted">No org matches.</p>` : ''}
 ${pager(pageNo, pages, shown.length, (p) => link({ page: p }))}
 `;
-  return {
-    kind: 'page',
-    body: page(
-      {
-        base: ctx.base,
-        targetLabel: ctx.target.label,
-        section: 'orgs',
-        title: 'Orgs and token health',
-        notice: ctx.notices.take(input.notice ?? null),
-      },
-      body,
-    ),
-  };
+  return consolePage(
+    ctx,
+    {
+      section: 'orgs',
+      title: 'Orgs and token health',
+      notice: ctx.notices.take(input.notice ?? null),
+    },
+    body,
+  );
 }
 
 /** `POST <base>/orgs/<org>/refresh`: the refresher, forced, as `tokens refresh` does. */
@@ -201,14 +197,5 @@ export async function refreshOrg(
       };
     }
   }
-  await ctx.recordAction({
-    action: 'refresh',
-    subject: orgId,
-    outcome: notice.text,
-    ok: notice.kind === 'ok',
-  });
-  return {
-    kind: 'redirect',
-    location: `${ctx.base}/orgs${query({ notice: ctx.notices.add(notice) })}`,
-  };
+  return recordedRedirect(ctx, { action: 'refresh', subject: orgId, notice }, '/orgs');
 }

@@ -1,6 +1,28 @@
 /** Small pieces several pages share. */
-import type { ConsoleContext } from '../context.ts';
-import { type Html, html } from '../html.ts';
+import type { ConsoleContext, ConsoleResponse } from '../context.ts';
+import { type Html, html, query } from '../html.ts';
+import type { Notice } from '../notices.ts';
+
+/**
+ * Ends an action that reports back with a notice: records it on the activity log, then sends
+ * the browser to `path` (under the console's base) with the notice at its top.
+ */
+export async function recordedRedirect(
+  ctx: ConsoleContext,
+  action: { action: string; subject: string; notice: Notice },
+  path: string,
+): Promise<ConsoleResponse> {
+  await ctx.recordAction({
+    action: action.action,
+    subject: action.subject,
+    outcome: action.notice.text,
+    ok: action.notice.kind === 'ok',
+  });
+  return {
+    kind: 'redirect',
+    location: `${ctx.base}${path}${query({ notice: ctx.notices.add(action.notice) })}`,
+  };
+}
 
 /** The hidden CSRF field every action form carries. */
 export const csrfField = (ctx: ConsoleContext): Html =>

@@ -18,8 +18,8 @@ import {
   queryRecord,
 } from '../context.ts';
 import { html, query, trusted } from '../html.ts';
-import { page } from '../layout.ts';
-import { csrfField, pager } from './parts.ts';
+import { consolePage } from '../layout.ts';
+import { csrfField, pager, recordedRedirect } from './parts.ts';
 
 const PAGE_SIZE = 50;
 const DAY = z.string().regex(/^(\d{4}-\d{2}-\d{2}|latest)$/, 'a report day (YYYY-MM-DD) or latest');
@@ -85,19 +85,15 @@ ${
   })}</tbody>
 </table>
 ${pager(pageNo, pages, orgs.length, (p) => `${ctx.base}/reports${query({ page: p })}`)}`;
-  return {
-    kind: 'page',
-    body: page(
-      {
-        base: ctx.base,
-        targetLabel: ctx.target.label,
-        section: 'reports',
-        title: 'Reports',
-        notice: ctx.notices.take(input.notice ?? null),
-      },
-      body,
-    ),
-  };
+  return consolePage(
+    ctx,
+    {
+      section: 'reports',
+      title: 'Reports',
+      notice: ctx.notices.take(input.notice ?? null),
+    },
+    body,
+  );
 }
 
 const OrgReportQuerySchema = z.strictObject({
@@ -146,19 +142,15 @@ ${
 ${trusted(renderReportCharts(doc))}
 </section>`
 }`;
-  return {
-    kind: 'page',
-    body: page(
-      {
-        base: ctx.base,
-        targetLabel: ctx.target.label,
-        section: 'reports',
-        title: `Report of ${orgId}`,
-        notice: ctx.notices.take(input.notice ?? null),
-      },
-      body,
-    ),
-  };
+  return consolePage(
+    ctx,
+    {
+      section: 'reports',
+      title: `Report of ${orgId}`,
+      notice: ctx.notices.take(input.notice ?? null),
+    },
+    body,
+  );
 }
 
 /** `GET <base>/files/reports/<org>/<day>/<file>`: a report file as stored. */
@@ -212,14 +204,5 @@ export async function runReport(ctx: ConsoleContext, orgIdText: string): Promise
       text: `The reporter could not run: ${error instanceof Error ? error.message : String(error)}`,
     };
   }
-  await ctx.recordAction({
-    action: 'report',
-    subject: orgId,
-    outcome: notice.text,
-    ok: notice.kind === 'ok',
-  });
-  return {
-    kind: 'redirect',
-    location: `${ctx.base}/reports/${orgId}${query({ notice: ctx.notices.add(notice) })}`,
-  };
+  return recordedRedirect(ctx, { action: 'report', subject: orgId, notice }, `/reports/${orgId}`);
 }

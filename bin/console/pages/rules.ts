@@ -16,7 +16,7 @@ import {
   queryRecord,
 } from '../context.ts';
 import { type Html, html, query } from '../html.ts';
-import { page } from '../layout.ts';
+import { consolePage } from '../layout.ts';
 import { csrfField } from './parts.ts';
 
 const RULE_ID = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'a rule id of A-Z a-z 0-9 _ . : -');
@@ -113,13 +113,7 @@ ${csrfField(ctx)}
 <button type="submit" class="secondary">Show rules</button>
 </form>
 ${content}`;
-  return {
-    kind: 'page',
-    body: page(
-      { base: ctx.base, targetLabel: ctx.target.label, section: 'rules', title: 'Rules' },
-      body,
-    ),
-  };
+  return consolePage(ctx, { section: 'rules', title: 'Rules' }, body);
 }
 
 const TestQuerySchema = z.strictObject({
@@ -203,11 +197,5 @@ ${result.rules.length === 0 ? html`<p>No rules to test.</p>` : ''}
   })}</ul>
 <p class="hint">Dry run: nothing was sent, launched or recorded.</p>
 </section>`;
-  return {
-    kind: 'page',
-    body: page(
-      { base: ctx.base, targetLabel: ctx.target.label, section: 'rules', title: 'Dry run' },
-      body,
-    ),
-  };
+  return consolePage(ctx, { section: 'rules', title: 'Dry run' }, body);
 }

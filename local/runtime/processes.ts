@@ -115,10 +115,18 @@ export async function stopProcess(
 async function exitedWithin(pid: number, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (!isAlive(pid) || (await isZombie(pid))) return true;
+    if (await hasExited(pid)) return true;
     await sleep(50);
   }
   return !isAlive(pid);
+}
+
+/**
+ * Whether `pid` has exited: gone, or a zombie (exited, not reaped yet: its parent died and init
+ * has not collected it).
+ */
+export async function hasExited(pid: number): Promise<boolean> {
+  return !isAlive(pid) || (await isZombie(pid));
 }
 
 /** A process that exited but was not reaped yet (its parent died) is gone for our purposes. */

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, test } from 'vitest';
 import { LOCK_FILE_NAME } from '../../../local/runtime/data-dir-lock.ts';
 import { findDynamoDbLocal } from '../../../local/runtime/orphans.ts';
-import { isAlive } from '../../../local/runtime/processes.ts';
+import { hasExited, isAlive } from '../../../local/runtime/processes.ts';
 import {
   bannerValue,
   type NpmStart,
@@ -74,7 +74,8 @@ describe('npm start after a crash', () => {
     const [java, ...more] = await javaPids(dataDir);
     expect(more).toEqual([]);
     expect(java).not.toBe(orphan);
-    expect(isAlive(orphan)).toBe(false);
+    // exited (a zombie until init reaps it: its parent, the killed local mode, is gone)
+    expect(await hasExited(orphan)).toBe(true);
     expect(bannerValue(second.run.stdout(), 'recovered')).toContain(`pid ${orphan}`);
     // the data of before the crash is there: the demo org is not registered again
     expect(second.run.stdout()).not.toContain('(registered now)');
